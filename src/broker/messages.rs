@@ -1,0 +1,368 @@
+//! Messages: send, broadcast, poll, ack, cancel, show. Inline previews are typed only after
+//! the transaction commits (S3); broadcast previews run concurrently.
+
+use super::{Broker, check_caller};
+use crate::db::{self, NewTask};
+use crate::model::{
+    AgentId, FleetId, PaneTarget, STATE_CANCELED, STATE_COMPLETED, STATE_INPUT_REQUIRED,
+    TYPE_BROADCAST_SUMMARY, TYPE_UNICAST, Task, TaskId, now_ts,
+};
+use crate::tmux::preview_payload;
+use crate::{Error, Result};
+use sqlx::SqliteConnection;
+
+/// Result of a unicast send.
+#[derive(Debug, Clone)]
+pub struct SendOutcome {
+    /// The stored delivery.
+    pub task: Task,
+    /// Whether the inline preview was typed into the recipient's pane.
+    pub notification_sent: bool,
+}
+
+/// Result of a broadcast.
+#[derive(Debug, Clone)]
+pub struct BroadcastOutcome {
+    /// The broadcaster's summary row.
+    pub summary: Task,
+    /// Deliveries stored.
+    pub recipients: usize,
+    /// Previews typed.
+    pub notified: usize,
+}
+
+/// Refuses empty or whitespace-only message text (O3, L4).
+pub fn validate_text(text: &str) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(Error::runtime(
+            "message text may not be empty. Pass the message body with --text \"...\".",
+        ));
+    }
+    Ok(())
+}
+
+impl Broker {
+    /// Stores a unicast delivery from `sender` to `to`, then types its preview.
+    #[tracing::instrument(skip(self, text), err)]
+    pub async fn message_send(
+        &self,
+        fleet_id: FleetId,
+        sender: AgentId,
+        to: AgentId,
+        text: &str,
+    ) -> Result<SendOutcome> {
+        validate_text(text)?;
+        let (task, target) = {
+            let now = now_ts();
+            let mut tx = self.db.begin_write().await?;
+            check_caller(&mut tx, fleet_id, sender).await?;
+            let stored = self
+                .store_unicast(&mut tx, fleet_id, sender, to, text, &now)
+                .await?;
+            tx.commit().await?;
+            stored
+        };
+        let notification_sent = self.push_preview(&task, target).await;
+        Ok(SendOutcome {
+            task,
+            notification_sent,
+        })
+    }
+
+    /// Inserts one unicast delivery inside `conn`'s transaction and returns it with the
+    /// recipient's pane (None for self-sends and unplaced recipients). Shared by `message
+    /// send` and `member nudge`.
+    pub(crate) async fn store_unicast(
+        &self,
+        conn: &mut SqliteConnection,
+        fleet_id: FleetId,
+        sender: AgentId,
+        to: AgentId,
+        text: &str,
+        now: &str,
+    ) -> Result<(Task, Option<PaneTarget>)> {
+        match db::agents::get(conn, sender).await? {
+            Some(a) if a.fleet_id == fleet_id && a.is_active() => {}
+            _ => {
+                return Err(Error::runtime(format!(
+                    "Sender agent not found or not active in fleet: {sender}"
+                )));
+            }
+        }
+        // An agent of another fleet is reported exactly like a missing one, so ids of other
+        // fleets do not leak (messaging.md defect §9.7).
+        match db::agents::get(conn, to).await? {
+            Some(a) if a.fleet_id == fleet_id && a.is_active() => {}
+            _ => return Err(Error::runtime(format!("Destination agent not found: {to}"))),
+        }
+        let task_id = db::tasks::insert(
+            conn,
+            &NewTask {
+                context_id: to,
+                from_agent_id: sender,
+                to_agent_id: to,
+                r#type: TYPE_UNICAST,
+                now,
+                status_state: STATE_INPUT_REQUIRED,
+                origin_task_id: None,
+                text,
+            },
+        )
+        .await?;
+        let target = if to == sender {
+            None
+        } else {
+            db::placements::get(conn, to)
+                .await?
+                .and_then(|p| p.target())
+        };
+        let task = unicast_row(task_id, sender, to, now, None, text);
+        Ok((task, target))
+    }
+
+    /// Types the preview of a committed delivery.
+    pub(crate) async fn push_preview(&self, task: &Task, target: Option<PaneTarget>) -> bool {
+        let payload = preview_payload(
+            task.task_id,
+            task.from_agent_id,
+            &task.status_timestamp,
+            &task.text,
+            self.max_text_len,
+        );
+        self.push(target, &payload, true).await
+    }
+
+    /// Stores a summary for the sender and one delivery per active, non-Administrator agent
+    /// of the fleet; then types all previews concurrently.
+    #[tracing::instrument(skip(self, text), err)]
+    pub async fn message_broadcast(
+        &self,
+        fleet_id: FleetId,
+        sender: AgentId,
+        text: &str,
+    ) -> Result<BroadcastOutcome> {
+        validate_text(text)?;
+        let now = now_ts();
+        let mut tx = self.db.begin_write().await?;
+        match db::agents::get(&mut tx, sender).await? {
+            Some(a) if a.fleet_id == fleet_id && a.is_active() => {}
+            _ => {
+                return Err(Error::runtime(format!(
+                    "Sender agent not found or not active in fleet: {sender}"
+                )));
+            }
+        }
+        let recipients = db::agents::broadcast_recipients(&mut tx, fleet_id, sender).await?;
+        let summary_text = format!("Broadcast sent to {} recipients", recipients.len());
+        let summary_id = db::tasks::insert(
+            &mut tx,
+            &NewTask {
+                context_id: sender,
+                from_agent_id: sender,
+                to_agent_id: 0,
+                r#type: TYPE_BROADCAST_SUMMARY,
+                now: &now,
+                status_state: STATE_COMPLETED,
+                origin_task_id: None,
+                text: &summary_text,
+            },
+        )
+        .await?;
+        db::tasks::set_origin(&mut tx, summary_id, summary_id).await?;
+        let mut deliveries = Vec::with_capacity(recipients.len());
+        for r in &recipients {
+            let id = db::tasks::insert(
+                &mut tx,
+                &NewTask {
+                    context_id: r.agent_id,
+                    from_agent_id: sender,
+                    to_agent_id: r.agent_id,
+                    r#type: TYPE_UNICAST,
+                    now: &now,
+                    status_state: STATE_INPUT_REQUIRED,
+                    origin_task_id: Some(summary_id),
+                    text,
+                },
+            )
+            .await?;
+            let target = match (&r.tmux_socket, &r.tmux_pane_id) {
+                (Some(s), Some(p)) if !s.is_empty() && !p.is_empty() => Some(PaneTarget {
+                    socket: s.clone(),
+                    pane_id: p.clone(),
+                }),
+                _ => None,
+            };
+            deliveries.push((
+                unicast_row(id, sender, r.agent_id, &now, Some(summary_id), text),
+                target,
+            ));
+        }
+        tx.commit().await?;
+        let pushes = deliveries
+            .into_iter()
+            .filter(|(_, target)| target.is_some())
+            .map(|(task, target)| async move { self.push_preview(&task, target).await });
+        let notified = futures::future::join_all(pushes)
+            .await
+            .into_iter()
+            .filter(|sent| *sent)
+            .count();
+        let mut summary = unicast_row(summary_id, sender, 0, &now, Some(summary_id), &summary_text);
+        summary.context_id = sender;
+        summary.r#type = TYPE_BROADCAST_SUMMARY.to_string();
+        summary.status_state = STATE_COMPLETED.to_string();
+        Ok(BroadcastOutcome {
+            summary,
+            recipients: recipients.len(),
+            notified,
+        })
+    }
+
+    /// Un-acked deliveries addressed to the caller, newest first.
+    pub async fn message_poll(&self, fleet_id: FleetId, agent: AgentId) -> Result<Vec<Task>> {
+        let mut conn = self.db.pool().acquire().await?;
+        check_caller(&mut conn, fleet_id, agent).await?;
+        db::tasks::inbox_pending(&mut conn, agent).await
+    }
+
+    /// Marks a delivery addressed to the caller as completed.
+    #[tracing::instrument(skip(self), err)]
+    pub async fn message_ack(
+        &self,
+        fleet_id: FleetId,
+        agent: AgentId,
+        task_id: TaskId,
+    ) -> Result<Task> {
+        self.transition(fleet_id, agent, task_id, Transition::Ack)
+            .await
+    }
+
+    /// Withdraws a delivery the caller sent.
+    #[tracing::instrument(skip(self), err)]
+    pub async fn message_cancel(
+        &self,
+        fleet_id: FleetId,
+        agent: AgentId,
+        task_id: TaskId,
+    ) -> Result<Task> {
+        self.transition(fleet_id, agent, task_id, Transition::Cancel)
+            .await
+    }
+
+    async fn transition(
+        &self,
+        fleet_id: FleetId,
+        agent: AgentId,
+        task_id: TaskId,
+        kind: Transition,
+    ) -> Result<Task> {
+        let now = now_ts();
+        let mut tx = self.db.begin_write().await?;
+        check_caller(&mut tx, fleet_id, agent).await?;
+        let task = db::tasks::get(&mut tx, task_id)
+            .await?
+            .ok_or_else(|| task_not_found(task_id))?;
+        let (owner, not_owner, verb, to_state) = match kind {
+            Transition::Ack => (
+                task.context_id,
+                "Only the recipient can ACK a task",
+                "ACK",
+                STATE_COMPLETED,
+            ),
+            Transition::Cancel => (
+                task.from_agent_id,
+                "Only the sender can cancel a task",
+                "cancel",
+                STATE_CANCELED,
+            ),
+        };
+        // A task whose owning side is in another fleet does not exist for this caller
+        // (messaging.md defect §9.7: task ids are global, existence must not leak).
+        if !agent_in_fleet(&mut tx, owner, fleet_id).await? {
+            return Err(task_not_found(task_id));
+        }
+        if owner != agent {
+            return Err(Error::runtime(not_owner));
+        }
+        if task.status_state != STATE_INPUT_REQUIRED {
+            return Err(Error::runtime(format!(
+                "Cannot {verb} task in state {}",
+                task.status_state
+            )));
+        }
+        if !db::tasks::transition(&mut tx, task_id, to_state, &now).await? {
+            return Err(Error::runtime(format!(
+                "Cannot {verb} task in state {}",
+                task.status_state
+            )));
+        }
+        let updated = db::tasks::get(&mut tx, task_id)
+            .await?
+            .ok_or_else(|| task_not_found(task_id))?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Any task with an endpoint in the caller's fleet.
+    pub async fn message_show(
+        &self,
+        fleet_id: FleetId,
+        agent: AgentId,
+        task_id: TaskId,
+    ) -> Result<Task> {
+        let mut conn = self.db.pool().acquire().await?;
+        check_caller(&mut conn, fleet_id, agent).await?;
+        let task = db::tasks::get(&mut conn, task_id)
+            .await?
+            .ok_or_else(|| task_not_found(task_id))?;
+        let visible = agent_in_fleet(&mut conn, task.from_agent_id, fleet_id).await?
+            || (task.to_agent_id != 0
+                && agent_in_fleet(&mut conn, task.to_agent_id, fleet_id).await?);
+        if !visible {
+            return Err(task_not_found(task_id));
+        }
+        Ok(task)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Transition {
+    Ack,
+    Cancel,
+}
+
+async fn agent_in_fleet(
+    conn: &mut SqliteConnection,
+    agent: AgentId,
+    fleet_id: FleetId,
+) -> Result<bool> {
+    Ok(db::agents::get(conn, agent)
+        .await?
+        .is_some_and(|a| a.fleet_id == fleet_id))
+}
+
+fn task_not_found(task_id: TaskId) -> Error {
+    Error::runtime(format!("Task {task_id} not found"))
+}
+
+fn unicast_row(
+    task_id: TaskId,
+    from: AgentId,
+    to: AgentId,
+    now: &str,
+    origin: Option<TaskId>,
+    text: &str,
+) -> Task {
+    Task {
+        task_id,
+        context_id: to,
+        from_agent_id: from,
+        to_agent_id: to,
+        r#type: TYPE_UNICAST.to_string(),
+        created_at: now.to_string(),
+        status_state: STATE_INPUT_REQUIRED.to_string(),
+        status_timestamp: now.to_string(),
+        origin_task_id: origin,
+        text: text.to_string(),
+    }
+}

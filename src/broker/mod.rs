@@ -1,0 +1,96 @@
+//! Business rules and transactions: fleets, agents and messages. No clap, no axum, no
+//! printing. Every write is one short `BEGIN IMMEDIATE` transaction; keystrokes into panes
+//! happen only after it commits (S3).
+
+mod agents;
+mod fleets;
+mod messages;
+
+pub use agents::AgentDetail;
+pub use fleets::FleetCreated;
+pub use messages::{BroadcastOutcome, SendOutcome};
+
+use crate::db::Db;
+use crate::model::{AgentId, FleetId, PaneTarget};
+use crate::tmux::{Delivery, Tmux};
+use crate::{Error, Result};
+use sqlx::SqliteConnection;
+
+/// The broker: one database, one tmux driver, one truncation limit.
+#[derive(Debug, Clone)]
+pub struct Broker {
+    db: Db,
+    tmux: Tmux,
+    max_text_len: usize,
+}
+
+impl Broker {
+    /// Wraps an open, migrated database.
+    pub fn new(db: Db, tmux: Tmux, max_text_len: usize) -> Broker {
+        Broker {
+            db,
+            tmux,
+            max_text_len,
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The tmux driver.
+    pub fn tmux(&self) -> &Tmux {
+        &self.tmux
+    }
+
+    /// The truncation limit for previews and outputs.
+    pub fn max_text_len(&self) -> usize {
+        self.max_text_len
+    }
+
+    /// Types a payload into a pane after the data it announces is committed; logs why not
+    /// when it cannot. Returns whether every keystroke was delivered.
+    async fn push(&self, target: Option<PaneTarget>, payload: &str, escape_first: bool) -> bool {
+        let Some(target) = target else {
+            return false;
+        };
+        if !self.tmux.available() {
+            tracing::debug!("tmux not on PATH: preview skipped");
+            return false;
+        }
+        match self.tmux.type_line(&target, payload, escape_first).await {
+            Delivery::Sent => true,
+            Delivery::Shell(cmd) => {
+                tracing::info!(pane = %target.pane_id, %cmd, "pane runs a shell: nothing typed, message stays queued");
+                false
+            }
+            Delivery::Gone => {
+                tracing::info!(pane = %target.pane_id, "pane is gone: message stays queued");
+                false
+            }
+            Delivery::Failed(e) => {
+                tracing::warn!(pane = %target.pane_id, error = %e, "keystrokes failed: message stays queued");
+                false
+            }
+        }
+    }
+}
+
+/// The caller check of cli.md §1.5: `--agent-id` must be an agent of `--fleet-id`. A
+/// deregistered agent is refused too (messaging.md defect §9.6).
+async fn check_caller(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+    agent_id: AgentId,
+) -> Result<()> {
+    match crate::db::agents::get(conn, agent_id).await? {
+        Some(a) if a.fleet_id == fleet_id && a.is_active() => Ok(()),
+        Some(a) if a.fleet_id == fleet_id => Err(Error::runtime(format!(
+            "agent {agent_id} is deregistered from fleet {fleet_id}; a retired agent can no longer act. Register a new agent with 'cafleet agent register'."
+        ))),
+        _ => Err(Error::runtime(format!(
+            "agent {agent_id} is not a member of fleet {fleet_id}."
+        ))),
+    }
+}

@@ -1,0 +1,293 @@
+//! The command-line interface: parsing (clap derive), error reporting in the spec's format
+//! (`Error: <msg>`, exit 1; usage errors with the Usage/Try banner, exit 2), one
+//! current-thread tokio runtime per command, and the only layer that prints.
+
+pub mod args;
+mod commands;
+pub mod output;
+
+use crate::broker::Broker;
+use crate::config::Config;
+use crate::db::Db;
+use crate::tmux::Tmux;
+use args::Cli;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, FromArgMatches};
+use std::ffi::OsString;
+
+/// How a command failed; the CLI prints it and picks the exit code.
+#[derive(Debug)]
+pub enum CliError {
+    /// `Error: <msg>` on stderr, exit 1.
+    Runtime(String),
+    /// A usage error: banner plus `Error: <msg>` on stderr, exit 2.
+    Usage(String),
+    /// Already reported; exit with this code.
+    Exit(i32),
+}
+
+impl From<crate::Error> for CliError {
+    fn from(e: crate::Error) -> Self {
+        match e {
+            crate::Error::Usage(m) => CliError::Usage(m),
+            other => CliError::Runtime(other.to_string()),
+        }
+    }
+}
+
+/// Result of a command body.
+pub type CliResult = Result<(), CliError>;
+
+/// What every command body gets: output mode and the command's path for error banners.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// `--json` given (globally or locally).
+    pub json: bool,
+    /// e.g. `cafleet agent register`.
+    pub path: String,
+}
+
+impl Ctx {
+    /// Opens the configured database, migrating it on first use (S1), and wraps a broker.
+    pub async fn broker(&self) -> Result<Broker, CliError> {
+        let config = Config::from_env()?;
+        let db = Db::open(&config.database_path, 1).await?;
+        db.migrate().await?;
+        Ok(Broker::new(db, Tmux::from_env(), config.max_text_len))
+    }
+}
+
+/// The clap command with the parsing rules of cli.md §1.3 applied at every level: a repeated
+/// option takes the last value, and negative numbers are values.
+pub fn command() -> clap::Command {
+    fn tune(cmd: clap::Command) -> clap::Command {
+        cmd.args_override_self(true)
+            .allow_negative_numbers(true)
+            .mut_subcommands(tune)
+    }
+    tune(Cli::command())
+}
+
+/// Runs the CLI on `args` (including the program name) and returns the exit code.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let argv: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cmd = command();
+    let matches = match cmd.clone().try_get_matches_from(&argv) {
+        Ok(m) => m,
+        Err(e) => return report_clap_error(&cmd, &argv, e),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => return report_clap_error(&cmd, &argv, e),
+    };
+    init_tracing();
+    let path = command_path(&cmd, &argv);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let result = runtime.block_on(commands::dispatch(cli, path.clone()));
+    match result {
+        Ok(()) => 0,
+        Err(CliError::Runtime(msg)) => {
+            eprintln!("Error: {msg}");
+            1
+        }
+        Err(CliError::Usage(msg)) => {
+            eprint!("{}", usage_banner(&cmd, &path, &msg));
+            2
+        }
+        Err(CliError::Exit(code)) => code,
+    }
+}
+
+/// `CAFLEET_LOG` sets the tracing filter (e.g. `debug`, `cafleet=trace`); logs go to stderr.
+fn init_tracing() {
+    let Some(filter) = crate::config::env_var("CAFLEET_LOG").filter(|f| !f.trim().is_empty())
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// The words of the command path named by argv (e.g. `cafleet agent register`).
+fn command_path(cmd: &clap::Command, argv: &[OsString]) -> String {
+    let mut path = vec!["cafleet".to_string()];
+    let mut current = cmd;
+    for arg in argv.iter().skip(1) {
+        let Some(arg) = arg.to_str() else { break };
+        if arg.starts_with('-') {
+            if current.get_subcommands().next().is_some() {
+                continue;
+            }
+            break;
+        }
+        match current.find_subcommand(arg) {
+            Some(sub) => {
+                path.push(sub.get_name().to_string());
+                current = sub;
+            }
+            None => break,
+        }
+    }
+    path.join(" ")
+}
+
+fn find_command<'a>(cmd: &'a clap::Command, path: &str) -> &'a clap::Command {
+    let mut current = cmd;
+    for word in path.split(' ').skip(1) {
+        match current.find_subcommand(word) {
+            Some(sub) => current = sub,
+            None => break,
+        }
+    }
+    current
+}
+
+/// The usage line of cli.md §1.2 for a command path.
+fn usage_line(cmd: &clap::Command, path: &str) -> String {
+    let target = find_command(cmd, path);
+    if target.get_subcommands().next().is_some() {
+        return format!("{path} [OPTIONS] COMMAND [ARGS]...");
+    }
+    let mut line = format!("{path} [OPTIONS]");
+    for arg in target.get_positionals() {
+        let name = arg
+            .get_value_names()
+            .and_then(|v| v.first())
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
+        line.push(' ');
+        line.push_str(&name);
+    }
+    line
+}
+
+fn usage_banner(cmd: &clap::Command, path: &str, msg: &str) -> String {
+    format!(
+        "Usage: {}\nTry '{path} --help' for help.\n\nError: {msg}\n",
+        usage_line(cmd, path)
+    )
+}
+
+/// Maps clap's parse errors to the click-style messages of cli.md §1.2.
+fn report_clap_error(cmd: &clap::Command, argv: &[OsString], e: clap::Error) -> i32 {
+    let path = command_path(cmd, argv);
+    let ctx = |kind: ContextKind| -> Option<String> {
+        e.get(kind).map(|v| match v {
+            ContextValue::String(s) => s.clone(),
+            ContextValue::Strings(v) => v.join(", "),
+            other => other.to_string(),
+        })
+    };
+    let strings = |kind: ContextKind| -> Vec<String> {
+        match e.get(kind) {
+            Some(ContextValue::Strings(v)) => v.clone(),
+            Some(ContextValue::String(s)) => vec![s.clone()],
+            _ => vec![],
+        }
+    };
+    let arg_name = || {
+        let raw = ctx(ContextKind::InvalidArg).unwrap_or_default();
+        let first = raw.split([' ', '=']).next().unwrap_or_default().to_string();
+        first
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .trim_end_matches("...")
+            .to_string()
+    };
+    let msg = match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            return 0;
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            let mut sub = find_command(cmd, &path).clone().bin_name(path.clone());
+            eprint!("{}", sub.render_help());
+            return 2;
+        }
+        ErrorKind::InvalidSubcommand => {
+            let name = ctx(ContextKind::InvalidSubcommand).unwrap_or_default();
+            let mut m = format!("No such command '{name}'.");
+            if let Some(s) = strings(ContextKind::SuggestedSubcommand).first() {
+                m.push_str(&format!(" Did you mean '{s}'?"));
+            }
+            m
+        }
+        ErrorKind::UnknownArgument => {
+            let name = ctx(ContextKind::InvalidArg).unwrap_or_default();
+            if name.starts_with('-') {
+                let name = name.split('=').next().unwrap_or_default();
+                let mut m = format!("No such option '{name}'.");
+                if let Some(s) = strings(ContextKind::SuggestedArg).first() {
+                    let s = s.split(' ').next().unwrap_or_default();
+                    if s.starts_with('-') {
+                        m.push_str(&format!(" Did you mean '{s}'?"));
+                    }
+                }
+                m
+            } else {
+                format!("Got unexpected extra argument ({name})")
+            }
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let name = arg_name();
+            let value = ctx(ContextKind::InvalidValue).unwrap_or_default();
+            let valid = strings(ContextKind::ValidValue);
+            if !valid.is_empty() {
+                let list = valid
+                    .iter()
+                    .map(|v| format!("'{v}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!("Invalid value for '{name}': '{value}' is not one of {list}.")
+            } else if e.kind() == ErrorKind::InvalidValue && value.is_empty() {
+                eprintln!("Error: Option '{name}' requires an argument.");
+                return 2;
+            } else {
+                // Every free-form option is a string; only integer parsers can reject a value.
+                format!("Invalid value for '{name}': '{value}' is not a valid integer.")
+            }
+        }
+        ErrorKind::MissingRequiredArgument => {
+            let missing = strings(ContextKind::InvalidArg);
+            let first = missing.first().cloned().unwrap_or_default();
+            let name = first.split(' ').next().unwrap_or_default();
+            if name.starts_with('-') {
+                format!("Missing option '{name}'.")
+            } else {
+                format!(
+                    "Missing argument '{}'.",
+                    name.trim_start_matches('<').trim_end_matches('>')
+                )
+            }
+        }
+        ErrorKind::InvalidUtf8 => "an argument is not valid UTF-8. Pass text as UTF-8.".to_string(),
+        _ => {
+            let rendered = e
+                .kind()
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| e.to_string());
+            rendered.trim().to_string()
+        }
+    };
+    eprint!("{}", usage_banner(cmd, &path, &msg));
+    2
+}

@@ -1,0 +1,243 @@
+//! `agents`: registration, lookup, listing and soft deregistration, plus the agent card
+//! serialised exactly as CAFleet 0.14 wrote it.
+
+use crate::Result;
+use crate::model::{Agent, AgentId, FleetId};
+use sqlx::SqliteConnection;
+
+/// The fields of a new agent row.
+#[derive(Debug, Clone)]
+pub struct NewAgent<'a> {
+    /// Owning fleet.
+    pub fleet_id: FleetId,
+    /// Free-text name.
+    pub name: &'a str,
+    /// Free-text description.
+    pub description: &'a str,
+    /// Registration timestamp.
+    pub now: &'a str,
+    /// The serialised card ([`card_json`]).
+    pub card_json: &'a str,
+}
+
+/// Inserts an active agent and returns its id.
+pub async fn insert(conn: &mut SqliteConnection, a: &NewAgent<'_>) -> Result<AgentId> {
+    let r = sqlx::query!(
+        "INSERT INTO agents (fleet_id, name, description, status, registered_at, deregistered_at, agent_card_json)
+         VALUES (?1, ?2, ?3, 'active', ?4, NULL, ?5)",
+        a.fleet_id,
+        a.name,
+        a.description,
+        a.now,
+        a.card_json
+    )
+    .execute(conn)
+    .await?;
+    Ok(r.last_insert_rowid())
+}
+
+/// Any agent, any status.
+pub async fn get(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<Option<Agent>> {
+    Ok(sqlx::query_as!(
+        Agent,
+        r#"SELECT agent_id AS "agent_id!", fleet_id, name, description, status, registered_at,
+                  deregistered_at,
+                  json_extract(agent_card_json, '$.cafleet.kind') AS "card_kind?: String"
+           FROM agents WHERE agent_id = ?1"#,
+        agent_id
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Active agents of a fleet, ascending id.
+pub async fn list_active(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Vec<Agent>> {
+    Ok(sqlx::query_as!(
+        Agent,
+        r#"SELECT agent_id AS "agent_id!", fleet_id, name, description, status, registered_at,
+                  deregistered_at,
+                  json_extract(agent_card_json, '$.cafleet.kind') AS "card_kind?: String"
+           FROM agents WHERE fleet_id = ?1 AND status = 'active'
+           ORDER BY agent_id ASC"#,
+        fleet_id
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Soft-deregisters one agent if active; returns whether it was.
+pub async fn deregister(conn: &mut SqliteConnection, agent_id: AgentId, now: &str) -> Result<bool> {
+    let r = sqlx::query!(
+        "UPDATE agents SET status = 'deregistered', deregistered_at = ?2
+         WHERE agent_id = ?1 AND status = 'active'",
+        agent_id,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Soft-deregisters every active agent of a fleet; returns how many.
+pub async fn deregister_fleet(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+    now: &str,
+) -> Result<u64> {
+    let r = sqlx::query!(
+        "UPDATE agents SET status = 'deregistered', deregistered_at = ?2
+         WHERE fleet_id = ?1 AND status = 'active'",
+        fleet_id,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected())
+}
+
+/// A broadcast recipient and where its pane is.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    /// The recipient.
+    pub agent_id: AgentId,
+    /// Its pane, when placed.
+    pub tmux_pane_id: Option<String>,
+    /// Its tmux server, when recorded.
+    pub tmux_socket: Option<String>,
+}
+
+/// Every active, non-Administrator agent of the fleet except the sender, ascending id.
+pub async fn broadcast_recipients(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+    sender: AgentId,
+) -> Result<Vec<Recipient>> {
+    Ok(sqlx::query_as!(
+        Recipient,
+        r#"SELECT a.agent_id AS "agent_id!", p.tmux_pane_id AS "tmux_pane_id?: String",
+                  p.tmux_socket AS "tmux_socket?: String"
+           FROM agents a LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
+           WHERE a.fleet_id = ?1 AND a.status = 'active' AND a.agent_id <> ?2
+             AND coalesce(json_extract(a.agent_card_json, '$.cafleet.kind'), '') <> 'builtin-administrator'
+           ORDER BY a.agent_id ASC"#,
+        fleet_id,
+        sender
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Serialises an agent card as Python's `json.dumps` defaults do (data-model.md §2.3):
+/// `", "` and `": "` separators, non-ASCII escaped as `\uXXXX`.
+pub fn card_json(
+    name: &str,
+    description: &str,
+    skills: &serde_json::Value,
+    kind: Option<&str>,
+) -> String {
+    let mut card = serde_json::Map::new();
+    card.insert("name".into(), name.into());
+    card.insert("description".into(), description.into());
+    card.insert("skills".into(), skills.clone());
+    if let Some(kind) = kind {
+        card.insert("cafleet".into(), serde_json::json!({ "kind": kind }));
+    }
+    python_json(&serde_json::Value::Object(card))
+}
+
+/// `json.dumps(value)` with Python's default separators and `ensure_ascii=True`.
+pub fn python_json(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    write_py(value, &mut out);
+    out
+}
+
+fn write_py(value: &serde_json::Value, out: &mut String) {
+    use serde_json::Value;
+    match value {
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_py_str(k, out);
+                out.push_str(": ");
+                write_py(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_py(v, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_py_str(s, out),
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn write_py_str(s: &str, out: &mut String) {
+    use std::fmt::Write;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
+                let mut buf = [0u16; 2];
+                for unit in c.encode_utf16(&mut buf) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cards_match_python_json_dumps() {
+        assert_eq!(
+            card_json(
+                "caf\u{e9}",
+                "na\u{ef}ve \u{2713}",
+                &serde_json::json!([]),
+                None
+            ),
+            r#"{"name": "caf\u00e9", "description": "na\u00efve \u2713", "skills": []}"#
+        );
+        assert_eq!(
+            card_json(
+                "Administrator",
+                "Built-in administrator agent for fleet 1",
+                &serde_json::json!([]),
+                Some("builtin-administrator")
+            ),
+            r#"{"name": "Administrator", "description": "Built-in administrator agent for fleet 1", "skills": [], "cafleet": {"kind": "builtin-administrator"}}"#
+        );
+        let skills: serde_json::Value = serde_json::from_str(r#"[{"id":"x","name":"X"}]"#).unwrap();
+        assert_eq!(
+            card_json("bob", "Bob", &skills, None),
+            r#"{"name": "bob", "description": "Bob", "skills": [{"id": "x", "name": "X"}]}"#
+        );
+        assert_eq!(
+            python_json(&serde_json::json!("\u{1F600}")),
+            r#""\ud83d\ude00""#
+        );
+    }
+}

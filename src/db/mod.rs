@@ -1,0 +1,250 @@
+//! The only place with SQL. [`Db::open`] sets every pragma, [`Db::migrate`] brings any
+//! database (fresh, ours, or written by CAFleet 0.14) to head, and [`Db::begin_write`] opens
+//! the `BEGIN IMMEDIATE` transactions every write uses. One file per table group.
+
+pub mod agents;
+pub mod fleets;
+pub mod monitor;
+pub mod placements;
+pub mod tasks;
+
+pub use agents::NewAgent;
+pub use tasks::NewTask;
+
+use crate::error::BUSY_TIMEOUT_SECS;
+use crate::{Error, Result};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The migrations in `migrations/`, embedded at build time.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+/// The alembic revision CAFleet 0.14 stamps; our baseline is exactly that schema.
+pub const ALEMBIC_HEAD: &str = "0005";
+const ALEMBIC_KNOWN: [&str; 5] = ["0001", "0002", "0003", "0004", "0005"];
+
+/// A write transaction (always `BEGIN IMMEDIATE`).
+pub type WriteTx = Transaction<'static, Sqlite>;
+
+/// The database handle: a pool over one SQLite file.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: SqlitePool,
+    path: PathBuf,
+}
+
+/// What [`Db::migrate`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrateOutcome {
+    /// The database had no tables; the whole schema was created.
+    Created,
+    /// Already at head.
+    Unchanged,
+    /// A CAFleet 0.14 database below alembic head was upgraded from this revision.
+    Upgraded {
+        /// The alembic revision found.
+        from: String,
+    },
+    /// A CAFleet 0.14 database at alembic head (or an older one of ours) got our additions.
+    Adopted {
+        /// The schema version (`PRAGMA user_version`) found.
+        from_version: i64,
+    },
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file with every pragma set. `max_connections`
+    /// is 1 for CLI commands and larger for the server.
+    pub async fn open(path: &Path, max_connections: u32) -> Result<Db> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                Error::runtime(format!(
+                    "cannot create the database directory {}: {e}. Create it, or point CAFLEET_DATABASE_URL elsewhere.",
+                    parent.display()
+                ))
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            // Many processes (CLIs, monitor, server) share the file: WAL lets readers run
+            // beside the single writer instead of failing with "database is locked".
+            .journal_mode(SqliteJournalMode::Wal)
+            // S2: a send that printed an id must survive power loss, so fsync on every commit.
+            .synchronous(SqliteSynchronous::Full)
+            // The schema's ON DELETE rules only hold with enforcement switched on.
+            .foreign_keys(true)
+            // Writers queue behind each other rather than erroring; a write is a few ms, so
+            // only a wedged process ever exhausts this.
+            .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))
+            // Keeps the query planner's statistics fresh without a manual ANALYZE.
+            .optimize_on_close(true, None);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(0)
+            .connect_with(options)
+            .await
+            .map_err(|e| match e {
+                sqlx::Error::Database(_) => Error::from(e),
+                other => Error::runtime(format!(
+                    "cannot open the database {}: {other}. Check CAFLEET_DATABASE_URL and the file's permissions.",
+                    path.display()
+                )),
+            })?;
+        Ok(Db {
+            pool,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The underlying pool (for the server, which shares it).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes the pool, letting `optimize_on_close` run.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so two
+    /// writers never deadlock upgrading read locks (S2).
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Brings the database to head. Cheap when already there (one pragma read); otherwise
+    /// serialised across processes by `BEGIN IMMEDIATE`, after backing up an existing file.
+    pub async fn migrate(&self) -> Result<MigrateOutcome> {
+        let head = latest_version();
+        let version = self.user_version().await?;
+        if version == head {
+            return Ok(MigrateOutcome::Unchanged);
+        }
+        if version > head {
+            return Err(Error::runtime(format!(
+                "the database {} has schema version {version}, newer than this cafleet understands ({head}). Upgrade cafleet, or point CAFLEET_DATABASE_URL at another file.",
+                self.path.display()
+            )));
+        }
+        let mut conn = self.pool.acquire().await?;
+        let has_tables = !user_tables(&mut conn).await?.is_empty();
+        if has_tables {
+            self.backup(&mut conn, version).await;
+        }
+        sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        let result = migrate_locked(&mut conn, head).await;
+        match result {
+            Ok(outcome) => {
+                sqlx::raw_sql("COMMIT").execute(&mut *conn).await?;
+                Ok(outcome)
+            }
+            Err(e) => {
+                let _ = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn user_version(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Keeps a consistent copy of an existing database before its first migration by this
+    /// version (STYLE rule 9). Best effort: a failed backup is logged, not fatal, and a
+    /// backup that already exists (another process got there first) is kept.
+    async fn backup(&self, conn: &mut sqlx::SqliteConnection, version: i64) {
+        let mut name = self.path.clone().into_os_string();
+        name.push(format!(".bak-schema{version}"));
+        let target = PathBuf::from(name);
+        if target.exists() {
+            return;
+        }
+        let target_str = target.display().to_string();
+        match sqlx::query("VACUUM INTO ?1")
+            .bind(&target_str)
+            .execute(&mut *conn)
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(backup = %target_str, "backed up the database before migrating")
+            }
+            Err(e) => tracing::warn!(error = %e, "could not back up the database before migrating"),
+        }
+    }
+}
+
+/// The highest migration version embedded in the binary.
+pub fn latest_version() -> i64 {
+    MIGRATOR
+        .migrations
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+}
+
+async fn user_tables(conn: &mut sqlx::SqliteConnection) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// Runs inside the `BEGIN IMMEDIATE` of [`Db::migrate`]: re-checks the version (another
+/// process may have migrated meanwhile), refuses foreign or unknown schemas, applies the
+/// missing migrations and stamps `user_version`.
+async fn migrate_locked(conn: &mut sqlx::SqliteConnection, head: i64) -> Result<MigrateOutcome> {
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(&mut *conn)
+        .await?;
+    if version == head {
+        return Ok(MigrateOutcome::Unchanged);
+    }
+    let tables = user_tables(conn).await?;
+    let mut outcome = if tables.is_empty() {
+        MigrateOutcome::Created
+    } else {
+        MigrateOutcome::Adopted {
+            from_version: version,
+        }
+    };
+    if version == 0 && !tables.is_empty() {
+        if !tables.iter().any(|t| t == "alembic_version") {
+            return Err(Error::runtime(
+                "DB has existing tables but no alembic_version. Run `alembic stamp head` manually if you are sure the schema matches.",
+            ));
+        }
+        let rev: Option<String> = sqlx::query_scalar("SELECT version_num FROM alembic_version")
+            .fetch_optional(&mut *conn)
+            .await?;
+        let rev = rev.unwrap_or_default();
+        if !ALEMBIC_KNOWN.contains(&rev.as_str()) {
+            return Err(Error::runtime(format!(
+                "DB schema is at revision {rev} which is unknown to this version of cafleet. Refusing to downgrade automatically."
+            )));
+        }
+        if rev != ALEMBIC_HEAD {
+            outcome = MigrateOutcome::Upgraded { from: rev };
+        }
+    }
+    for m in MIGRATOR.migrations.iter().filter(|m| m.version > version) {
+        tracing::info!(version = m.version, description = %m.description, "applying migration");
+        sqlx::raw_sql(&m.sql).execute(&mut *conn).await?;
+    }
+    let stamp = format!("PRAGMA user_version = {head}");
+    sqlx::raw_sql(&stamp).execute(&mut *conn).await?;
+    Ok(outcome)
+}

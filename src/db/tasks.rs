@@ -1,0 +1,109 @@
+//! `tasks`: messages. Inserts, lookups, the inbox poll and state transitions.
+
+use crate::Result;
+use crate::model::{AgentId, Task, TaskId};
+use sqlx::SqliteConnection;
+
+/// The fields of a new task row.
+#[derive(Debug, Clone)]
+pub struct NewTask<'a> {
+    /// Whose inbox.
+    pub context_id: AgentId,
+    /// Sender.
+    pub from_agent_id: AgentId,
+    /// Recipient, 0 for a broadcast summary.
+    pub to_agent_id: AgentId,
+    /// `unicast` or `broadcast_summary`.
+    pub r#type: &'a str,
+    /// Creation (and initial status) timestamp.
+    pub now: &'a str,
+    /// Initial state.
+    pub status_state: &'a str,
+    /// The summary a broadcast delivery belongs to.
+    pub origin_task_id: Option<TaskId>,
+    /// Full body.
+    pub text: &'a str,
+}
+
+/// Inserts a task and returns its id.
+pub async fn insert(conn: &mut SqliteConnection, t: &NewTask<'_>) -> Result<TaskId> {
+    let r = sqlx::query!(
+        "INSERT INTO tasks (context_id, from_agent_id, to_agent_id, type, created_at, status_state,
+                            status_timestamp, origin_task_id, text)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5, ?7, ?8)",
+        t.context_id,
+        t.from_agent_id,
+        t.to_agent_id,
+        t.r#type,
+        t.now,
+        t.status_state,
+        t.origin_task_id,
+        t.text
+    )
+    .execute(conn)
+    .await?;
+    Ok(r.last_insert_rowid())
+}
+
+/// Points a broadcast summary at itself (its `origin_task_id`).
+pub async fn set_origin(
+    conn: &mut SqliteConnection,
+    task_id: TaskId,
+    origin: TaskId,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE tasks SET origin_task_id = ?2 WHERE task_id = ?1",
+        task_id,
+        origin
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Any task.
+pub async fn get(conn: &mut SqliteConnection, task_id: TaskId) -> Result<Option<Task>> {
+    Ok(sqlx::query_as!(
+        Task,
+        r#"SELECT task_id AS "task_id!", context_id, from_agent_id, to_agent_id, type AS "type",
+                  created_at, status_state, status_timestamp, origin_task_id, text
+           FROM tasks WHERE task_id = ?1"#,
+        task_id
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Un-acked deliveries addressed to the agent, newest first (ties: higher id first).
+pub async fn inbox_pending(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<Vec<Task>> {
+    Ok(sqlx::query_as!(
+        Task,
+        r#"SELECT task_id AS "task_id!", context_id, from_agent_id, to_agent_id, type AS "type",
+                  created_at, status_state, status_timestamp, origin_task_id, text
+           FROM tasks
+           WHERE context_id = ?1 AND status_state = 'input_required' AND type <> 'broadcast_summary'
+           ORDER BY status_timestamp DESC, task_id DESC"#,
+        agent_id
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Moves an `input_required` task to `to_state`; false when it was no longer pending.
+pub async fn transition(
+    conn: &mut SqliteConnection,
+    task_id: TaskId,
+    to_state: &str,
+    now: &str,
+) -> Result<bool> {
+    let r = sqlx::query!(
+        "UPDATE tasks SET status_state = ?2, status_timestamp = ?3
+         WHERE task_id = ?1 AND status_state = 'input_required'",
+        task_id,
+        to_state,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}

@@ -1,0 +1,17 @@
+//! CAFleet: a message broker and agent registry for coding agents that run side by side in
+//! tmux panes.
+//!
+//! Layers, dependencies pointing one way: [`cli`] parses and prints; [`broker`] holds the
+//! business rules and transactions; [`db`] is the only place with SQL; [`tmux`] drives the
+//! `tmux` binary and sanitises every keystroke payload; [`model`] and [`error`] are shared.
+#![forbid(unsafe_code)]
+
+pub mod broker;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod model;
+pub mod tmux;
+
+pub use error::{Error, Result};

@@ -1,0 +1,248 @@
+//! Shared vocabulary: ids, states, backends, timestamps and the rows the broker hands out.
+
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// A fleet's id (`fleets.fleet_id`).
+pub type FleetId = i64;
+/// An agent's id (`agents.agent_id`), global across fleets.
+pub type AgentId = i64;
+/// A task's (message's) id (`tasks.task_id`), global across fleets.
+pub type TaskId = i64;
+
+/// `tasks.type` of a delivery.
+pub const TYPE_UNICAST: &str = "unicast";
+/// `tasks.type` of a broadcast's summary row.
+pub const TYPE_BROADCAST_SUMMARY: &str = "broadcast_summary";
+/// A delivery waiting for its recipient's ack.
+pub const STATE_INPUT_REQUIRED: &str = "input_required";
+/// Acked (or a broadcast summary, complete from birth).
+pub const STATE_COMPLETED: &str = "completed";
+/// Withdrawn by its sender.
+pub const STATE_CANCELED: &str = "canceled";
+/// `agents.status` of a live agent.
+pub const STATUS_ACTIVE: &str = "active";
+/// `agents.status` of a retired agent.
+pub const STATUS_DEREGISTERED: &str = "deregistered";
+/// Card kind of the per-fleet Administrator.
+pub const KIND_ADMINISTRATOR: &str = "builtin-administrator";
+/// Card kind of the fleet's monitoring member.
+pub const KIND_MONITORING_MEMBER: &str = "monitoring-member";
+
+/// The current time in the spec's format: ISO-8601 UTC, six fraction digits, `+00:00` (C4, L3).
+pub fn now_ts() -> String {
+    format_ts(chrono::Utc::now())
+}
+
+/// Formats a UTC instant as the database stores it.
+pub fn format_ts(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
+}
+
+/// Parses a stored timestamp; accepts both the six-digit and the fraction-less shape (L3).
+pub fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// The coding-agent program a pane runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CodingAgent {
+    /// Anthropic's Claude Code (`claude`).
+    Claude,
+    /// OpenAI's Codex CLI (`codex`).
+    Codex,
+    /// opencode (`opencode`).
+    Opencode,
+}
+
+impl CodingAgent {
+    /// The name stored in `agent_placements.coding_agent` and the binary's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CodingAgent::Claude => "claude",
+            CodingAgent::Codex => "codex",
+            CodingAgent::Opencode => "opencode",
+        }
+    }
+}
+
+impl fmt::Display for CodingAgent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CodingAgent {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "claude" => Ok(CodingAgent::Claude),
+            "codex" => Ok(CodingAgent::Codex),
+            "opencode" => Ok(CodingAgent::Opencode),
+            other => Err(format!("unknown coding agent '{other}'")),
+        }
+    }
+}
+
+/// A row of `fleets`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fleet {
+    /// `fleet_id`.
+    pub fleet_id: FleetId,
+    /// Free-text label, NULL when not given.
+    pub label: Option<String>,
+    /// Creation timestamp.
+    pub created_at: String,
+    /// Soft-delete timestamp.
+    pub deleted_at: Option<String>,
+    /// The root Director.
+    pub director_agent_id: Option<AgentId>,
+}
+
+/// A live fleet as listed by `fleet list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FleetSummary {
+    /// `fleet_id`.
+    pub fleet_id: FleetId,
+    /// The root Director.
+    pub director_agent_id: Option<AgentId>,
+    /// Free-text label.
+    pub label: Option<String>,
+    /// Creation timestamp.
+    pub created_at: String,
+    /// Number of active agents (Director and Administrator included).
+    pub agent_count: i64,
+}
+
+/// A row of `agents`, plus the card's `cafleet.kind`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agent {
+    /// `agent_id`.
+    pub agent_id: AgentId,
+    /// Owning fleet.
+    pub fleet_id: FleetId,
+    /// Free-text name.
+    pub name: String,
+    /// Free-text description.
+    pub description: String,
+    /// `active` or `deregistered`.
+    pub status: String,
+    /// Registration timestamp.
+    pub registered_at: String,
+    /// Deregistration timestamp.
+    pub deregistered_at: Option<String>,
+    /// `json_extract(agent_card_json, '$.cafleet.kind')`.
+    pub card_kind: Option<String>,
+}
+
+impl Agent {
+    /// True for the per-fleet Administrator.
+    pub fn is_administrator(&self) -> bool {
+        self.card_kind.as_deref() == Some(KIND_ADMINISTRATOR)
+    }
+
+    /// True while not deregistered.
+    pub fn is_active(&self) -> bool {
+        self.status == STATUS_ACTIVE
+    }
+
+    /// The derived `kind` of agent JSON: `builtin-administrator` or `user`.
+    pub fn kind(&self) -> &'static str {
+        if self.is_administrator() {
+            KIND_ADMINISTRATOR
+        } else {
+            "user"
+        }
+    }
+}
+
+/// A row of `agent_placements`: where a pane-bound agent lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Placement {
+    /// The placed agent (not serialised: the JSON shape nests it under the agent).
+    #[serde(skip)]
+    pub agent_id: AgentId,
+    /// NULL for the root Director, else the fleet's root Director.
+    pub director_agent_id: Option<AgentId>,
+    /// tmux session name.
+    pub tmux_session: String,
+    /// tmux window id (`@N`).
+    pub tmux_window_id: String,
+    /// tmux pane id (`%N`); NULL while a member is pending.
+    pub tmux_pane_id: Option<String>,
+    /// `claude`, `codex` or `opencode`.
+    pub coding_agent: String,
+    /// Same as the agent's registered_at.
+    pub created_at: String,
+    /// The tmux server's socket path (K3); NULL for rows adopted from CAFleet 0.14.
+    #[serde(skip)]
+    pub tmux_socket: Option<String>,
+}
+
+/// A row of `tasks` (a message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// Global id.
+    pub task_id: TaskId,
+    /// Whose inbox: the recipient (or the broadcaster for a summary).
+    pub context_id: AgentId,
+    /// Sender.
+    pub from_agent_id: AgentId,
+    /// Recipient, 0 for a broadcast summary.
+    pub to_agent_id: AgentId,
+    /// `unicast` or `broadcast_summary`.
+    pub r#type: String,
+    /// Send time.
+    pub created_at: String,
+    /// `input_required`, `completed` or `canceled`.
+    pub status_state: String,
+    /// Time of the last transition.
+    pub status_timestamp: String,
+    /// The broadcast summary this delivery belongs to.
+    pub origin_task_id: Option<TaskId>,
+    /// The full body, never truncated.
+    pub text: String,
+}
+
+/// Where to type into a pane: the pane and the server it lives on (K3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaneTarget {
+    /// tmux socket path of the server.
+    pub socket: String,
+    /// Pane id (`%N`).
+    pub pane_id: String,
+}
+
+impl Placement {
+    /// The pane to type into, when the placement has a pane and a known server.
+    pub fn target(&self) -> Option<PaneTarget> {
+        match (&self.tmux_socket, &self.tmux_pane_id) {
+            (Some(socket), Some(pane)) if !socket.is_empty() && !pane.is_empty() => {
+                Some(PaneTarget {
+                    socket: socket.clone(),
+                    pane_id: pane.clone(),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_always_have_six_fraction_digits() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-11-24T12:25:24Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(format_ts(t), "2026-11-24T12:25:24.000000+00:00");
+        assert!(parse_ts("2026-11-24T12:25:24+00:00").is_some());
+        assert!(parse_ts("2026-11-24T12:25:24.458526+00:00").is_some());
+    }
+}

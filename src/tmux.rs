@@ -1,0 +1,358 @@
+//! The tmux driver: runs the `tmux` binary (tokio::process) against an explicit server
+//! socket, with a timeout on every call (K5), and sanitises every payload it types (K1).
+//! Keystrokes are never typed into a pane whose foreground program is a shell (K2).
+
+use crate::error::TmuxError;
+use crate::model::PaneTarget;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Timeout of every tmux call (K5).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause after the leading Escape, so the TUI has dismissed any prompt.
+pub const PAUSE_AFTER_ESCAPE: Duration = Duration::from_millis(100);
+/// Pause after the literal text, so the TUI has taken it before Enter submits.
+pub const PAUSE_BEFORE_ENTER: Duration = Duration::from_millis(120);
+
+/// Foreground programs that are shells: nothing is typed into them (K2).
+pub const SHELLS: &[&str] = &[
+    "bash", "zsh", "sh", "fish", "dash", "ksh", "tcsh", "csh", "mksh", "ash", "nu", "xonsh",
+    "elvish", "pwsh", "busybox",
+];
+
+/// The calling pane as tmux reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaneContext {
+    /// Session name.
+    pub session_name: String,
+    /// Window id (`@N`).
+    pub window_id: String,
+    /// Pane id (`%N`).
+    pub pane_id: String,
+    /// The server's socket path.
+    pub socket_path: String,
+}
+
+/// What happened to an attempt to type into a pane.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// Every keystroke call succeeded.
+    Sent,
+    /// The pane runs a shell; nothing was typed (K2).
+    Shell(String),
+    /// The pane does not exist on its server.
+    Gone,
+    /// A tmux call failed or timed out.
+    Failed(TmuxError),
+}
+
+impl Delivery {
+    /// True only when every keystroke was delivered.
+    pub fn is_sent(&self) -> bool {
+        matches!(self, Delivery::Sent)
+    }
+}
+
+/// Handle on the `tmux` executable found on `PATH`.
+#[derive(Debug, Clone)]
+pub struct Tmux {
+    bin: Option<PathBuf>,
+}
+
+impl Tmux {
+    /// Locates `tmux` on `PATH` (nothing is run).
+    pub fn from_env() -> Tmux {
+        Tmux {
+            bin: find_on_path("tmux"),
+        }
+    }
+
+    /// Whether a `tmux` executable was found.
+    pub fn available(&self) -> bool {
+        self.bin.is_some()
+    }
+
+    /// The server of the calling process: the socket path in `$TMUX`, if inside tmux.
+    pub fn caller_socket() -> Option<String> {
+        let v = std::env::var("TMUX").ok()?;
+        let path = v.split(',').next().unwrap_or_default();
+        (!path.is_empty()).then(|| path.to_string())
+    }
+
+    /// Runs `tmux -S <socket> <args>` with a timeout; returns stdout.
+    pub async fn run(
+        &self,
+        socket: &str,
+        args: &[&str],
+        timeout: Duration,
+    ) -> Result<String, TmuxError> {
+        let Some(bin) = &self.bin else {
+            return Err(TmuxError::NotFound("tmux is not on PATH".into()));
+        };
+        let argv = std::iter::once("tmux")
+            .chain(["-S", socket])
+            .chain(args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut cmd = tokio::process::Command::new(bin);
+        cmd.arg("-S")
+            .arg(socket)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        tracing::debug!(%argv, "tmux");
+        let output = match tokio::time::timeout(timeout, cmd.output()).await {
+            Err(_) => {
+                return Err(TmuxError::Timeout {
+                    seconds: timeout.as_secs_f64(),
+                    argv,
+                });
+            }
+            Ok(Err(e)) => return Err(TmuxError::NotFound(e.to_string())),
+            Ok(Ok(o)) => o,
+        };
+        if !output.status.success() {
+            return Err(TmuxError::Failed {
+                argv,
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Resolves a pane on a server to its session, window, pane id and canonical socket.
+    /// A pane that does not exist is an error (tmux.md defect §8.1), never empty fields.
+    pub async fn describe_pane(&self, socket: &str, pane: &str) -> Result<PaneContext, TmuxError> {
+        let out = self
+            .run(
+                socket,
+                &[
+                    "display-message",
+                    "-p",
+                    "-t",
+                    pane,
+                    "#{session_name}|#{window_id}|#{pane_id}|#{socket_path}",
+                ],
+                CALL_TIMEOUT,
+            )
+            .await?;
+        let line = out.trim();
+        let parts: Vec<&str> = line.splitn(4, '|').collect();
+        match parts.as_slice() {
+            [s, w, p, sock] if !p.is_empty() && !w.is_empty() => Ok(PaneContext {
+                session_name: s.to_string(),
+                window_id: w.to_string(),
+                pane_id: p.to_string(),
+                socket_path: if sock.is_empty() {
+                    socket.to_string()
+                } else {
+                    sock.to_string()
+                },
+            }),
+            [_, _, _, _] => Err(TmuxError::Refused(format!(
+                "pane {pane} does not exist on the tmux server {socket}"
+            ))),
+            _ => Err(TmuxError::Refused(format!(
+                "unexpected tmux display-message output: {line:?}"
+            ))),
+        }
+    }
+
+    /// The foreground program of a pane, or `None` when the pane is gone.
+    pub async fn pane_command(&self, target: &PaneTarget) -> Result<Option<String>, TmuxError> {
+        match self
+            .run(
+                &target.socket,
+                &[
+                    "display-message",
+                    "-p",
+                    "-t",
+                    &target.pane_id,
+                    "#{pane_id}|#{pane_current_command}",
+                ],
+                CALL_TIMEOUT,
+            )
+            .await
+        {
+            Ok(out) => {
+                let (pane, cmd) = out
+                    .trim_end_matches('\n')
+                    .split_once('|')
+                    .unwrap_or(("", ""));
+                Ok((pane == target.pane_id).then(|| cmd.to_string()))
+            }
+            Err(e) if e.is_pane_gone() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Types a sanitised single payload into a coding agent's pane: optional Escape, the
+    /// literal text (`-l --`, so a leading `-` stays text), then Enter. Refuses shells (K2).
+    /// Each step runs only if the previous one succeeded.
+    pub async fn type_line(
+        &self,
+        target: &PaneTarget,
+        payload: &str,
+        escape_first: bool,
+    ) -> Delivery {
+        match self.pane_command(target).await {
+            Ok(None) => return Delivery::Gone,
+            Ok(Some(cmd)) if is_shell(&cmd) => return Delivery::Shell(cmd),
+            Ok(Some(_)) => {}
+            Err(e) => return Delivery::Failed(e),
+        }
+        let pane = target.pane_id.as_str();
+        let step = |args: Vec<&'static str>, extra: Option<&str>| {
+            let mut v: Vec<String> = vec!["send-keys".into(), "-t".into(), pane.to_string()];
+            v.extend(args.into_iter().map(String::from));
+            if let Some(x) = extra {
+                v.push(x.to_string());
+            }
+            v
+        };
+        let mut steps = Vec::with_capacity(3);
+        if escape_first {
+            steps.push((step(vec!["Escape"], None), PAUSE_AFTER_ESCAPE));
+        }
+        steps.push((step(vec!["-l", "--"], Some(payload)), PAUSE_BEFORE_ENTER));
+        steps.push((step(vec!["Enter"], None), Duration::ZERO));
+        for (args, pause) in steps {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            if let Err(e) = self.run(&target.socket, &refs, CALL_TIMEOUT).await {
+                return if e.is_pane_gone() {
+                    Delivery::Gone
+                } else {
+                    Delivery::Failed(e)
+                };
+            }
+            if !pause.is_zero() {
+                tokio::time::sleep(pause).await;
+            }
+        }
+        Delivery::Sent
+    }
+}
+
+/// Whether a `pane_current_command` names a shell.
+pub fn is_shell(command: &str) -> bool {
+    let base = command.rsplit('/').next().unwrap_or(command);
+    let base = base.trim_start_matches('-');
+    SHELLS.contains(&base)
+}
+
+/// Finds an executable on `PATH`.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Makes text inert for typing into a pane (K1): CR, LF and CRLF become `⏎`; every other
+/// control character (C0, ESC, DEL, C1) becomes a visible stand-in; invisible format and
+/// bidi-control characters become `�`. Printable text, including non-ASCII, is kept.
+pub fn sanitize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => {
+                if chars.peek() == Some(&'\n') {
+                    chars.next();
+                }
+                out.push('⏎');
+            }
+            '\n' | '\u{2028}' | '\u{2029}' | '\u{85}' => out.push('⏎'),
+            // C0 controls map onto the Unicode "control pictures" block (␀ … ␟, ␉ for TAB).
+            c if (c as u32) < 0x20 => out.push(char::from_u32(0x2400 + c as u32).unwrap_or('�')),
+            '\u{7f}' => out.push('␡'),
+            c if is_invisible(c) => out.push('�'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// C1 controls, zero-width and bidi controls, and other non-printing code points.
+fn is_invisible(c: char) -> bool {
+    matches!(c as u32,
+        0x80..=0x9f
+        | 0xad
+        | 0x061c
+        | 0x180e
+        | 0x200b..=0x200f
+        | 0x202a..=0x202e
+        | 0x2060..=0x206f
+        | 0xfeff
+        | 0xfff9..=0xfffb
+        | 0xe0000..=0xe007f
+    ) || (0xd800..=0xdfff).contains(&(c as u32))
+}
+
+/// Cuts text to `max` code points plus `…` when longer (cli.md §1.7).
+pub fn truncate(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((idx, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..idx])),
+    }
+}
+
+/// The inline preview typed for a delivery (messaging.md §6.2, L2): a header line, one line
+/// break, then the truncated and sanitised body.
+pub fn preview_payload(task_id: i64, from: i64, ts: &str, text: &str, max: usize) -> String {
+    format!(
+        "[cafleet msg {task_id} from {from} {ts}]\n{}",
+        sanitize(&truncate(text, max))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_makes_controls_visible() {
+        let s = sanitize(
+            "line1\nline2\r\nline3\rend\ttab \x03c \x15u \x1b[Aesc \x7fdel \u{9b}c1 \u{202e}rtl",
+        );
+        assert_eq!(s, "line1⏎line2⏎line3⏎end␉tab ␃c ␕u ␛[Aesc ␡del �c1 �rtl");
+        assert!(!s.chars().any(|c| c.is_control()));
+        assert_eq!(
+            sanitize("-R $(rm -rf /) `x` é 日本"),
+            "-R $(rm -rf /) `x` é 日本"
+        );
+    }
+
+    #[test]
+    fn truncate_counts_code_points() {
+        assert_eq!(truncate("0123456789", 10), "0123456789");
+        assert_eq!(truncate("0123456789A", 10), "0123456789…");
+        assert_eq!(truncate("ÄÖÜ456789ABC", 10), "ÄÖÜ456789A…");
+        assert_eq!(truncate("", 1), "");
+    }
+
+    #[test]
+    fn preview_has_two_lines() {
+        assert_eq!(
+            preview_payload(1, 1, "2026-11-24T12:25:24.458526+00:00", "a\nb", 200),
+            "[cafleet msg 1 from 1 2026-11-24T12:25:24.458526+00:00]\na⏎b"
+        );
+    }
+
+    #[test]
+    fn shells_are_recognised() {
+        for s in ["bash", "-bash", "/bin/zsh", "fish", "sh"] {
+            assert!(is_shell(s), "{s}");
+        }
+        for s in ["node", "claude", "codex", "python3", "opencode"] {
+            assert!(!is_shell(s), "{s}");
+        }
+    }
+}
