@@ -1,1 +1,4 @@
-fn main() {}
+//! One integration-test binary: the real `cafleet` binary against real SQLite files in temp
+//! dirs and real private tmux servers.
+
+mod support;

@@ -1,0 +1,320 @@
+//! Shared test helpers: a temp database per test, the real `cafleet` binary, a private tmux
+//! server per test, and a stand-in program that records every byte typed into its pane.
+
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// A scratch directory with its own database; every command runs against it.
+pub struct Env {
+    pub dir: TempDir,
+    pub db_path: PathBuf,
+    /// Extra environment for every command (e.g. TMUX, TMUX_PANE).
+    pub vars: Vec<(String, String)>,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db_path = dir.path().join("data").join("cafleet.db");
+        Env {
+            dir,
+            db_path,
+            vars: Vec::new(),
+        }
+    }
+
+    pub fn db_url(&self) -> String {
+        format!("sqlite:///{}", self.db_path.display())
+    }
+
+    /// The `cafleet` binary with a clean environment pointing at this test's database.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("cafleet").expect("binary");
+        c.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("LANG", "C.UTF-8")
+            .env("CAFLEET_DATABASE_URL", self.db_url())
+            .current_dir(self.dir.path());
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Runs `cafleet <args>` and returns the output (any exit code).
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run cafleet")
+    }
+
+    /// Runs `cafleet <args>`, asserts success, returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "cafleet {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs `cafleet --json <args>` and parses the JSON line.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let out = self.ok(&full);
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("bad JSON {out:?}: {e}"))
+    }
+
+    /// Runs `cafleet <args>`, asserts the exit code, returns stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "cafleet {args:?}: expected exit {code}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).expect("utf-8 stderr")
+    }
+
+    /// Runs one SQL query on this test's database (rows as strings).
+    pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
+        query_db(&self.db_path, sql)
+    }
+}
+
+/// Runs one SQL query on a database file and returns every row as strings (NULL → "NULL").
+pub fn query_db(path: &Path, sql: &str) -> Vec<Vec<String>> {
+    use sqlx::{Row, ValueRef};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let opts = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .busy_timeout(Duration::from_secs(30));
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect_with(&opts)
+            .await
+            .expect("open db");
+        let rows = sqlx::query(sql).fetch_all(&mut conn).await.expect("query");
+        rows.iter()
+            .map(|r| {
+                (0..r.columns().len())
+                    .map(|i| {
+                        let raw = r.try_get_raw(i).unwrap();
+                        if raw.is_null() {
+                            "NULL".to_string()
+                        } else if let Ok(v) = r.try_get::<i64, _>(i) {
+                            v.to_string()
+                        } else {
+                            r.try_get::<String, _>(i).unwrap_or_default()
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    })
+}
+
+/// A private tmux server (`tmux -S <tmp>/sock`), killed on drop.
+pub struct TmuxServer {
+    pub socket: PathBuf,
+    pub dir: PathBuf,
+}
+
+/// A stand-in program that records every byte typed into its pane (raw tty mode).
+pub const RECORDER: &str = r#"
+import os, sys, tty
+log = open(sys.argv[1], 'ab', buffering=0)
+tty.setraw(0)
+while True:
+    b = os.read(0, 4096)
+    if not b:
+        break
+    log.write(b)
+"#;
+
+impl TmuxServer {
+    /// Starts a server whose first pane (the "Director" pane) runs `cmd` via `sh -c`.
+    pub fn start(dir: &Path, first: &[&str]) -> TmuxServer {
+        let socket = dir.join("tmux.sock");
+        let mut args: Vec<&str> = vec!["new-session", "-d", "-s", "t", "-x", "200", "-y", "50"];
+        args.extend_from_slice(first);
+        let s = TmuxServer {
+            socket,
+            dir: dir.to_path_buf(),
+        };
+        s.tmux(&args);
+        s
+    }
+
+    /// Runs `tmux -S sock <args>` and returns stdout (panics on failure).
+    pub fn tmux(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("tmux");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    }
+
+    /// The `TMUX` value a process inside this server would see.
+    pub fn tmux_env(&self) -> String {
+        format!("{},1,0", self.socket.display())
+    }
+
+    /// Pane ids in creation order.
+    pub fn panes(&self) -> Vec<String> {
+        self.tmux(&["list-panes", "-a", "-F", "#{pane_id}"])
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Opens a new window running `argv`; returns its pane id.
+    pub fn new_pane(&self, argv: &[&str]) -> String {
+        let mut args = vec!["new-window", "-d", "-P", "-F", "#{pane_id}"];
+        args.extend_from_slice(argv);
+        self.tmux(&args)
+    }
+
+    /// Opens a pane running the byte recorder, logging into `<dir>/<name>.log`.
+    pub fn recorder_pane(&self, name: &str) -> (String, PathBuf) {
+        let script = self.dir.join("recorder.py");
+        std::fs::write(&script, RECORDER).unwrap();
+        let log = self.dir.join(format!("{name}.log"));
+        std::fs::write(&log, b"").unwrap();
+        let pane = self.new_pane(&[
+            "python3",
+            script.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ]);
+        wait_for(Duration::from_secs(10), || {
+            self.tmux(&["display-message", "-p", "-t", &pane, "#{pane_current_command}"])
+                .starts_with("python")
+        });
+        // Give python a moment to switch the tty to raw mode.
+        std::thread::sleep(Duration::from_millis(300));
+        (pane, log)
+    }
+
+    /// Opens a pane running an interactive shell.
+    pub fn shell_pane(&self) -> String {
+        let pane = self.new_pane(&["bash", "--norc", "--noprofile"]);
+        wait_for(Duration::from_secs(10), || {
+            self.tmux(&["display-message", "-p", "-t", &pane, "#{pane_current_command}"]) == "bash"
+        });
+        pane
+    }
+
+    /// Sets TMUX/TMUX_PANE so commands look as if run from `pane`.
+    pub fn enter(&self, env: &mut Env, pane: &str) {
+        env.vars.retain(|(k, _)| k != "TMUX" && k != "TMUX_PANE");
+        env.vars.push(("TMUX".into(), self.tmux_env()));
+        env.vars.push(("TMUX_PANE".into(), pane.into()));
+    }
+}
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+/// Polls `cond` until true or the deadline passes; returns whether it became true.
+pub fn wait_for(deadline: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if start.elapsed() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// Waits until the recorder log contains `needle`, returning the whole log.
+pub fn wait_for_bytes(log: &Path, needle: &[u8]) -> Vec<u8> {
+    let mut last = Vec::new();
+    let found = wait_for(Duration::from_secs(10), || {
+        last = std::fs::read(log).unwrap_or_default();
+        last.windows(needle.len().max(1)).any(|w| w == needle)
+    });
+    assert!(
+        found,
+        "{} never received {:?}; got {:?}",
+        log.display(),
+        String::from_utf8_lossy(needle),
+        String::from_utf8_lossy(&last)
+    );
+    last
+}
+
+/// Replaces timestamps (and nothing else) with `<TS>` for snapshot-style comparisons.
+pub fn redact_ts(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if i + 19 <= b.len() && is_ts_start(&b[i..]) {
+            let mut j = i + 19;
+            if j < b.len() && b[j] == b'.' {
+                j += 1;
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+            }
+            if s[j..].starts_with("+00:00") {
+                j += 6;
+            }
+            out.push_str("<TS>");
+            i = j;
+        } else {
+            let ch = s[i..].chars().next().unwrap();
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+fn is_ts_start(b: &[u8]) -> bool {
+    let pat = b"dddd-dd-ddTdd:dd:dd";
+    pat.iter().zip(b).all(|(p, c)| match p {
+        b'd' => c.is_ascii_digit(),
+        other => other == c,
+    })
+}
+
+/// Creates a fleet from a fresh private tmux server whose first pane is a recorder.
+/// Returns (server, director pane, director log).
+pub fn fleet_in_tmux(env: &mut Env) -> (TmuxServer, String, PathBuf) {
+    let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
+    let (pane, log) = server.recorder_pane("director");
+    server.enter(env, &pane);
+    env.ok(&["fleet", "create", "--label", "main"]);
+    (server, pane, log)
+}
