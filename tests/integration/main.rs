@@ -2,3 +2,6 @@
 //! dirs and real private tmux servers.
 
 mod support;
+mod tmux_preview;
+mod adoption;
+mod concurrency;
