@@ -84,6 +84,20 @@ where
         Ok(c) => c,
         Err(e) => return report_clap_error(&cmd, &argv, e),
     };
+    if cli.command.is_none() {
+        // A group invoked without a subcommand prints its help to stderr (cli.md §1.1).
+        let mut root = cmd.clone().bin_name("cafleet");
+        eprint!("{}", root.render_help());
+        return 2;
+    }
+    // CAFLEET_MAX_TEXT_LEN is read once at start-up: a bad value fails every command
+    // (cli.md §1.7, decision O3), also those that never open the database.
+    if let Err(e) =
+        crate::config::parse_max_text_len(crate::config::env_var("CAFLEET_MAX_TEXT_LEN").as_deref())
+    {
+        eprintln!("Error: {e}");
+        return 1;
+    }
     init_tracing();
     let path = command_path(&cmd, &argv);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -188,7 +202,20 @@ fn usage_banner(cmd: &clap::Command, path: &str, msg: &str) -> String {
 
 /// Maps clap's parse errors to the click-style messages of cli.md §1.2.
 fn report_clap_error(cmd: &clap::Command, argv: &[OsString], e: clap::Error) -> i32 {
-    let path = command_path(cmd, argv);
+    let mut path = command_path(cmd, argv);
+    if e.kind() == ErrorKind::UnknownArgument {
+        // The error belongs to the command reached before the offending token: an unknown
+        // option before the group (`cafleet --jsn fleet list`) is the root's error.
+        if let Some(ContextValue::String(bad)) = e.get(ContextKind::InvalidArg) {
+            let bad = bad.split('=').next().unwrap_or_default();
+            if let Some(i) = argv.iter().rposition(|a| {
+                a.to_str()
+                    .is_some_and(|a| a == bad || a.starts_with(&format!("{bad}=")))
+            }) {
+                path = command_path(cmd, &argv[..i]);
+            }
+        }
+    }
     let ctx = |kind: ContextKind| -> Option<String> {
         e.get(kind).map(|v| match v {
             ContextValue::String(s) => s.clone(),
@@ -207,9 +234,9 @@ fn report_clap_error(cmd: &clap::Command, argv: &[OsString], e: clap::Error) -> 
         let raw = ctx(ContextKind::InvalidArg).unwrap_or_default();
         let first = raw.split([' ', '=']).next().unwrap_or_default().to_string();
         first
-            .trim_start_matches('<')
-            .trim_end_matches('>')
             .trim_end_matches("...")
+            .trim_start_matches(['<', '['])
+            .trim_end_matches(['>', ']'])
             .to_string()
     };
     let msg = match e.kind() {
@@ -243,7 +270,12 @@ fn report_clap_error(cmd: &clap::Command, argv: &[OsString], e: clap::Error) -> 
                 }
                 m
             } else {
-                format!("Got unexpected extra argument ({name})")
+                let extras = extra_arguments(cmd, &path, argv).unwrap_or_else(|| vec![name]);
+                let plural = if extras.len() == 1 { "" } else { "s" };
+                format!(
+                    "Got unexpected extra argument{plural} ({})",
+                    extras.join(" ")
+                )
             }
         }
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
@@ -290,4 +322,33 @@ fn report_clap_error(cmd: &clap::Command, argv: &[OsString], e: clap::Error) -> 
     };
     eprint!("{}", usage_banner(cmd, &path, &msg));
     2
+}
+
+/// Every positional argument the command at `path` did not consume (click reports them all:
+/// `Got unexpected extra arguments (2 3)`): re-parses with a catch-all positional added.
+fn extra_arguments(cmd: &clap::Command, path: &str, argv: &[OsString]) -> Option<Vec<String>> {
+    fn with_catch_all(cmd: clap::Command, words: &[&str]) -> clap::Command {
+        match words.split_first() {
+            None => cmd.arg(
+                clap::Arg::new("__extra")
+                    .num_args(1..)
+                    .action(clap::ArgAction::Append)
+                    .hide(true),
+            ),
+            Some((word, rest)) => {
+                let rest: Vec<&str> = rest.to_vec();
+                cmd.mut_subcommand(*word, move |sub| with_catch_all(sub, &rest))
+            }
+        }
+    }
+    let words: Vec<&str> = path.split(' ').skip(1).collect();
+    let matches = with_catch_all(cmd.clone(), &words)
+        .try_get_matches_from(argv)
+        .ok()?;
+    let mut current = &matches;
+    for word in &words {
+        current = current.subcommand_matches(word)?;
+    }
+    let extras: Vec<String> = current.get_many::<String>("__extra")?.cloned().collect();
+    (!extras.is_empty()).then_some(extras)
 }
