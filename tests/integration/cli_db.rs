@@ -1,0 +1,308 @@
+//! `cafleet db init` (setup-doctor.md §1, decision O2's JSON) and `cafleet doctor`
+//! (setup-doctor.md §3, with its defects fixed).
+
+use crate::support::*;
+use std::path::PathBuf;
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reference-0.14.db")
+}
+
+/// An Env whose database is a copy of the 0.14 reference database (never the original).
+fn env_with_reference_copy() -> Env {
+    let env = Env::new();
+    std::fs::create_dir_all(env.db_path.parent().unwrap()).unwrap();
+    std::fs::copy(fixture(), &env.db_path).expect("copy fixture");
+    env
+}
+
+fn one(v: &str) -> Vec<Vec<String>> {
+    vec![vec![v.to_string()]]
+}
+
+#[test]
+fn db_init_creates_a_missing_database_and_its_directory() {
+    let env = Env::new();
+    assert!(!env.db_path.parent().unwrap().exists());
+    let out = env.ok(&["db", "init"]);
+    assert_eq!(
+        out,
+        format!(
+            "Created {} and applied migrations to head (0005).\n",
+            env.db_path.display()
+        )
+    );
+    assert!(env.db_path.exists());
+    let tables = env.query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    );
+    let names: Vec<&str> = tables.iter().map(|r| r[0].as_str()).collect();
+    for t in [
+        "agent_placements",
+        "agents",
+        "fleets",
+        "monitor_config",
+        "monitor_runtime",
+        "tasks",
+    ] {
+        assert!(names.contains(&t), "{t} missing from {names:?}");
+    }
+}
+
+#[test]
+fn db_init_is_idempotent() {
+    let env = Env::new();
+    env.ok(&["db", "init"]);
+    assert_eq!(
+        env.ok(&["db", "init"]),
+        "Already at head (0005); nothing to do.\n"
+    );
+    assert_eq!(
+        env.ok(&["db", "init"]),
+        "Already at head (0005); nothing to do.\n"
+    );
+}
+
+#[test]
+fn db_init_json_reports_created_then_unchanged() {
+    let env = Env::new();
+    let created = env.json(&["db", "init"]);
+    let version = created["schema_version"].as_i64().expect("schema_version");
+    assert!(version > 0);
+    let expected = format!(
+        r#"{{"path":"{}","action":"created","from":null,"head":"0005","schema_version":{version}}}"#,
+        env.db_path.display()
+    );
+    assert_eq!(created.to_string(), expected);
+    let again = env.ok(&["--json", "db", "init"]);
+    assert_eq!(
+        again,
+        format!(
+            "{}\n",
+            expected.replace(r#""action":"created""#, r#""action":"unchanged""#)
+        )
+    );
+}
+
+#[test]
+fn db_init_prints_the_path_as_written_in_a_relative_url() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .env("CAFLEET_DATABASE_URL", "sqlite:///relative.db")
+        .args(["db", "init"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Created relative.db and applied migrations to head (0005).\n"
+    );
+    assert!(env.dir.path().join("relative.db").exists());
+}
+
+#[test]
+fn db_init_without_a_file_path_in_the_url_fails() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .env("CAFLEET_DATABASE_URL", "sqlite://")
+        .args(["db", "init"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("Error: database URL has no file path"),
+        "{err}"
+    );
+}
+
+#[test]
+fn db_init_uses_the_home_default_when_no_url_is_set() {
+    let env = Env::new();
+    let out = env
+        .cmd()
+        .env_remove("CAFLEET_DATABASE_URL")
+        .args(["db", "init"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let path = env.dir.path().join(".local/share/cafleet/cafleet.db");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "Created {} and applied migrations to head (0005).\n",
+            path.display()
+        )
+    );
+    assert!(path.exists());
+}
+
+#[test]
+fn db_init_adopts_a_reference_database_keeping_its_rows() {
+    let env = env_with_reference_copy();
+    let before = env.query("SELECT * FROM tasks ORDER BY task_id");
+    let out = env.ok(&["db", "init"]);
+    assert!(out.starts_with("Adopted "), "{out}");
+    assert!(out.contains(&env.db_path.display().to_string()), "{out}");
+    assert_eq!(env.query("SELECT * FROM tasks ORDER BY task_id"), before);
+    assert_eq!(
+        env.ok(&["db", "init"]),
+        "Already at head (0005); nothing to do.\n"
+    );
+}
+
+#[test]
+fn db_init_json_reports_adopted() {
+    let env = env_with_reference_copy();
+    let v = env.json(&["db", "init"]);
+    assert_eq!(v["action"], "adopted");
+    assert_eq!(v["head"], "0005");
+    assert_eq!(v["path"], env.db_path.display().to_string());
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(keys, ["path", "action", "from", "head", "schema_version"]);
+}
+
+#[test]
+fn db_init_upgrades_an_older_alembic_revision() {
+    let env = env_with_reference_copy();
+    query_db(
+        &env.db_path,
+        "UPDATE alembic_version SET version_num = '0003'",
+    );
+    let v = env.json(&["db", "init"]);
+    assert_eq!(v["action"], "upgraded");
+    assert_eq!(v["from"], "0003");
+    let env = env_with_reference_copy();
+    query_db(
+        &env.db_path,
+        "UPDATE alembic_version SET version_num = '0002'",
+    );
+    assert_eq!(env.ok(&["db", "init"]), "Upgraded from 0002 to 0005.\n");
+}
+
+#[test]
+fn db_init_refuses_tables_without_alembic_version() {
+    let env = Env::new();
+    std::fs::create_dir_all(env.db_path.parent().unwrap()).unwrap();
+    std::fs::File::create(&env.db_path).unwrap();
+    query_db(&env.db_path, "CREATE TABLE foreign_stuff (x INTEGER)");
+    let err = env.fails(&["db", "init"], 1);
+    assert_eq!(
+        err,
+        "Error: DB has existing tables but no alembic_version. Run `alembic stamp head` manually if you are sure the schema matches.\n"
+    );
+    // Nothing was created beside the foreign table.
+    assert_eq!(
+        env.query("SELECT name FROM sqlite_master WHERE type = 'table'"),
+        one("foreign_stuff")
+    );
+}
+
+#[test]
+fn db_init_refuses_an_unknown_alembic_revision() {
+    let env = env_with_reference_copy();
+    query_db(
+        &env.db_path,
+        "UPDATE alembic_version SET version_num = '0099'",
+    );
+    let err = env.fails(&["db", "init"], 1);
+    assert_eq!(
+        err,
+        "Error: DB schema is at revision 0099 which is unknown to this version of cafleet. Refusing to downgrade automatically.\n"
+    );
+}
+
+#[test]
+fn doctor_outside_tmux_names_itself() {
+    let env = Env::new();
+    for args in [&["doctor"][..], &["--json", "doctor"]] {
+        assert_eq!(
+            env.fails(args, 1),
+            "Error: cafleet doctor must be run inside a tmux session\n"
+        );
+    }
+}
+
+#[test]
+fn doctor_without_tmux_on_path_fails() {
+    let mut env = Env::new();
+    env.vars
+        .push(("TMUX".into(), "/nonexistent/sock,1,0".into()));
+    env.vars.push(("TMUX_PANE".into(), "%0".into()));
+    let empty = env.dir.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = env
+        .cmd()
+        .env("PATH", &empty)
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: tmux binary not found on PATH\n"
+    );
+}
+
+#[test]
+fn doctor_without_tmux_pane_fails() {
+    let env = Env::new();
+    let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
+    let out = env
+        .cmd()
+        .env("TMUX", server.tmux_env())
+        .arg("doctor")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: TMUX_PANE is not set; not running inside a tmux pane\n"
+    );
+}
+
+#[test]
+fn doctor_prints_the_calling_pane_identity() {
+    let mut env = Env::new();
+    let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
+    let pane = server.new_pane(&["sleep", "100000"]);
+    let window = server.tmux(&["display-message", "-p", "-t", &pane, "#{window_id}"]);
+    server.enter(&mut env, &pane);
+    assert_eq!(
+        env.ok(&["doctor"]),
+        format!(
+            "tmux:\n  session_name:  t\n  window_id:     {window}\n  pane_id:       {pane}\n  TMUX_PANE:     {pane}\n"
+        )
+    );
+    assert_eq!(
+        env.ok(&["--json", "doctor"]),
+        format!(
+            "{{\"tmux\":{{\"session_name\":\"t\",\"window_id\":\"{window}\",\"pane_id\":\"{pane}\",\"tmux_pane_env\":\"{pane}\"}}}}\n"
+        )
+    );
+    // doctor is read-only diagnostics: it never opens (or creates) the database.
+    assert!(!env.db_path.exists());
+}
+
+#[test]
+fn doctor_refuses_a_pane_that_does_not_exist() {
+    let mut env = Env::new();
+    let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
+    server.enter(&mut env, "%77");
+    let err = env.fails(&["doctor"], 1);
+    assert!(err.starts_with("Error: "), "{err}");
+    assert!(err.contains("%77"), "{err}");
+}
+
+#[test]
+fn doctor_reports_an_unreachable_tmux_server() {
+    let mut env = Env::new();
+    env.vars
+        .push(("TMUX".into(), "/nonexistent-sock,1,0".into()));
+    env.vars.push(("TMUX_PANE".into(), "%2".into()));
+    let err = env.fails(&["doctor"], 1);
+    assert!(err.starts_with("Error: tmux command failed: "), "{err}");
+    assert!(err.contains("/nonexistent-sock"), "{err}");
+}
