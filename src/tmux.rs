@@ -186,39 +186,45 @@ impl Tmux {
         }
     }
 
-    /// Types a sanitised single payload into a coding agent's pane: optional Escape, the
-    /// literal text (`-l --`, so a leading `-` stays text), then Enter. Refuses shells (K2).
-    /// Each step runs only if the previous one succeeded.
+    /// Types a payload into a coding agent's pane: optional Escape, the literal text
+    /// (`-l --`, so a leading `-` stays text), then Enter. Refuses shells (K2).
     pub async fn type_line(
         &self,
         target: &PaneTarget,
         payload: &str,
         escape_first: bool,
     ) -> Delivery {
+        let mut keys = Vec::with_capacity(3);
+        if escape_first {
+            keys.push(Key::Escape);
+        }
+        keys.push(Key::Text(payload));
+        keys.push(Key::Enter);
+        self.send_keys(target, &keys).await
+    }
+
+    /// Sends a key sequence to a coding agent's pane, after checking the pane exists and
+    /// is not a shell (K2). Each step runs only if the previous one succeeded; the pauses
+    /// after Escape and after text let a TUI settle before the next key.
+    pub async fn send_keys(&self, target: &PaneTarget, keys: &[Key<'_>]) -> Delivery {
         match self.pane_command(target).await {
             Ok(None) => return Delivery::Gone,
             Ok(Some(cmd)) if is_shell(&cmd) => return Delivery::Shell(cmd),
             Ok(Some(_)) => {}
             Err(e) => return Delivery::Failed(e),
         }
-        let pane = target.pane_id.as_str();
-        let step = |args: Vec<&'static str>, extra: Option<&str>| {
-            let mut v: Vec<String> = vec!["send-keys".into(), "-t".into(), pane.to_string()];
-            v.extend(args.into_iter().map(String::from));
-            if let Some(x) = extra {
-                v.push(x.to_string());
-            }
-            v
-        };
-        let mut steps = Vec::with_capacity(3);
-        if escape_first {
-            steps.push((step(vec!["Escape"], None), PAUSE_AFTER_ESCAPE));
-        }
-        steps.push((step(vec!["-l", "--"], Some(payload)), PAUSE_BEFORE_ENTER));
-        steps.push((step(vec!["Enter"], None), Duration::ZERO));
-        for (args, pause) in steps {
-            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            if let Err(e) = self.run(&target.socket, &refs, CALL_TIMEOUT).await {
+        for key in keys {
+            let pane = target.pane_id.as_str();
+            let (args, pause): (Vec<&str>, Duration) = match key {
+                Key::Escape => (vec!["send-keys", "-t", pane, "Escape"], PAUSE_AFTER_ESCAPE),
+                Key::Text(t) => (
+                    vec!["send-keys", "-t", pane, "-l", "--", t],
+                    PAUSE_BEFORE_ENTER,
+                ),
+                Key::Name(k) => (vec!["send-keys", "-t", pane, k], Duration::ZERO),
+                Key::Enter => (vec!["send-keys", "-t", pane, "Enter"], Duration::ZERO),
+            };
+            if let Err(e) = self.run(&target.socket, &args, CALL_TIMEOUT).await {
                 return if e.is_pane_gone() {
                     Delivery::Gone
                 } else {
@@ -231,6 +237,139 @@ impl Tmux {
         }
         Delivery::Sent
     }
+
+    /// Opens a pane for a member in `window` (the Director's), running `argv` directly (no
+    /// shell) in `cwd`, with `env` set; returns the new pane id. Focus is not moved.
+    pub async fn split_window(
+        &self,
+        socket: &str,
+        window: &str,
+        cwd: &Path,
+        env: &[(String, String)],
+        argv: &[String],
+    ) -> Result<String, TmuxError> {
+        let cwd = cwd.to_string_lossy();
+        let env_pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut args: Vec<&str> = vec![
+            "split-window",
+            "-t",
+            window,
+            "-P",
+            "-F",
+            "#{pane_id}",
+            "-d",
+            "-c",
+            &cwd,
+        ];
+        for pair in &env_pairs {
+            args.push("-e");
+            args.push(pair);
+        }
+        args.push("--");
+        args.extend(argv.iter().map(String::as_str));
+        let out = self.run(socket, &args, SPAWN_TIMEOUT).await?;
+        let pane = out.trim().to_string();
+        if !pane.starts_with('%') {
+            return Err(TmuxError::Refused(format!(
+                "tmux split-window printed no pane id (got {pane:?})"
+            )));
+        }
+        Ok(pane)
+    }
+
+    /// Arranges a window as main-vertical (the Director's pane left, members stacked right).
+    pub async fn select_layout(&self, socket: &str, window: &str) -> Result<(), TmuxError> {
+        self.run(
+            socket,
+            &["select-layout", "-t", window, "main-vertical"],
+            CALL_TIMEOUT,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The live pane ids of a server.
+    pub async fn live_panes(
+        &self,
+        socket: &str,
+    ) -> Result<std::collections::HashSet<String>, TmuxError> {
+        let out = self
+            .run(
+                socket,
+                &["list-panes", "-a", "-F", "#{pane_id}"],
+                CALL_TIMEOUT,
+            )
+            .await?;
+        Ok(out.split_whitespace().map(str::to_string).collect())
+    }
+
+    /// Kills a pane; a pane that is already gone counts as killed.
+    pub async fn kill_pane(&self, target: &PaneTarget) -> Result<(), TmuxError> {
+        match self
+            .run(
+                &target.socket,
+                &["kill-pane", "-t", &target.pane_id],
+                CALL_TIMEOUT,
+            )
+            .await
+        {
+            Err(e) if !e.is_pane_gone() => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The pane's text: the screen plus `lines` rows of history, trailing blank rows
+    /// dropped, then the last `lines` lines, each ending in `\n` (L8).
+    pub async fn capture(&self, target: &PaneTarget, lines: i64) -> Result<String, TmuxError> {
+        if lines <= 0 {
+            return Err(TmuxError::Refused(format!(
+                "capture_pane: lines must be positive, got {lines}"
+            )));
+        }
+        let start = format!("-{lines}");
+        let out = self
+            .run(
+                &target.socket,
+                &["capture-pane", "-p", "-t", &target.pane_id, "-S", &start],
+                CALL_TIMEOUT,
+            )
+            .await?;
+        Ok(tail_lines(
+            &out,
+            usize::try_from(lines).unwrap_or(usize::MAX),
+        ))
+    }
+}
+
+/// One step of a keystroke sequence.
+#[derive(Debug, Clone, Copy)]
+pub enum Key<'a> {
+    /// The Escape key (dismisses a pending prompt).
+    Escape,
+    /// Literal text, typed with `-l --`; callers sanitise it first.
+    Text(&'a str),
+    /// A tmux key name such as `1`.
+    Name(&'a str),
+    /// The Enter key.
+    Enter,
+}
+
+/// Timeout of `split-window`, which starts a program.
+pub const SPAWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Drops trailing blank rows, keeps the last `n` lines, each terminated by `\n`.
+pub fn tail_lines(text: &str, n: usize) -> String {
+    let mut rows: Vec<&str> = text.split('\n').collect();
+    while rows.last().is_some_and(|r| r.trim().is_empty()) {
+        rows.pop();
+    }
+    let skip = rows.len().saturating_sub(n);
+    let mut out = String::new();
+    for row in &rows[skip..] {
+        out.push_str(row);
+        out.push('\n');
+    }
+    out
 }
 
 /// Whether a `pane_current_command` names a shell.
@@ -344,6 +483,13 @@ mod tests {
             preview_payload(1, 1, "2026-11-24T12:25:24.458526+00:00", "a\nb", 200),
             "[cafleet msg 1 from 1 2026-11-24T12:25:24.458526+00:00]\na⏎b"
         );
+    }
+
+    #[test]
+    fn capture_tail_drops_blank_rows() {
+        assert_eq!(tail_lines("a\nb\nc\n\n\n\n", 2), "b\nc\n");
+        assert_eq!(tail_lines("a\n\n", 5), "a\n");
+        assert_eq!(tail_lines("\n\n", 3), "");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod agents;
 mod fleets;
+pub mod members;
 mod messages;
 
 pub use agents::AgentDetail;

@@ -206,6 +206,32 @@ fn write_py_str(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// The fleet's active monitoring member, if any.
+pub async fn active_monitoring_member(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+) -> Result<Option<AgentId>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT agent_id AS "agent_id!" FROM agents
+           WHERE fleet_id = ?1 AND status = 'active'
+             AND json_extract(agent_card_json, '$.cafleet.kind') = 'monitoring-member'
+           ORDER BY agent_id LIMIT 1"#,
+        fleet_id
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Removes a just-registered agent whose spawn failed (decision O4: no rows left behind).
+/// Its placement and monitor rows go with it (ON DELETE CASCADE). Fails if a message
+/// already references it, in which case the caller soft-deregisters instead.
+pub async fn delete_unspawned(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<()> {
+    sqlx::query!("DELETE FROM agents WHERE agent_id = ?1", agent_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

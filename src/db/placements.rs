@@ -73,3 +73,82 @@ pub async fn delete_for_fleet(conn: &mut SqliteConnection, fleet_id: FleetId) ->
     .await?;
     Ok(())
 }
+
+/// Stores a spawned member's pane id; false when the placement row is gone.
+pub async fn set_pane(
+    conn: &mut SqliteConnection,
+    agent_id: AgentId,
+    pane_id: &str,
+) -> Result<bool> {
+    let r = sqlx::query!(
+        "UPDATE agent_placements SET tmux_pane_id = ?2 WHERE agent_id = ?1",
+        agent_id,
+        pane_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// A member as `member list` shows it: the agent, its placement and activity times.
+#[derive(Debug, Clone)]
+pub struct MemberRow {
+    /// Agent id.
+    pub agent_id: AgentId,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Status (always `active` here).
+    pub status: String,
+    /// Registration time.
+    pub registered_at: String,
+    /// Root Director id.
+    pub director_agent_id: Option<AgentId>,
+    /// tmux session.
+    pub tmux_session: String,
+    /// tmux window.
+    pub tmux_window_id: String,
+    /// Pane, NULL while pending.
+    pub tmux_pane_id: Option<String>,
+    /// Backend.
+    pub coding_agent: String,
+    /// Placement time.
+    pub created_at: String,
+    /// tmux server.
+    pub tmux_socket: Option<String>,
+    /// Creation time of the newest message it sent.
+    pub last_sent: Option<String>,
+    /// Newest status time of a message addressed to it.
+    pub last_recv: Option<String>,
+    /// Newest status time of a message addressed to it and acked.
+    pub last_ack: Option<String>,
+}
+
+/// Active pane-bound members of a fleet (root Director excluded), ascending id, with the
+/// activity times of `member list --activity` (broadcast summaries excluded). "Last sent"
+/// uses the send time, so a recipient's ack does not move it (messaging.md defect §9.10).
+pub async fn list_members(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+) -> Result<Vec<MemberRow>> {
+    Ok(sqlx::query_as!(
+        MemberRow,
+        r#"SELECT a.agent_id AS "agent_id!", a.name, a.description, a.status, a.registered_at,
+                  p.director_agent_id, p.tmux_session, p.tmux_window_id, p.tmux_pane_id,
+                  p.coding_agent, p.created_at, p.tmux_socket,
+                  (SELECT max(t.created_at) FROM tasks t
+                    WHERE t.from_agent_id = a.agent_id AND t.type <> 'broadcast_summary') AS "last_sent?: String",
+                  (SELECT max(t.status_timestamp) FROM tasks t
+                    WHERE t.context_id = a.agent_id AND t.type <> 'broadcast_summary') AS "last_recv?: String",
+                  (SELECT max(t.status_timestamp) FROM tasks t
+                    WHERE t.context_id = a.agent_id AND t.type <> 'broadcast_summary'
+                      AND t.status_state = 'completed') AS "last_ack?: String"
+           FROM agents a JOIN agent_placements p ON p.agent_id = a.agent_id
+           WHERE a.fleet_id = ?1 AND a.status = 'active' AND p.director_agent_id IS NOT NULL
+           ORDER BY a.agent_id ASC"#,
+        fleet_id
+    )
+    .fetch_all(conn)
+    .await?)
+}

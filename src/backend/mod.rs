@@ -1,0 +1,235 @@
+//! Coding-agent backends (claude, codex, opencode): the argv that runs a member in its pane,
+//! the spawn prompt and its placeholders, the graceful exit keys, and opencode's preset.
+
+mod prompt;
+
+pub use prompt::{DEFAULT_PROMPT, PromptValues, render_prompt, validate_template};
+
+use crate::model::CodingAgent;
+use crate::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// Checks `--model` for a backend before anything is registered or spawned
+/// (coding-agents.md §2.1): opencode needs `<provider-id>/<model-id>`; others need a
+/// non-empty value (coding-agents.md defect §8.3).
+pub fn validate_model(backend: CodingAgent, model: Option<&str>) -> Result<()> {
+    let Some(model) = model else { return Ok(()) };
+    match backend {
+        CodingAgent::Opencode => match model.split_once('/') {
+            Some((provider, id)) if !provider.is_empty() && !id.is_empty() => Ok(()),
+            _ => Err(Error::usage(format!(
+                "--model for the opencode backend must be '<provider-id>/<model-id>' (got '{model}')."
+            ))),
+        },
+        _ if model.trim().is_empty() => Err(Error::usage(format!(
+            "--model for the {backend} backend may not be empty (got '{model}'). Omit --model to use the backend's default."
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The argv that runs a member (coding-agents.md §2): the prompt is always one element.
+pub fn spawn_argv(
+    backend: CodingAgent,
+    name: &str,
+    model: Option<&str>,
+    prompt: &str,
+) -> Vec<String> {
+    let mut argv: Vec<String> = match backend {
+        CodingAgent::Claude => vec![
+            "claude".into(),
+            "--permission-mode".into(),
+            "dontAsk".into(),
+            "--name".into(),
+            name.into(),
+        ],
+        CodingAgent::Codex => vec![
+            "codex".into(),
+            "--ask-for-approval".into(),
+            "never".into(),
+            "--sandbox".into(),
+            "workspace-write".into(),
+        ],
+        CodingAgent::Opencode => vec!["opencode".into(), "--agent".into(), "cafleet".into()],
+    };
+    if let Some(m) = model {
+        argv.push("--model".into());
+        argv.push(m.into());
+    }
+    if backend == CodingAgent::Opencode {
+        argv.push("--prompt".into());
+    }
+    argv.push(prompt.into());
+    argv
+}
+
+/// Where opencode reads global agent definitions (L10).
+pub fn opencode_preset_path() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("OPENCODE_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("agents").join("cafleet.md"));
+    }
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty())?;
+    Some(PathBuf::from(home).join(".config/opencode/agents/cafleet.md"))
+}
+
+/// Writes the opencode preset unless a regular file (user customisation) is already there.
+pub fn materialize_opencode_preset(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => return Ok(()),
+        Ok(_) => return Err(preset_conflict(path)),
+        Err(_) if std::fs::symlink_metadata(path).is_ok() => return Err(preset_conflict(path)),
+        Err(_) => {}
+    }
+    write_opencode_preset(path)
+}
+
+/// Writes (or refreshes) the opencode preset file.
+pub fn write_opencode_preset(path: &Path) -> Result<()> {
+    let fail = |e: std::io::Error| {
+        Error::runtime(format!(
+            "cannot materialize CAFleet opencode agent preset at {}: {e}",
+            path.display()
+        ))
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    std::fs::write(path, opencode_preset()).map_err(fail)
+}
+
+fn preset_conflict(path: &Path) -> Error {
+    Error::runtime(format!(
+        "cannot materialize CAFleet opencode agent preset: {} exists but is not a regular file or symlink to one (e.g. directory, broken symlink, symlink to a non-file); refusing to overwrite",
+        path.display()
+    ))
+}
+
+/// The opencode agent preset: JSON frontmatter with the permission floor, then a short body.
+pub fn opencode_preset() -> String {
+    let deny_bash = [
+        "bash -c*",
+        "sh -c*",
+        "zsh -c*",
+        "python -c*",
+        "python3 -c*",
+        "perl -e*",
+        "node -e*",
+        "node --eval*",
+        "ruby -e*",
+        "eval*",
+        "exec*",
+        "rm -rf*",
+        "sudo*",
+        "git push*",
+        "git reset --hard*",
+        "chmod*",
+        "chown*",
+        "curl*",
+        "wget*",
+        "nc*",
+        "ssh*",
+        "scp*",
+        "rsync*",
+        "osascript*",
+    ];
+    let mut bash = serde_json::Map::new();
+    bash.insert("*".into(), "allow".into());
+    for pattern in deny_bash {
+        bash.insert(pattern.into(), "deny".into());
+    }
+    let files = serde_json::json!({"*": "allow", "**/.env": "deny", "**/.env.*": "deny"});
+    let mut permission = serde_json::Map::new();
+    permission.insert("bash".into(), serde_json::Value::Object(bash));
+    permission.insert("read".into(), files.clone());
+    permission.insert("edit".into(), files);
+    for key in [
+        "external_directory",
+        "webfetch",
+        "websearch",
+        "repo_clone",
+        "question",
+        "plan_enter",
+        "plan_exit",
+    ] {
+        permission.insert(key.into(), "deny".into());
+    }
+    let mut front = serde_json::Map::new();
+    front.insert(
+        "description".into(),
+        "CAFleet-spawned member with workspace-scoped permission floor; matches Claude Code dontAsk safety posture.".into(),
+    );
+    front.insert("mode".into(), "primary".into());
+    front.insert("permission".into(), serde_json::Value::Object(permission));
+    let json = serde_json::to_string_pretty(&serde_json::Value::Object(front)).unwrap_or_default();
+    format!(
+        "---\n{json}\n---\n\n# CAFleet member agent\n\nYou were spawned by a CAFleet Director as a member of its fleet. Your task arrives in the Director's spawn prompt and in messages you read with `cafleet message poll`. These permissions let you work inside the workspace without prompts, as Claude Code's dontAsk mode does, but deny shell-indirection wrappers (`bash -c`, `python -c`, `eval`, ...), destructive commands, network tools and `.env` files. Ask the Director through `cafleet message send` when you need something they deny.\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_per_backend() {
+        assert_eq!(
+            spawn_argv(CodingAgent::Claude, "m1", None, "P"),
+            [
+                "claude",
+                "--permission-mode",
+                "dontAsk",
+                "--name",
+                "m1",
+                "P"
+            ]
+        );
+        assert_eq!(
+            spawn_argv(CodingAgent::Codex, "m", Some("gpt-5"), "P"),
+            [
+                "codex",
+                "--ask-for-approval",
+                "never",
+                "--sandbox",
+                "workspace-write",
+                "--model",
+                "gpt-5",
+                "P"
+            ]
+        );
+        assert_eq!(
+            spawn_argv(CodingAgent::Opencode, "m", Some("openai/gpt-4o"), "P"),
+            [
+                "opencode",
+                "--agent",
+                "cafleet",
+                "--model",
+                "openai/gpt-4o",
+                "--prompt",
+                "P"
+            ]
+        );
+    }
+
+    #[test]
+    fn opencode_models_need_provider_and_id() {
+        for ok in ["openai/gpt-4o", "a/b/c"] {
+            assert!(validate_model(CodingAgent::Opencode, Some(ok)).is_ok());
+        }
+        for bad in ["gpt4", "/x", "x/", ""] {
+            assert!(
+                validate_model(CodingAgent::Opencode, Some(bad)).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(validate_model(CodingAgent::Claude, Some("")).is_err());
+        assert!(validate_model(CodingAgent::Claude, Some("opus")).is_ok());
+    }
+
+    #[test]
+    fn preset_has_frontmatter_and_body() {
+        let p = opencode_preset();
+        assert!(p.starts_with("---\n{\n  \"description\""));
+        assert!(p.contains("\n---\n\n# CAFleet member agent\n"));
+        assert!(p.contains("\"git push*\": \"deny\""));
+    }
+}

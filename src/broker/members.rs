@@ -1,0 +1,735 @@
+//! Members: pane-bound agents the Director spawns, steers and removes. Creation validates
+//! everything before writing, registers in one transaction, spawns the pane after commit,
+//! and removes every row again if the spawn fails (O4). Director-only commands verify the
+//! calling pane (K4).
+
+use super::Broker;
+use crate::backend::{self, PromptValues};
+use crate::db::{self, NewAgent};
+use crate::error::TmuxError;
+use crate::model::{
+    Agent, AgentId, CodingAgent, FleetId, KIND_MONITORING_MEMBER, PaneTarget, Placement, now_ts,
+};
+use crate::tmux::{Delivery, Key, PaneContext, sanitize};
+use crate::{Error, Result};
+use sqlx::SqliteConnection;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long `member delete` waits for a pane to close after `/exit`.
+pub const EXIT_WAIT: Duration = Duration::from_secs(15);
+/// How often it checks.
+pub const EXIT_POLL: Duration = Duration::from_millis(500);
+
+/// `--role` of `member create`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// An ordinary member, watched by the monitor every 720 s.
+    Member,
+    /// The fleet's monitoring member (at most one), not watched itself.
+    Monitor,
+}
+
+/// Where the spawn prompt comes from.
+#[derive(Debug, Clone)]
+pub enum PromptSource {
+    /// The default template.
+    Default,
+    /// Positional words, joined with spaces.
+    Words(String),
+    /// `--prompt-file`, exactly as given.
+    File(String),
+}
+
+/// Everything `member create` needs.
+#[derive(Debug, Clone)]
+pub struct MemberSpec {
+    /// The fleet.
+    pub fleet_id: FleetId,
+    /// `--agent-id`: must be the fleet's root Director.
+    pub director_id: AgentId,
+    /// Member name.
+    pub name: String,
+    /// Member description.
+    pub description: String,
+    /// `--coding-agent`, if given.
+    pub backend: Option<CodingAgent>,
+    /// `--model`, if given.
+    pub model: Option<String>,
+    /// `--role`.
+    pub role: Role,
+    /// The prompt source.
+    pub prompt: PromptSource,
+    /// The calling pane (must be the Director's, K4).
+    pub caller: PaneContext,
+    /// Working directory of the new pane (L9).
+    pub cwd: PathBuf,
+    /// Environment forwarded into the pane.
+    pub env: Vec<(String, String)>,
+}
+
+/// A spawned member.
+#[derive(Debug, Clone)]
+pub struct MemberCreated {
+    /// The agent row.
+    pub agent: Agent,
+    /// Its placement, with the new pane.
+    pub placement: Placement,
+    /// The argv run in the pane.
+    pub argv: Vec<String>,
+}
+
+/// A resolved member target: the agent and its placement.
+#[derive(Debug, Clone)]
+pub struct MemberTarget {
+    /// The agent row.
+    pub agent: Agent,
+    /// Its placement.
+    pub placement: Placement,
+}
+
+impl MemberTarget {
+    /// The pane to type into; `None` while pending.
+    pub fn pane(&self) -> Option<PaneTarget> {
+        self.placement.target()
+    }
+}
+
+/// How a pane was retired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaneClosed {
+    /// No pane was recorded (pending member).
+    Pending,
+    /// Closed after `/exit`.
+    Closed(String),
+    /// Killed (`--force`, or after the grace period when retiring a whole fleet).
+    Killed(String),
+}
+
+/// `member delete` outcome when the pane did not close in time.
+#[derive(Debug, Clone)]
+pub struct ExitTimeout {
+    /// The pane.
+    pub pane_id: String,
+    /// Its last 80 lines (empty when capturing failed).
+    pub tail: String,
+    /// The capture error, if any.
+    pub capture_error: Option<String>,
+}
+
+/// The caller identity for Director-only commands: its tmux server and pane.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// `$TMUX`'s socket.
+    pub socket: Option<String>,
+    /// `$TMUX_PANE`.
+    pub pane: Option<String>,
+}
+
+impl Caller {
+    /// Reads `TMUX` and `TMUX_PANE`.
+    pub fn from_env() -> Caller {
+        Caller {
+            socket: crate::tmux::Tmux::caller_socket(),
+            pane: std::env::var("TMUX_PANE").ok().filter(|p| !p.is_empty()),
+        }
+    }
+}
+
+fn same_socket(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+impl Broker {
+    /// K4: the calling pane must be the fleet's root Director's pane, on its server.
+    pub async fn check_director_caller(
+        &self,
+        fleet_id: FleetId,
+        caller: &Caller,
+        command: &str,
+    ) -> Result<()> {
+        let mut conn = self.db.pool().acquire().await?;
+        let director = db::fleets::get(&mut conn, fleet_id)
+            .await?
+            .and_then(|f| f.director_agent_id);
+        let placement = match director {
+            Some(d) => db::placements::get(&mut conn, d).await?,
+            None => None,
+        };
+        let Some(p) = placement else {
+            return Err(Error::runtime(format!(
+                "cafleet member {command} is Director-only, and fleet {fleet_id} has no Director pane on record. Run it from the pane where 'cafleet fleet create' ran."
+            )));
+        };
+        let dpane = p.tmux_pane_id.clone().unwrap_or_default();
+        let pane_ok = caller.pane.as_deref() == Some(dpane.as_str());
+        let socket_ok = match (&p.tmux_socket, &caller.socket) {
+            (Some(rec), Some(mine)) => same_socket(rec, mine),
+            // Placements adopted from 0.14 have no server on record: the pane must match.
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        if pane_ok && socket_ok {
+            return Ok(());
+        }
+        Err(Error::runtime(format!(
+            "cafleet member {command} is Director-only: the calling pane ({}) is not the Director's pane ({dpane}) of fleet {fleet_id}. Run it from the Director's pane.",
+            caller.pane.as_deref().unwrap_or("none")
+        )))
+    }
+
+    /// Resolves the backend of a new member (coding-agents.md §2.2).
+    pub async fn resolve_backend(&self, spec: &MemberSpec) -> Result<CodingAgent> {
+        if let Some(b) = spec.backend {
+            return Ok(b);
+        }
+        if spec.role == Role::Member {
+            return Ok(CodingAgent::Claude);
+        }
+        let fail = |detail: String| {
+            Error::runtime(format!(
+                "cannot resolve the monitor's coding agent: {detail}. Re-run with an explicit --coding-agent."
+            ))
+        };
+        let mut conn = self.db.pool().acquire().await?;
+        let d = spec.director_id;
+        match db::agents::get(&mut conn, d).await {
+            Ok(Some(a)) if a.fleet_id == spec.fleet_id && a.is_active() => {}
+            Ok(_) => {
+                return Err(fail(format!(
+                    "Director {d} not found in fleet {}",
+                    spec.fleet_id
+                )));
+            }
+            Err(e) => return Err(fail(format!("failed to fetch Director {d}: {e}"))),
+        }
+        match db::placements::get(&mut conn, d).await {
+            Ok(Some(p)) => p.coding_agent.parse().map_err(|_| {
+                fail(format!(
+                    "Director {d} records an unknown backend '{}'",
+                    p.coding_agent
+                ))
+            }),
+            Ok(None) => Err(fail(format!(
+                "Director {d} has no placement row recording its backend"
+            ))),
+            Err(e) => Err(fail(format!("failed to fetch Director {d}: {e}"))),
+        }
+    }
+
+    /// The registration checks of cli.md §5.1 step 5, in order, plus K4. Returns the
+    /// Director's placement (the new pane goes into its window, on its server).
+    async fn check_registration(
+        conn: &mut SqliteConnection,
+        spec: &MemberSpec,
+    ) -> Result<Placement> {
+        let f = spec.fleet_id;
+        match db::fleets::get(conn, f).await? {
+            None => return Err(Error::usage(format!("Fleet '{f}' not found."))),
+            Some(fl) if fl.deleted_at.is_some() => {
+                return Err(Error::usage(format!("fleet {f} is deleted")));
+            }
+            Some(_) => {}
+        }
+        if spec.role == Role::Monitor {
+            if let Some(existing) = db::agents::active_monitoring_member(conn, f).await? {
+                return Err(Error::runtime(format!(
+                    "fleet {f} already has an active monitoring member (agent {existing}); only one is allowed."
+                )));
+            }
+        }
+        let d = spec.director_id;
+        let director = match db::agents::get(conn, d).await? {
+            Some(a) if a.fleet_id == f && a.is_active() => a,
+            _ => {
+                return Err(Error::usage(format!(
+                    "Director agent '{d}' not found or not active in fleet '{f}'."
+                )));
+            }
+        };
+        if director.is_administrator() {
+            return Err(Error::runtime("Administrator cannot be a director"));
+        }
+        let root = db::fleets::get(conn, f)
+            .await?
+            .and_then(|fl| fl.director_agent_id);
+        if root != Some(d) {
+            return Err(Error::usage(format!(
+                "nested teams are not supported; placement director_agent_id {d} must equal the fleet root Director {}.",
+                root.map(|r| r.to_string()).unwrap_or_default()
+            )));
+        }
+        db::placements::get(conn, d).await?.ok_or_else(|| {
+            Error::runtime(format!(
+                "the root Director {d} has no placement; re-create the fleet with 'cafleet fleet create' from the Director's pane."
+            ))
+        })
+    }
+
+    /// Spawns a member (cli.md §5.1). Nothing is written unless every check passes; a
+    /// failed spawn removes the rows again and leaves no pane behind (O4).
+    #[tracing::instrument(skip_all, fields(fleet = spec.fleet_id, name = %spec.name), err)]
+    pub async fn member_create(
+        &self,
+        spec: &MemberSpec,
+        backend: CodingAgent,
+    ) -> Result<MemberCreated> {
+        // Checks, read-only.
+        let director_placement = {
+            let mut conn = self.db.pool().acquire().await?;
+            Self::check_registration(&mut conn, spec).await?
+        };
+        let template = load_template(&spec.prompt)?;
+        backend::validate_template(&template)?;
+        self.check_director_caller(
+            spec.fleet_id,
+            &Caller {
+                socket: Some(spec.caller.socket_path.clone()),
+                pane: Some(spec.caller.pane_id.clone()),
+            },
+            "create",
+        )
+        .await?;
+        if backend == CodingAgent::Opencode {
+            if let Some(path) = backend::opencode_preset_path() {
+                backend::materialize_opencode_preset(&path)?;
+            }
+        }
+        let socket = director_placement
+            .tmux_socket
+            .clone()
+            .unwrap_or_else(|| spec.caller.socket_path.clone());
+
+        // Registration: one transaction, re-checked under the write lock.
+        let now = now_ts();
+        let mut tx = self.db.begin_write().await?;
+        Self::check_registration(&mut tx, spec).await?;
+        let kind = (spec.role == Role::Monitor).then_some(KIND_MONITORING_MEMBER);
+        let card =
+            db::agents::card_json(&spec.name, &spec.description, &serde_json::json!([]), kind);
+        let agent_id = db::agents::insert(
+            &mut tx,
+            &NewAgent {
+                fleet_id: spec.fleet_id,
+                name: &spec.name,
+                description: &spec.description,
+                now: &now,
+                card_json: &card,
+            },
+        )
+        .await?;
+        let mut placement = Placement {
+            agent_id,
+            director_agent_id: Some(spec.director_id),
+            tmux_session: director_placement.tmux_session.clone(),
+            tmux_window_id: director_placement.tmux_window_id.clone(),
+            tmux_pane_id: None,
+            coding_agent: backend.as_str().to_string(),
+            created_at: now.clone(),
+            tmux_socket: Some(socket.clone()),
+        };
+        db::placements::insert(&mut tx, &placement).await?;
+        if spec.role == Role::Member {
+            db::monitor::insert_config(&mut tx, agent_id, db::monitor::MEMBER_INTERVAL_SECS)
+                .await?;
+        }
+        let agent = db::agents::get(&mut tx, agent_id)
+            .await?
+            .ok_or_else(|| Error::runtime("member vanished while being registered"))?;
+        tx.commit().await?;
+
+        // Spawn, after commit.
+        let prompt = match backend::render_prompt(
+            &template,
+            &PromptValues {
+                fleet_id: spec.fleet_id,
+                agent_id,
+                director_agent_id: spec.director_id,
+                coding_agent: backend.as_str(),
+            },
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                self.unregister(agent_id).await;
+                return Err(e);
+            }
+        };
+        let argv = backend::spawn_argv(backend, &spec.name, spec.model.as_deref(), &prompt);
+        let pane = match self
+            .tmux
+            .split_window(
+                &socket,
+                &placement.tmux_window_id,
+                &spec.cwd,
+                &spec.env,
+                &argv,
+            )
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                self.unregister(agent_id).await;
+                return Err(Error::runtime(format!(
+                    "tmux split-window failed: {e}. Rolled back registration of {agent_id}."
+                )));
+            }
+        };
+        if let Err(e) = self
+            .tmux
+            .select_layout(&socket, &placement.tmux_window_id)
+            .await
+        {
+            tracing::info!(error = %e, "select-layout failed; the member still runs");
+        }
+        let stored = async {
+            let mut tx = self.db.begin_write().await?;
+            let ok = db::placements::set_pane(&mut tx, agent_id, &pane).await?;
+            tx.commit().await?;
+            Ok::<bool, Error>(ok)
+        }
+        .await;
+        let target = PaneTarget {
+            socket: socket.clone(),
+            pane_id: pane.clone(),
+        };
+        match stored {
+            Ok(true) => {}
+            Ok(false) => {
+                let _ = self.tmux.kill_pane(&target).await;
+                self.unregister(agent_id).await;
+                return Err(Error::runtime(format!(
+                    "placement row vanished before pane-id patch. Rolled back registration of {agent_id}."
+                )));
+            }
+            Err(e) => {
+                let _ = self.tmux.kill_pane(&target).await;
+                self.unregister(agent_id).await;
+                return Err(Error::runtime(format!(
+                    "placement update failed: {e}. Rolled back registration of {agent_id}."
+                )));
+            }
+        }
+        placement.tmux_pane_id = Some(pane);
+        Ok(MemberCreated {
+            agent,
+            placement,
+            argv,
+        })
+    }
+
+    /// Rolls back a registration whose spawn failed: the rows are removed; if a message
+    /// already references the agent, it is soft-deregistered instead.
+    async fn unregister(&self, agent_id: AgentId) {
+        let removed = async {
+            let mut tx = self.db.begin_write().await?;
+            db::agents::delete_unspawned(&mut tx, agent_id).await?;
+            tx.commit().await?;
+            Ok::<(), Error>(())
+        }
+        .await;
+        if let Err(e) = removed {
+            tracing::warn!(error = %e, agent_id, "could not remove the unspawned member; deregistering it");
+            if let Err(e) = self.retire(agent_id).await {
+                eprintln!(
+                    "WARNING: rollback deregister failed — agent {agent_id} is orphaned in the registry. Run `cafleet agent deregister --fleet-id <F> --agent-id {agent_id}` manually to clean up. Cause: {e}"
+                );
+            }
+        }
+    }
+
+    /// Soft-deregisters an agent and drops its placement and monitor rows.
+    async fn retire(&self, agent_id: AgentId) -> Result<()> {
+        let now = now_ts();
+        let mut tx = self.db.begin_write().await?;
+        db::agents::deregister(&mut tx, agent_id, &now).await?;
+        db::placements::delete(&mut tx, agent_id).await?;
+        db::monitor::delete_config(&mut tx, agent_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Active pane-bound members of a fleet, with activity.
+    pub async fn member_list(&self, fleet_id: FleetId) -> Result<Vec<db::placements::MemberRow>> {
+        let mut conn = self.db.pool().acquire().await?;
+        db::placements::list_members(&mut conn, fleet_id).await
+    }
+
+    /// Target resolution of cli.md §5: an active agent of the fleet with a placement.
+    pub async fn member_target(
+        &self,
+        fleet_id: FleetId,
+        member_id: AgentId,
+        for_delete: bool,
+    ) -> Result<MemberTarget> {
+        let mut conn = self.db.pool().acquire().await?;
+        let agent = match db::agents::get(&mut conn, member_id).await {
+            Ok(Some(a)) if a.fleet_id == fleet_id && a.is_active() => a,
+            Ok(_) => return Err(Error::runtime(format!("Agent {member_id} not found"))),
+            Err(e) => return Err(Error::runtime(format!("failed to fetch member: {e}"))),
+        };
+        let placement = db::placements::get(&mut conn, member_id).await?.ok_or_else(|| {
+            Error::runtime(if for_delete {
+                format!("agent {member_id} has no placement; use `cafleet agent deregister` instead")
+            } else {
+                format!(
+                    "agent {member_id} has no placement row; it was not spawned via `cafleet member create`."
+                )
+            })
+        })?;
+        Ok(MemberTarget { agent, placement })
+    }
+
+    /// Whether an agent is the root Director of this fleet.
+    pub async fn is_root_director(&self, fleet_id: FleetId, agent_id: AgentId) -> Result<bool> {
+        let mut conn = self.db.pool().acquire().await?;
+        Ok(db::fleets::get(&mut conn, fleet_id)
+            .await?
+            .is_some_and(|f| f.director_agent_id == Some(agent_id)))
+    }
+
+    /// Deletes a member: pending → deregister; `force` → kill the pane; otherwise type
+    /// `/exit` and wait for the pane to close (never killing it on timeout).
+    pub async fn member_delete(
+        &self,
+        target: &MemberTarget,
+        force: bool,
+    ) -> Result<Result<PaneClosed, ExitTimeout>> {
+        let Some(pane) = target.pane() else {
+            if target.placement.tmux_pane_id.is_some() {
+                // An adopted 0.14 placement without a server on record: never guess one.
+                return Err(Error::runtime(format!(
+                    "member {} was placed by CAFleet 0.14 without its tmux server on record; close its pane by hand, then run 'cafleet agent deregister'.",
+                    target.agent.agent_id
+                )));
+            }
+            self.retire_checked(target.agent.agent_id).await?;
+            return Ok(Ok(PaneClosed::Pending));
+        };
+        let p = pane.pane_id.clone();
+        if force {
+            self.tmux.kill_pane(&pane).await.map_err(|e| {
+                Error::runtime(format!(
+                    "kill_pane failed for pane {p}: {e}. The tmux server may be unreachable. Verify with 'cafleet doctor', then re-run the command."
+                ))
+            })?;
+            self.retire_checked(target.agent.agent_id).await?;
+            return Ok(Ok(PaneClosed::Killed(p)));
+        }
+        match self
+            .tmux
+            .send_keys(&pane, &[Key::Text("/exit"), Key::Enter])
+            .await
+        {
+            Delivery::Sent | Delivery::Gone => {}
+            Delivery::Shell(cmd) => {
+                return Err(Error::runtime(format!(
+                    "pane {p} runs a shell ({cmd}), not a coding agent; nothing was typed. Re-run with '--force' to kill the pane."
+                )));
+            }
+            Delivery::Failed(e) => {
+                return Err(Error::runtime(format!(
+                    "send_exit failed for pane {p}: {e}. The tmux server may be unreachable. Verify with 'cafleet doctor', then re-run 'cafleet member delete', or use '--force' to kill the pane directly."
+                )));
+            }
+        }
+        if self.wait_pane_gone(&pane, EXIT_WAIT).await.map_err(|e| {
+            Error::runtime(format!(
+                "tmux call failed while waiting for pane {p} to close: {e}"
+            ))
+        })? {
+            self.retire_checked(target.agent.agent_id).await?;
+            return Ok(Ok(PaneClosed::Closed(p)));
+        }
+        let (tail, capture_error) = match self.tmux.capture(&pane, 80).await {
+            Ok(t) => (t, None),
+            Err(e) => (String::new(), Some(e.to_string())),
+        };
+        Ok(Err(ExitTimeout {
+            pane_id: p,
+            tail,
+            capture_error,
+        }))
+    }
+
+    async fn retire_checked(&self, agent_id: AgentId) -> Result<()> {
+        self.retire(agent_id)
+            .await
+            .map_err(|e| Error::runtime(format!("deregister failed: {e}")))
+    }
+
+    /// Polls until the pane is gone (true) or `wait` has passed (false).
+    async fn wait_pane_gone(&self, pane: &PaneTarget, wait: Duration) -> Result<bool, TmuxError> {
+        let start = Instant::now();
+        loop {
+            match self.tmux.live_panes(&pane.socket).await {
+                Ok(live) if !live.contains(&pane.pane_id) => return Ok(true),
+                Ok(_) => {}
+                // The whole server went away with its last pane.
+                Err(TmuxError::Failed { stderr, .. })
+                    if stderr.contains("no server running")
+                        || stderr.contains("error connecting") =>
+                {
+                    return Ok(true);
+                }
+                Err(e) => return Err(e),
+            }
+            if start.elapsed() >= wait {
+                return Ok(false);
+            }
+            tokio::time::sleep(EXIT_POLL).await;
+        }
+    }
+
+    /// Closes the panes of retired members (fleet delete, agent deregister): `/exit` to
+    /// each coding agent, concurrently; whatever is still open after the grace period, or
+    /// runs a shell, is killed. Returns how many panes were closed.
+    pub async fn close_member_panes(&self, placements: &[Placement]) -> usize {
+        let closes = placements
+            .iter()
+            .filter(|p| p.director_agent_id.is_some())
+            .filter_map(Placement::target)
+            .map(|pane| async move {
+                match self
+                    .tmux
+                    .send_keys(&pane, &[Key::Text("/exit"), Key::Enter])
+                    .await
+                {
+                    Delivery::Gone => return false,
+                    Delivery::Sent => {
+                        if let Ok(true) = self.wait_pane_gone(&pane, EXIT_WAIT).await {
+                            return true;
+                        }
+                    }
+                    Delivery::Shell(_) | Delivery::Failed(_) => {}
+                }
+                self.tmux.kill_pane(&pane).await.is_ok()
+            });
+        futures::future::join_all(closes)
+            .await
+            .into_iter()
+            .filter(|closed| *closed)
+            .count()
+    }
+
+    /// Captures a member's pane.
+    pub async fn member_capture(&self, pane: &PaneTarget, lines: i64) -> Result<String> {
+        self.tmux
+            .capture(pane, lines)
+            .await
+            .map_err(|e| Error::runtime(format!("capture failed: {e}")))
+    }
+
+    /// Answers a multiple-choice prompt with digit 1–3 (no Enter).
+    pub async fn member_choice(&self, pane: &PaneTarget, choice: u8) -> Result<()> {
+        let digit = choice.to_string();
+        deliver(self.tmux.send_keys(pane, &[Key::Name(&digit)]).await, pane)
+    }
+
+    /// Types free text into the "type something" field: `4`, the sanitised text, Enter.
+    pub async fn member_freetext(&self, pane: &PaneTarget, text: &str) -> Result<()> {
+        let text = sanitize(text);
+        deliver(
+            self.tmux
+                .send_keys(pane, &[Key::Name("4"), Key::Text(&text), Key::Enter])
+                .await,
+            pane,
+        )
+    }
+
+    /// Types `! <command>` and Enter: the coding agents' shell shortcut.
+    pub async fn member_exec(&self, pane: &PaneTarget, command: &str) -> Result<()> {
+        let line = format!("! {}", sanitize(command));
+        deliver(self.tmux.type_line(pane, &line, false).await, pane)
+    }
+
+    /// Types the poll trigger (Escape first) into a pane.
+    pub async fn member_ping(
+        &self,
+        fleet_id: FleetId,
+        member_id: AgentId,
+        pane: &PaneTarget,
+    ) -> Result<()> {
+        let line = format!("cafleet message poll --fleet-id {fleet_id} --agent-id {member_id}");
+        if self.tmux.type_line(pane, &line, true).await.is_sent() {
+            return Ok(());
+        }
+        Err(Error::runtime(format!(
+            "send failed: tmux send-keys did not deliver the poll-trigger keystroke to pane {}.",
+            pane.pane_id
+        )))
+    }
+
+    /// An ackable task from `sender` to the member plus its preview (messaging.md §7.1).
+    pub async fn member_nudge(
+        &self,
+        fleet_id: FleetId,
+        sender: AgentId,
+        target: &MemberTarget,
+        text: &str,
+    ) -> Result<super::SendOutcome> {
+        let now = now_ts();
+        let mut tx = self.db.begin_write().await?;
+        let (task, pane) = self
+            .store_unicast(&mut tx, fleet_id, sender, target.agent.agent_id, text, &now)
+            .await?;
+        tx.commit().await?;
+        let notification_sent = self.push_preview(&task, pane).await;
+        Ok(super::SendOutcome {
+            task,
+            notification_sent,
+        })
+    }
+}
+
+fn deliver(d: Delivery, pane: &PaneTarget) -> Result<()> {
+    match d {
+        Delivery::Sent => Ok(()),
+        Delivery::Shell(cmd) => Err(Error::runtime(format!(
+            "send failed: pane {} runs a shell ({cmd}), not a coding agent; nothing was typed.",
+            pane.pane_id
+        ))),
+        Delivery::Gone => Err(Error::runtime(format!(
+            "send failed: can't find pane: {} (the member's pane is gone). Check with 'cafleet member list'.",
+            pane.pane_id
+        ))),
+        Delivery::Failed(e) => Err(Error::runtime(format!("send failed: {e}"))),
+    }
+}
+
+/// Loads the template named by the prompt source (coding-agents.md §3.3), byte for byte.
+fn load_template(source: &PromptSource) -> Result<String> {
+    match source {
+        PromptSource::Default => Ok(backend::DEFAULT_PROMPT.to_string()),
+        PromptSource::Words(w) => Ok(w.clone()),
+        PromptSource::File(p) => read_prompt_file(p),
+    }
+}
+
+/// Reads `--prompt-file`: absolute, a regular readable UTF-8 file, not blank.
+pub fn read_prompt_file(p: &str) -> Result<String> {
+    let path = Path::new(p);
+    if !path.is_absolute() {
+        return Err(Error::usage(format!(
+            "--prompt-file requires an absolute path (got '{p}'). Resolve relative paths against your BASE first — see the `cafleet-base-dir` skill."
+        )));
+    }
+    if !path.is_file() {
+        return Err(Error::runtime(format!(
+            "--prompt-file {p}: file does not exist or is not a regular file."
+        )));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|_| Error::runtime(format!("--prompt-file {p}: file is not readable.")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::runtime(format!("--prompt-file {p}: file is not valid UTF-8.")))?;
+    if text.trim().is_empty() {
+        return Err(Error::runtime(format!("--prompt-file {p}: file is empty.")));
+    }
+    Ok(text)
+}
