@@ -1,9 +1,10 @@
 //! One integration-test binary: the real `cafleet` binary against real SQLite files in temp
 //! dirs and real private tmux servers.
 
+mod adoption;
 mod cli_db;
+mod cli_fleet;
 mod cli_parse;
+mod concurrency;
 mod support;
 mod tmux_preview;
-mod adoption;
-mod concurrency;

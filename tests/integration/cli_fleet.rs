@@ -1,0 +1,505 @@
+//! `cafleet fleet create|list|show|delete` (cli.md §3, data-model.md §5.1 and §5.3, decision
+//! O2 for `fleet delete --json`).
+
+use crate::support::*;
+
+const FLEET_CREATE_OUTSIDE: &str =
+    "Error: cafleet fleet create must be run inside a tmux session\n";
+
+const LIST_HEADER: &str = "FLEET_ID                                 DIRECTOR                                 LABEL                AGENTS   CREATED_AT";
+
+fn rows(v: &[&str]) -> Vec<Vec<String>> {
+    vec![v.iter().map(|s| s.to_string()).collect()]
+}
+
+fn window_of(server: &TmuxServer, pane: &str) -> String {
+    server.tmux(&["display-message", "-p", "-t", pane, "#{window_id}"])
+}
+
+fn register(env: &Env, fleet: &str, name: &str) -> String {
+    let v = env.json(&[
+        "agent",
+        "register",
+        "--fleet-id",
+        fleet,
+        "--name",
+        name,
+        "--description",
+        "d",
+    ]);
+    v["agent_id"].to_string()
+}
+
+#[test]
+fn fleet_create_prints_fleet_director_and_admin_ids() {
+    let mut env = Env::new();
+    let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
+    let (pane, _log) = server.recorder_pane("director");
+    server.enter(&mut env, &pane);
+    assert_eq!(
+        env.ok(&["fleet", "create", "--label", "alpha"]),
+        "1 director=1 admin=2\n"
+    );
+    // Several fleets from one pane are independent fleets (L1).
+    assert_eq!(env.ok(&["fleet", "create"]), "2 director=3 admin=4\n");
+}
+
+#[test]
+fn fleet_create_json_has_the_documented_shape() {
+    let mut env = Env::new();
+    let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
+    let (pane, _log) = server.recorder_pane("director");
+    let window = window_of(&server, &pane);
+    server.enter(&mut env, &pane);
+    let expected = |fleet: u32, director: u32, admin: u32, label: &str, agent: &str| {
+        format!(
+            "{{\"fleet_id\":{fleet},\"label\":{label},\"created_at\":\"<TS>\",\"administrator_agent_id\":{admin},\"director\":{{\"agent_id\":{director},\"name\":\"Director\",\"description\":\"Root Director for this fleet\",\"registered_at\":\"<TS>\",\"placement\":{{\"director_agent_id\":null,\"tmux_session\":\"t\",\"tmux_window_id\":\"{window}\",\"tmux_pane_id\":\"{pane}\",\"coding_agent\":\"{agent}\",\"created_at\":\"<TS>\"}}}}}}\n"
+        )
+    };
+    let global = env.ok(&["--json", "fleet", "create", "--label", "beta"]);
+    assert_eq!(redact_ts(&global), expected(1, 1, 2, "\"beta\"", "claude"));
+    let local = env.ok(&["fleet", "create", "--json", "--coding-agent", "codex"]);
+    assert_eq!(redact_ts(&local), expected(2, 3, 4, "null", "codex"));
+    // --full changes nothing in JSON.
+    let full = env.ok(&["--json", "fleet", "create", "--full", "--label", "g"]);
+    assert_eq!(redact_ts(&full), expected(3, 5, 6, "\"g\"", "claude"));
+    // One "now" for the fleet, the Director and its placement.
+    let v: serde_json::Value = serde_json::from_str(&global).unwrap();
+    assert_eq!(v["created_at"], v["director"]["registered_at"]);
+    assert_eq!(v["created_at"], v["director"]["placement"]["created_at"]);
+}
+
+#[test]
+fn fleet_create_full_prints_the_long_form() {
+    let mut env = Env::new();
+    let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
+    let (pane, _log) = server.recorder_pane("director");
+    let window = window_of(&server, &pane);
+    server.enter(&mut env, &pane);
+    let out = env.ok(&[
+        "fleet",
+        "create",
+        "--full",
+        "--label",
+        "delta",
+        "--coding-agent",
+        "codex",
+    ]);
+    assert_eq!(
+        redact_ts(&out),
+        format!(
+            "1\n1\nlabel:            delta\ncreated_at:       <TS>\ndirector_name:    Director\npane:             t:{window}:{pane}\nadministrator:    2\n"
+        )
+    );
+    // A NULL label leaves the trailing spaces.
+    let out = env.ok(&["fleet", "create", "--full"]);
+    assert!(out.contains("\nlabel:            \ncreated_at:"), "{out:?}");
+}
+
+#[test]
+fn fleet_create_writes_director_placement_monitor_row_and_administrator() {
+    let mut env = Env::new();
+    let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
+    let (pane, _log) = server.recorder_pane("director");
+    let window = window_of(&server, &pane);
+    server.enter(&mut env, &pane);
+    env.ok(&[
+        "fleet",
+        "create",
+        "--label",
+        "main",
+        "--coding-agent",
+        "opencode",
+    ]);
+    let fleet = env.query("SELECT fleet_id, label, deleted_at, director_agent_id FROM fleets");
+    assert_eq!(fleet, rows(&["1", "main", "NULL", "1"]));
+    let agents = env.query(
+        "SELECT agent_id, fleet_id, name, description, status, deregistered_at, agent_card_json FROM agents ORDER BY agent_id",
+    );
+    assert_eq!(
+        agents,
+        vec![
+            vec![
+                "1",
+                "1",
+                "Director",
+                "Root Director for this fleet",
+                "active",
+                "NULL",
+                r#"{"name": "Director", "description": "Root Director for this fleet", "skills": []}"#
+            ],
+            vec![
+                "2",
+                "1",
+                "Administrator",
+                "Built-in administrator agent for fleet 1",
+                "active",
+                "NULL",
+                r#"{"name": "Administrator", "description": "Built-in administrator agent for fleet 1", "skills": [], "cafleet": {"kind": "builtin-administrator"}}"#
+            ],
+        ]
+    );
+    let placements = env.query(
+        "SELECT agent_id, director_agent_id, tmux_session, tmux_window_id, tmux_pane_id, coding_agent FROM agent_placements",
+    );
+    assert_eq!(
+        placements,
+        rows(&["1", "NULL", "t", &window, &pane, "opencode"])
+    );
+    assert_eq!(
+        env.query("SELECT agent_id, interval_seconds, last_ping_at, enabled FROM monitor_config"),
+        rows(&["1", "180", "NULL", "1"])
+    );
+    // One timestamp for everything the bootstrap wrote.
+    let ts = env.query(
+        "SELECT count(DISTINCT t) FROM (SELECT created_at AS t FROM fleets UNION ALL SELECT registered_at FROM agents UNION ALL SELECT created_at FROM agent_placements)",
+    );
+    assert_eq!(ts, rows(&["1"]));
+}
+
+#[test]
+fn fleet_create_stores_an_empty_label_as_empty_and_none_as_null() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    env.ok(&["fleet", "create", "--label", ""]);
+    env.ok(&["fleet", "create"]);
+    assert_eq!(
+        env.query("SELECT fleet_id, coalesce(label, 'NULL') FROM fleets ORDER BY fleet_id"),
+        vec![
+            vec!["1".to_string(), "main".to_string()],
+            vec!["2".to_string(), "".to_string()],
+            vec!["3".to_string(), "NULL".to_string()],
+        ]
+    );
+}
+
+#[test]
+fn fleet_create_outside_tmux_fails_and_creates_nothing() {
+    let env = Env::new();
+    assert_eq!(
+        env.fails(&["fleet", "create", "--label", "x"], 1),
+        FLEET_CREATE_OUTSIDE
+    );
+    assert_eq!(
+        env.fails(&["--json", "fleet", "create"], 1),
+        FLEET_CREATE_OUTSIDE
+    );
+    assert_eq!(env.ok(&["fleet", "list"]), "No fleets found.\n");
+}
+
+#[test]
+fn fleet_create_without_a_usable_pane_fails_with_the_same_message() {
+    let mut env = Env::new();
+    let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
+    // TMUX set, TMUX_PANE missing.
+    let out = env
+        .cmd()
+        .env("TMUX", server.tmux_env())
+        .args(["fleet", "create"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), FLEET_CREATE_OUTSIDE);
+    // A pane that does not exist is refused, not stored with empty fields.
+    server.enter(&mut env, "%99");
+    assert_eq!(env.fails(&["fleet", "create"], 1), FLEET_CREATE_OUTSIDE);
+    // tmux not on PATH.
+    server.enter(&mut env, "%0");
+    let empty = env.dir.path().join("empty-bin");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = env
+        .cmd()
+        .env("PATH", &empty)
+        .args(["fleet", "create"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), FLEET_CREATE_OUTSIDE);
+    assert_eq!(env.ok(&["fleet", "list"]), "No fleets found.\n");
+}
+
+#[test]
+fn fleet_list_is_empty_on_a_fresh_database() {
+    let env = Env::new();
+    assert_eq!(env.ok(&["fleet", "list"]), "No fleets found.\n");
+    assert_eq!(env.ok(&["--json", "fleet", "list"]), "[]\n");
+}
+
+#[test]
+fn fleet_list_shows_live_fleets_newest_first_with_active_agent_counts() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    env.ok(&["fleet", "create"]);
+    let alice = register(&env, "1", "alice");
+    assert_eq!(alice, "5");
+    register(&env, "1", "bob");
+    env.ok(&["agent", "deregister", "--fleet-id", "1", "--agent-id", "6"]);
+    let expected = format!(
+        "{LIST_HEADER}\n2                                        3                                                             2        <TS>\n1                                        1                                        main                 3        <TS>\n"
+    );
+    assert_eq!(redact_ts(&env.ok(&["fleet", "list"])), expected);
+    assert_eq!(
+        redact_ts(&env.ok(&["--json", "fleet", "list"])),
+        "[{\"fleet_id\":2,\"director_agent_id\":3,\"label\":null,\"created_at\":\"<TS>\",\"agent_count\":2},{\"fleet_id\":1,\"director_agent_id\":1,\"label\":\"main\",\"created_at\":\"<TS>\",\"agent_count\":3}]\n"
+    );
+    assert_eq!(
+        redact_ts(&env.ok(&["fleet", "list", "--json"])),
+        redact_ts(&env.ok(&["--json", "fleet", "list"]))
+    );
+}
+
+#[test]
+fn fleet_list_omits_deleted_fleets() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    env.ok(&["fleet", "create", "--label", "second"]);
+    env.ok(&["fleet", "delete", "1"]);
+    let v = env.json(&["fleet", "list"]);
+    let ids: Vec<i64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fleet_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![2]);
+    env.ok(&["fleet", "delete", "2"]);
+    assert_eq!(env.ok(&["fleet", "list"]), "No fleets found.\n");
+}
+
+#[test]
+fn fleet_list_does_not_cut_long_labels() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    let label = "a-label-much-longer-than-twenty-columns";
+    env.ok(&["fleet", "create", "--label", label]);
+    let out = env.ok(&["fleet", "list"]);
+    assert!(out.contains(&format!(" {label} 2")), "{out}");
+}
+
+#[test]
+fn fleet_show_prints_text_and_json() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    assert_eq!(
+        redact_ts(&env.ok(&["fleet", "show", "1"])),
+        "fleet_id: 1\nlabel:      main\ncreated_at: <TS>\n"
+    );
+    let json = "{\"fleet_id\":1,\"label\":\"main\",\"created_at\":\"<TS>\",\"deleted_at\":null,\"director_agent_id\":1}\n";
+    assert_eq!(redact_ts(&env.ok(&["fleet", "show", "1", "--json"])), json);
+    assert_eq!(redact_ts(&env.ok(&["--json", "fleet", "show", "1"])), json);
+    let created = env.query("SELECT created_at FROM fleets WHERE fleet_id = 1");
+    assert!(env.ok(&["fleet", "show", "1"]).contains(&created[0][0]));
+}
+
+#[test]
+fn fleet_show_of_a_null_label_keeps_the_trailing_spaces() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    env.ok(&["fleet", "create"]);
+    assert_eq!(
+        redact_ts(&env.ok(&["fleet", "show", "2"])),
+        "fleet_id: 2\nlabel:      \ncreated_at: <TS>\n"
+    );
+}
+
+#[test]
+fn fleet_show_includes_deleted_fleets_with_their_deletion_time() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    env.ok(&["fleet", "delete", "1"]);
+    assert_eq!(
+        redact_ts(&env.ok(&["fleet", "show", "1"])),
+        "fleet_id: 1\nlabel:      main\ncreated_at: <TS>\ndeleted_at: <TS>\n"
+    );
+    let v = env.json(&["fleet", "show", "1"]);
+    let deleted = env.query("SELECT deleted_at FROM fleets WHERE fleet_id = 1");
+    assert_eq!(v["deleted_at"], deleted[0][0].as_str());
+}
+
+#[test]
+fn fleet_show_of_an_unknown_fleet_fails() {
+    let env = Env::new();
+    assert_eq!(
+        env.fails(&["fleet", "show", "99"], 1),
+        "Error: fleet '99' not found.\n"
+    );
+    assert_eq!(
+        env.fails(&["--json", "fleet", "show", "99"], 1),
+        "Error: fleet '99' not found.\n"
+    );
+    assert_eq!(
+        env.fails(&["fleet", "show", "99", "--json"], 1),
+        "Error: fleet '99' not found.\n"
+    );
+}
+
+#[test]
+fn fleet_delete_deregisters_every_active_agent_and_is_idempotent() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    register(&env, "1", "alice");
+    assert_eq!(
+        env.ok(&["fleet", "delete", "1"]),
+        "Deleted fleet 1. Deregistered 3 agents.\n"
+    );
+    let deleted_at = env.query("SELECT deleted_at FROM fleets WHERE fleet_id = 1")[0][0].clone();
+    assert_ne!(deleted_at, "NULL");
+    assert_eq!(
+        env.query("SELECT agent_id, status, deregistered_at FROM agents ORDER BY agent_id"),
+        vec![
+            vec![
+                "1".to_string(),
+                "deregistered".to_string(),
+                deleted_at.clone()
+            ],
+            vec![
+                "2".to_string(),
+                "deregistered".to_string(),
+                deleted_at.clone()
+            ],
+            vec![
+                "3".to_string(),
+                "deregistered".to_string(),
+                deleted_at.clone()
+            ],
+        ]
+    );
+    assert_eq!(
+        env.ok(&["fleet", "delete", "1"]),
+        "Deleted fleet 1. Deregistered 0 agents.\n"
+    );
+    // The second delete keeps the first deletion time.
+    assert_eq!(
+        env.query("SELECT deleted_at FROM fleets WHERE fleet_id = 1")[0][0],
+        deleted_at
+    );
+}
+
+#[test]
+fn fleet_delete_json_reports_the_deregistered_count() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    assert_eq!(
+        env.ok(&["--json", "fleet", "delete", "1"]),
+        "{\"fleet_id\":1,\"deregistered_agents\":2}\n"
+    );
+    assert_eq!(
+        env.ok(&["--json", "fleet", "delete", "1"]),
+        "{\"fleet_id\":1,\"deregistered_agents\":0}\n"
+    );
+}
+
+#[test]
+fn fleet_delete_removes_placements_and_monitor_rows_but_keeps_messages_and_panes() {
+    let mut env = Env::new();
+    let (server, pane, _log) = fleet_in_tmux(&mut env);
+    env.ok(&["fleet", "create", "--label", "other"]);
+    let a = register(&env, "1", "alice");
+    env.ok(&[
+        "message",
+        "send",
+        "--fleet-id",
+        "1",
+        "--agent-id",
+        &a,
+        "--to",
+        "1",
+        "--text",
+        "hi",
+    ]);
+    query_db(
+        &env.db_path,
+        "INSERT INTO monitor_runtime (fleet_id, pid, started_at, last_tick_at, tick_seconds) VALUES (1, NULL, NULL, NULL, 5), (2, NULL, NULL, NULL, 5)",
+    );
+    let tasks_before = env.query("SELECT * FROM tasks ORDER BY task_id");
+    env.ok(&["fleet", "delete", "1"]);
+    assert_eq!(
+        env.query("SELECT agent_id FROM agent_placements"),
+        rows(&["3"]),
+        "only fleet 2's Director keeps its placement"
+    );
+    assert_eq!(
+        env.query("SELECT agent_id FROM monitor_config"),
+        rows(&["3"])
+    );
+    assert_eq!(
+        env.query("SELECT fleet_id FROM monitor_runtime"),
+        rows(&["2"])
+    );
+    assert_eq!(
+        env.query("SELECT * FROM tasks ORDER BY task_id"),
+        tasks_before
+    );
+    // No tmux action: the Director's pane keeps running.
+    assert!(server.panes().contains(&pane));
+    // Fleet 2 is untouched.
+    assert_eq!(
+        env.query("SELECT count(*) FROM agents WHERE fleet_id = 2 AND status = 'active'"),
+        rows(&["2"])
+    );
+}
+
+#[test]
+fn fleet_delete_of_an_unknown_fleet_fails_and_changes_nothing() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    let before = env.query("SELECT * FROM fleets");
+    assert_eq!(
+        env.fails(&["fleet", "delete", "99"], 1),
+        "Error: fleet '99' not found.\n"
+    );
+    assert_eq!(
+        env.fails(&["--json", "fleet", "delete", "99"], 1),
+        "Error: fleet '99' not found.\n"
+    );
+    assert_eq!(env.query("SELECT * FROM fleets"), before);
+}
+
+#[test]
+fn a_deleted_fleet_accepts_no_new_agents_and_its_agents_can_no_longer_act() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    let a = register(&env, "1", "alice");
+    env.ok(&["fleet", "delete", "1"]);
+    let out = env.run(&[
+        "agent",
+        "register",
+        "--fleet-id",
+        "1",
+        "--name",
+        "late",
+        "--description",
+        "d",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Usage: cafleet agent register [OPTIONS]\nTry 'cafleet agent register --help' for help.\n\nError: fleet 1 is deleted\n"
+    );
+    assert_eq!(
+        env.fails(
+            &[
+                "message",
+                "send",
+                "--fleet-id",
+                "1",
+                "--agent-id",
+                &a,
+                "--to",
+                "1",
+                "--text",
+                "x"
+            ],
+            1
+        ),
+        format!(
+            "Error: agent {a} is deregistered from fleet 1; a retired agent can no longer act. Register a new agent with 'cafleet agent register'.\n"
+        )
+    );
+    assert_eq!(
+        env.ok(&["agent", "list", "--fleet-id", "1"]),
+        "No agents found.\n"
+    );
+    assert_eq!(env.query("SELECT count(*) FROM agents"), rows(&["3"]));
+    assert_eq!(env.query("SELECT count(*) FROM tasks"), rows(&["0"]));
+}
