@@ -43,6 +43,9 @@ pub enum Group {
     /// Send, broadcast, poll, acknowledge, cancel and show messages.
     #[command(subcommand)]
     Message(MessageCommand),
+    /// Spawn, list, steer and remove members (coding agents in tmux panes).
+    #[command(subcommand)]
+    Member(super::member::MemberCommand),
     /// Show the calling tmux pane's identity (session, window, pane).
     Doctor,
 }

@@ -35,6 +35,7 @@ pub async fn dispatch(cli: Cli, path: String) -> CliResult {
             AgentCommand::Show(a) => agent_show(&ctx(false), a).await,
             AgentCommand::Deregister(a) => agent_deregister(&ctx(false), a).await,
         },
+        Group::Member(cmd) => super::member::run(&ctx(false), cmd).await,
         Group::Message(cmd) => match cmd {
             MessageCommand::Send(a) => message_send(&ctx(false), a).await,
             MessageCommand::Broadcast(a) => message_broadcast(&ctx(false), a).await,
@@ -47,7 +48,7 @@ pub async fn dispatch(cli: Cli, path: String) -> CliResult {
 }
 
 /// `--fleet-id` is checked first and reported as a runtime error (cli.md §1.4).
-fn need_fleet(v: Option<i64>) -> Result<i64, CliError> {
+pub(crate) fn need_fleet(v: Option<i64>) -> Result<i64, CliError> {
     v.ok_or_else(|| {
         CliError::Runtime(
             "--fleet-id <int> is required for this subcommand. Create a fleet with 'cafleet fleet create' and pass its id."
@@ -112,7 +113,7 @@ async fn db_init(ctx: &Ctx) -> CliResult {
 }
 
 /// Finds the calling pane: `tmux` on PATH, inside tmux, `TMUX_PANE` naming a live pane.
-async fn calling_pane(tmux: &Tmux, what: &str) -> Result<PaneContext, CliError> {
+pub(crate) async fn calling_pane(tmux: &Tmux, what: &str) -> Result<PaneContext, CliError> {
     if !tmux.available() {
         return Err(CliError::Runtime("tmux binary not found on PATH".into()));
     }
@@ -264,14 +265,23 @@ async fn fleet_show(ctx: &Ctx, a: FleetShowArgs) -> CliResult {
 async fn fleet_delete(ctx: &Ctx, a: FleetDeleteArgs) -> CliResult {
     let fleet_id = need_arg(a.fleet_id, "FLEET_ID")?;
     let broker = ctx.broker().await?;
-    let (count, _placements): (u64, Vec<Placement>) = broker.fleet_delete(fleet_id).await?;
+    let (count, placements): (u64, Vec<Placement>) = broker.fleet_delete(fleet_id).await?;
     broker.db().close().await;
+    // Retired members' panes are closed too (tmux.md defect §8.5); never the Director's.
+    let closed = broker.close_member_panes(&placements).await;
     if ctx.json {
-        print_json(&json!({"fleet_id": fleet_id, "deregistered_agents": count}));
+        print_json(
+            &json!({"fleet_id": fleet_id, "deregistered_agents": count, "closed_panes": closed}),
+        );
     } else {
-        print(&format!(
-            "Deleted fleet {fleet_id}. Deregistered {count} agents."
-        ));
+        let mut text = format!("Deleted fleet {fleet_id}. Deregistered {count} agents.");
+        if closed > 0 {
+            text.push_str(&format!(
+                "\nClosed {closed} member pane{}.",
+                if closed == 1 { "" } else { "s" }
+            ));
+        }
+        print(&text);
     }
     Ok(())
 }
@@ -367,8 +377,10 @@ async fn agent_deregister(ctx: &Ctx, a: AgentDeregisterArgs) -> CliResult {
     let fleet_id = need_fleet(a.fleet_id)?;
     let agent_id = need(a.agent_id, "--agent-id")?;
     let broker = ctx.broker().await?;
-    broker.agent_deregister(fleet_id, agent_id).await?;
+    let placement = broker.agent_deregister(fleet_id, agent_id).await?;
     broker.db().close().await;
+    // A retired member's pane is closed too (tmux.md defect §8.5).
+    broker.close_member_panes(placement.as_slice()).await;
     if ctx.json {
         print_json(&json!({"status": "deregistered"}));
     } else {

@@ -4,6 +4,7 @@
 
 pub mod args;
 mod commands;
+pub mod member;
 pub mod output;
 
 use crate::broker::Broker;
@@ -294,7 +295,12 @@ fn report_clap_error(cmd: &clap::Command, argv: &[OsString], e: clap::Error) -> 
                 return 2;
             } else {
                 // Every free-form option is a string; only integer parsers can reject a value.
-                format!("Invalid value for '{name}': '{value}' is not a valid integer.")
+                match (name.as_str(), value.trim().parse::<i64>()) {
+                    ("--choice", Ok(n)) => {
+                        format!("Invalid value for '--choice': {n} is not in the range 1<=x<=3.")
+                    }
+                    _ => format!("Invalid value for '{name}': '{value}' is not a valid integer."),
+                }
             }
         }
         ErrorKind::MissingRequiredArgument => {

@@ -71,6 +71,15 @@ pub fn strip_csi(text: &str) -> String {
     out
 }
 
+/// On a terminal, shows control characters as visible stand-ins; into a pipe, unchanged.
+pub fn visible_controls_if_tty(text: &str) -> String {
+    if std::io::stdout().is_terminal() {
+        visible_controls(text)
+    } else {
+        text.to_string()
+    }
+}
+
 /// Replaces control characters other than newline and tab with visible stand-ins.
 pub fn visible_controls(text: &str) -> String {
     text.chars()

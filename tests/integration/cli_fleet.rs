@@ -381,11 +381,11 @@ fn fleet_delete_json_reports_the_deregistered_count() {
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     assert_eq!(
         env.ok(&["--json", "fleet", "delete", "1"]),
-        "{\"fleet_id\":1,\"deregistered_agents\":2}\n"
+        "{\"fleet_id\":1,\"deregistered_agents\":2,\"closed_panes\":0}\n"
     );
     assert_eq!(
         env.ok(&["--json", "fleet", "delete", "1"]),
-        "{\"fleet_id\":1,\"deregistered_agents\":0}\n"
+        "{\"fleet_id\":1,\"deregistered_agents\":0,\"closed_panes\":0}\n"
     );
 }
 
