@@ -7,5 +7,6 @@ mod cli_db;
 mod cli_fleet;
 mod cli_parse;
 mod concurrency;
+mod members;
 mod support;
 mod tmux_preview;

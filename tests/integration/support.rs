@@ -201,14 +201,16 @@ impl TmuxServer {
         std::fs::write(&script, RECORDER).unwrap();
         let log = self.dir.join(format!("{name}.log"));
         std::fs::write(&log, b"").unwrap();
-        let pane = self.new_pane(&[
-            "python3",
-            script.to_str().unwrap(),
-            log.to_str().unwrap(),
-        ]);
+        let pane = self.new_pane(&["python3", script.to_str().unwrap(), log.to_str().unwrap()]);
         wait_for(Duration::from_secs(10), || {
-            self.tmux(&["display-message", "-p", "-t", &pane, "#{pane_current_command}"])
-                .starts_with("python")
+            self.tmux(&[
+                "display-message",
+                "-p",
+                "-t",
+                &pane,
+                "#{pane_current_command}",
+            ])
+            .starts_with("python")
         });
         // Give python a moment to switch the tty to raw mode.
         std::thread::sleep(Duration::from_millis(300));
@@ -219,7 +221,13 @@ impl TmuxServer {
     pub fn shell_pane(&self) -> String {
         let pane = self.new_pane(&["bash", "--norc", "--noprofile"]);
         wait_for(Duration::from_secs(10), || {
-            self.tmux(&["display-message", "-p", "-t", &pane, "#{pane_current_command}"]) == "bash"
+            self.tmux(&[
+                "display-message",
+                "-p",
+                "-t",
+                &pane,
+                "#{pane_current_command}",
+            ]) == "bash"
         });
         pane
     }
@@ -317,4 +325,158 @@ pub fn fleet_in_tmux(env: &mut Env) -> (TmuxServer, String, PathBuf) {
     server.enter(env, &pane);
     env.ok(&["fleet", "create", "--label", "main"]);
     (server, pane, log)
+}
+
+/// A stand-in coding agent (installed as `claude`, `codex` and `opencode`): records its argv,
+/// working directory and `CAFLEET_DATABASE_URL` in `<logs>/<pane>.argv` (JSON), appends every
+/// byte typed into it to `<logs>/<pane>.keys`, echoes each read as `RECV b'...'`, and exits
+/// when it receives `/exit` followed by Enter.
+pub const STANDIN: &str = r#"#!/usr/bin/env python3
+import json, os, sys, tty
+here = os.path.dirname(os.path.realpath(__file__))
+logs = os.path.join(here, "..", "standin-logs")
+os.makedirs(logs, exist_ok=True)
+pane = os.environ.get("TMUX_PANE", "nopane")
+with open(os.path.join(logs, pane + ".argv"), "w") as f:
+    json.dump({"argv": [os.path.basename(sys.argv[0])] + sys.argv[1:], "cwd": os.getcwd(),
+               "db": os.environ.get("CAFLEET_DATABASE_URL")}, f)
+keys = open(os.path.join(logs, pane + ".keys"), "ab", buffering=0)
+tty.setraw(0)
+sys.stdout.write("stand-in ready\r\n")
+sys.stdout.flush()
+buf = b""
+while True:
+    b = os.read(0, 4096)
+    if not b:
+        break
+    keys.write(b)
+    buf += b
+    sys.stdout.write("RECV %r\r\n" % b)
+    sys.stdout.flush()
+    if buf.endswith(b"/exit\r"):
+        break
+"#;
+
+/// A private tmux server plus stand-in agents on PATH, and a fleet whose Director pane is
+/// a byte recorder. Commands run as if typed in the Director's pane.
+pub struct Team {
+    pub env: Env,
+    pub server: TmuxServer,
+    pub director_pane: String,
+    pub director_log: PathBuf,
+    pub bin: PathBuf,
+    pub logs: PathBuf,
+}
+
+impl Team {
+    pub fn new() -> Team {
+        let mut env = Env::new();
+        let bin = env.dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for name in ["claude", "codex", "opencode"] {
+            let p = bin.join(name);
+            std::fs::write(&p, STANDIN).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        env.vars.push(("PATH".into(), path.clone()));
+        // The tmux server (and so every pane it spawns) sees the stand-ins on PATH too.
+        let server = TmuxServer::start_with_path(env.dir.path(), &path, &["sleep", "100000"]);
+        let (director_pane, director_log) = server.recorder_pane("director");
+        server.enter(&mut env, &director_pane);
+        env.ok(&["fleet", "create", "--label", "team"]);
+        let logs = env.dir.path().join("standin-logs");
+        Team {
+            env,
+            server,
+            director_pane,
+            director_log,
+            bin,
+            logs,
+        }
+    }
+
+    /// `member create` with extra args; returns the JSON output.
+    pub fn create(&self, name: &str, extra: &[&str]) -> serde_json::Value {
+        let mut args = vec![
+            "member",
+            "create",
+            "--fleet-id",
+            "1",
+            "--agent-id",
+            "1",
+            "--name",
+            name,
+            "--description",
+            "a member",
+        ];
+        args.extend_from_slice(extra);
+        self.env.json(&args)
+    }
+
+    /// The argv record of the stand-in running in `pane` (waits for it).
+    pub fn argv(&self, pane: &str) -> serde_json::Value {
+        let path = self.logs.join(format!("{pane}.argv"));
+        assert!(
+            wait_for(Duration::from_secs(10), || path.exists()),
+            "stand-in in {pane} never started"
+        );
+        let mut text = String::new();
+        wait_for(Duration::from_secs(5), || {
+            text = std::fs::read_to_string(&path).unwrap_or_default();
+            serde_json::from_str::<serde_json::Value>(&text).is_ok()
+        });
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Waits until the stand-in in `pane` has received `needle`; returns everything it got.
+    pub fn keys_contain(&self, pane: &str, needle: &[u8]) -> Vec<u8> {
+        self.argv(pane);
+        wait_for_bytes(&self.logs.join(format!("{pane}.keys")), needle)
+    }
+
+    /// Everything the stand-in in `pane` has received so far.
+    pub fn keys(&self, pane: &str) -> Vec<u8> {
+        std::fs::read(self.logs.join(format!("{pane}.keys"))).unwrap_or_default()
+    }
+}
+
+impl TmuxServer {
+    /// Like [`TmuxServer::start`], with `PATH` set for the server and its panes.
+    pub fn start_with_path(dir: &Path, path: &str, first: &[&str]) -> TmuxServer {
+        let socket = dir.join("tmux.sock");
+        let mut args: Vec<&str> = vec![
+            "-S",
+            socket.to_str().unwrap(),
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "200",
+            "-y",
+            "50",
+        ];
+        args.extend_from_slice(first);
+        let out = std::process::Command::new("tmux")
+            .args(&args)
+            .env_remove("TMUX")
+            .env("PATH", path)
+            .output()
+            .expect("tmux");
+        assert!(
+            out.status.success(),
+            "tmux: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        TmuxServer {
+            socket,
+            dir: dir.to_path_buf(),
+        }
+    }
 }
