@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod model;
+pub mod monitor;
 pub mod tmux;
 
 pub use error::{Error, Result};

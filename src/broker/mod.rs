@@ -6,6 +6,7 @@ mod agents;
 mod fleets;
 pub mod members;
 mod messages;
+pub mod monitor;
 
 pub use agents::AgentDetail;
 pub use fleets::FleetCreated;

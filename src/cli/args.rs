@@ -46,6 +46,9 @@ pub enum Group {
     /// Spawn, list, steer and remove members (coding agents in tmux panes).
     #[command(subcommand)]
     Member(super::member::MemberCommand),
+    /// Run and inspect the per-fleet heartbeat that wakes due agents.
+    #[command(subcommand)]
+    Monitor(super::monitor::MonitorCommand),
     /// Show the calling tmux pane's identity (session, window, pane).
     Doctor,
 }

@@ -36,6 +36,7 @@ pub async fn dispatch(cli: Cli, path: String) -> CliResult {
             AgentCommand::Deregister(a) => agent_deregister(&ctx(false), a).await,
         },
         Group::Member(cmd) => super::member::run(&ctx(false), cmd).await,
+        Group::Monitor(cmd) => super::monitor::run(&ctx(false), cmd).await,
         Group::Message(cmd) => match cmd {
             MessageCommand::Send(a) => message_send(&ctx(false), a).await,
             MessageCommand::Broadcast(a) => message_broadcast(&ctx(false), a).await,

@@ -179,7 +179,7 @@ fn parse_choice(s: &str) -> Result<u8, String> {
     let n: i64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("'{s}' is not a valid integer."))?;
+        .map_err(|_| format!("'{s}' is not a valid integer range."))?;
     if (1..=3).contains(&n) {
         Ok(n as u8)
     } else {

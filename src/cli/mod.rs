@@ -5,6 +5,7 @@
 pub mod args;
 mod commands;
 pub mod member;
+pub mod monitor;
 pub mod output;
 
 use crate::broker::Broker;
@@ -295,10 +296,14 @@ fn report_clap_error(cmd: &clap::Command, argv: &[OsString], e: clap::Error) -> 
                 return 2;
             } else {
                 // Every free-form option is a string; only integer parsers can reject a value.
-                match (name.as_str(), value.trim().parse::<i64>()) {
-                    ("--choice", Ok(n)) => {
-                        format!("Invalid value for '--choice': {n} is not in the range 1<=x<=3.")
-                    }
+                match name.as_str() {
+                    // Range-checked options explain themselves (click's IntRange wording).
+                    "--choice" | "--tick" | "--interval" => format!(
+                        "Invalid value for '{name}': {}",
+                        std::error::Error::source(&e)
+                            .map(|s| s.to_string())
+                            .unwrap_or_else(|| format!("'{value}' is not a valid integer range."))
+                    ),
                     _ => format!("Invalid value for '{name}': '{value}' is not a valid integer."),
                 }
             }

@@ -46,3 +46,218 @@ pub async fn delete_for_fleet(conn: &mut SqliteConnection, fleet_id: FleetId) ->
         .await?;
     Ok(())
 }
+
+/// A fleet's monitor slot (`monitor_runtime`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Runtime {
+    /// The fleet.
+    pub fleet_id: FleetId,
+    /// Owning process, NULL after a clean stop.
+    pub pid: Option<i64>,
+    /// Start time.
+    pub started_at: Option<String>,
+    /// Heartbeat.
+    pub last_tick_at: Option<String>,
+    /// Tick length.
+    pub tick_seconds: i64,
+}
+
+/// The fleet's monitor slot, if it ever ran.
+pub async fn runtime(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Option<Runtime>> {
+    Ok(sqlx::query_as!(
+        Runtime,
+        r#"SELECT fleet_id AS "fleet_id!", pid, started_at, last_tick_at, tick_seconds
+           FROM monitor_runtime WHERE fleet_id = ?1"#,
+        fleet_id
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Takes the fleet's monitor slot for `pid` (insert or overwrite a dead one).
+pub async fn claim(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+    pid: i64,
+    now: &str,
+    tick: i64,
+) -> Result<()> {
+    sqlx::query!(
+        "INSERT INTO monitor_runtime (fleet_id, pid, started_at, last_tick_at, tick_seconds)
+         VALUES (?1, ?2, ?3, ?3, ?4)
+         ON CONFLICT (fleet_id) DO UPDATE SET pid = ?2, started_at = ?3, last_tick_at = ?3, tick_seconds = ?4",
+        fleet_id,
+        pid,
+        now,
+        tick
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Heartbeat; false when the slot is no longer ours (fleet deleted or slot reclaimed).
+pub async fn heartbeat(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+    pid: i64,
+    now: &str,
+) -> Result<bool> {
+    let r = sqlx::query!(
+        "UPDATE monitor_runtime SET last_tick_at = ?3 WHERE fleet_id = ?1 AND pid = ?2",
+        fleet_id,
+        pid,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected() > 0)
+}
+
+/// Clears the slot on a clean stop, if still ours; `tick_seconds` is kept.
+pub async fn release(conn: &mut SqliteConnection, fleet_id: FleetId, pid: i64) -> Result<()> {
+    sqlx::query!(
+        "UPDATE monitor_runtime SET pid = NULL, started_at = NULL, last_tick_at = NULL
+         WHERE fleet_id = ?1 AND pid = ?2",
+        fleet_id,
+        pid
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A watched agent: its schedule, pane and unread count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watched {
+    /// Agent id.
+    pub agent_id: AgentId,
+    /// Name.
+    pub name: String,
+    /// Whether it is the fleet's root Director.
+    pub is_director: bool,
+    /// Interval.
+    pub interval_seconds: i64,
+    /// Last time it was woken.
+    pub last_ping_at: Option<String>,
+    /// Enabled.
+    pub enabled: bool,
+    /// Its pane (NULL while pending).
+    pub tmux_pane_id: Option<String>,
+    /// Its tmux server.
+    pub tmux_socket: Option<String>,
+    /// Un-acked deliveries addressed to it.
+    pub pending_count: i64,
+}
+
+/// The enrolled, active, placed agents of a fleet, ascending id.
+pub async fn watched(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Vec<Watched>> {
+    Ok(sqlx::query_as!(
+        Watched,
+        r#"SELECT a.agent_id AS "agent_id!", a.name,
+                  (f.director_agent_id IS NOT NULL AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
+                  m.interval_seconds, m.last_ping_at, m.enabled AS "enabled!: bool",
+                  p.tmux_pane_id, p.tmux_socket,
+                  (SELECT count(*) FROM tasks t
+                    WHERE t.context_id = a.agent_id AND t.status_state = 'input_required'
+                      AND t.type <> 'broadcast_summary') AS "pending_count!: i64"
+           FROM monitor_config m
+           JOIN agents a ON a.agent_id = m.agent_id
+           JOIN agent_placements p ON p.agent_id = a.agent_id
+           JOIN fleets f ON f.fleet_id = a.fleet_id
+           WHERE a.fleet_id = ?1 AND a.status = 'active'
+           ORDER BY a.agent_id ASC"#,
+        fleet_id
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// The fleet's monitoring member with a pane: (agent id, pane, socket).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watcher {
+    /// Agent id.
+    pub agent_id: AgentId,
+    /// Pane.
+    pub tmux_pane_id: String,
+    /// Server.
+    pub tmux_socket: Option<String>,
+}
+
+/// The first active monitoring member of the fleet whose pane exists.
+pub async fn watcher(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Option<Watcher>> {
+    Ok(sqlx::query_as!(
+        Watcher,
+        r#"SELECT a.agent_id AS "agent_id!", p.tmux_pane_id AS "tmux_pane_id!", p.tmux_socket
+           FROM agents a JOIN agent_placements p ON p.agent_id = a.agent_id
+           WHERE a.fleet_id = ?1 AND a.status = 'active' AND p.tmux_pane_id IS NOT NULL
+             AND json_extract(a.agent_card_json, '$.cafleet.kind') = 'monitoring-member'
+           ORDER BY a.agent_id LIMIT 1"#,
+        fleet_id
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Records that an agent was woken.
+pub async fn stamp(conn: &mut SqliteConnection, agent_id: AgentId, now: &str) -> Result<()> {
+    sqlx::query!(
+        "UPDATE monitor_config SET last_ping_at = ?2 WHERE agent_id = ?1",
+        agent_id,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A schedule row with its agent's fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// Agent id.
+    pub agent_id: AgentId,
+    /// The agent's fleet.
+    pub fleet_id: FleetId,
+    /// The agent's status.
+    pub status: String,
+    /// Interval.
+    pub interval_seconds: i64,
+    /// Last wake.
+    pub last_ping_at: Option<String>,
+    /// Enabled.
+    pub enabled: bool,
+}
+
+/// An agent's schedule, if enrolled.
+pub async fn schedule(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<Option<Schedule>> {
+    Ok(sqlx::query_as!(
+        Schedule,
+        r#"SELECT m.agent_id AS "agent_id!", a.fleet_id, a.status, m.interval_seconds, m.last_ping_at,
+                  m.enabled AS "enabled!: bool"
+           FROM monitor_config m JOIN agents a ON a.agent_id = m.agent_id
+           WHERE m.agent_id = ?1"#,
+        agent_id
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Partially updates a schedule (the interval change keeps `last_ping_at`).
+pub async fn update_schedule(
+    conn: &mut SqliteConnection,
+    agent_id: AgentId,
+    interval_seconds: Option<i64>,
+    enabled: Option<bool>,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE monitor_config SET interval_seconds = coalesce(?2, interval_seconds),
+                                   enabled = coalesce(?3, enabled)
+         WHERE agent_id = ?1",
+        agent_id,
+        interval_seconds,
+        enabled
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,430 @@
+//! Monitor state: the single-instance slot per fleet, the heartbeat, who is due, stamps,
+//! `monitor status` and `monitor config`. The loop itself lives in `crate::monitor`; the
+//! WebUI reads and changes the same state through these functions.
+
+use super::Broker;
+use crate::db::{self, monitor::Runtime, monitor::Schedule, monitor::Watched};
+use crate::model::{AgentId, FleetId, PaneTarget, now_ts, parse_ts};
+use crate::{Error, Result};
+use std::collections::{HashMap, HashSet};
+
+/// Largest `--interval` accepted (30 days): beyond it an agent is effectively unwatched,
+/// which `--disable` says more clearly.
+pub const MAX_INTERVAL_SECS: i64 = 30 * 24 * 3600;
+/// Largest `--tick` accepted (1 hour).
+pub const MAX_TICK_SECS: i64 = 3600;
+
+/// The runtime part of `monitor status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RuntimeView {
+    /// Whether a live process holds the slot.
+    pub running: bool,
+    /// Its pid (only when running).
+    pub pid: Option<i64>,
+    /// Tick length (kept after a clean stop).
+    pub tick_seconds: Option<i64>,
+    /// Heartbeat (only when running).
+    pub last_tick_at: Option<String>,
+    /// Whole seconds since the heartbeat.
+    pub last_tick_age_seconds: Option<i64>,
+    /// Start time (only when running).
+    pub started_at: Option<String>,
+}
+
+/// One watched agent in `monitor status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AgentView {
+    /// Agent id.
+    pub agent_id: AgentId,
+    /// Name.
+    pub name: String,
+    /// `director` or `member`.
+    pub role: &'static str,
+    /// Interval.
+    pub interval_seconds: i64,
+    /// Last wake.
+    pub last_ping_at: Option<String>,
+    /// Whole seconds since the last wake.
+    pub last_ping_age_seconds: Option<i64>,
+    /// Enabled.
+    pub enabled: bool,
+    /// Un-acked deliveries.
+    pub pending_count: i64,
+    /// Its pane (null while pending).
+    pub pane_id: Option<String>,
+    /// Whether the pane exists (null when tmux could not be asked).
+    pub pane_alive: Option<bool>,
+}
+
+/// `monitor status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MonitorStatus {
+    /// The slot.
+    pub runtime: RuntimeView,
+    /// Watched agents, ascending id.
+    pub agents: Vec<AgentView>,
+}
+
+/// What one tick should do, computed from the database and the live panes.
+#[derive(Debug, Clone)]
+pub struct TickPlan {
+    /// Agents due now, ascending id.
+    pub due: Vec<Watched>,
+    /// The live monitoring member's pane, when there is one (M1: wake it instead).
+    pub watcher: Option<PaneTarget>,
+    /// The fleet's root Director.
+    pub director_agent_id: AgentId,
+}
+
+/// Seconds between two timestamps (fractional), `None` when unparsable.
+fn age_seconds(now: &str, then: &str) -> Option<f64> {
+    let (n, t) = (parse_ts(now)?, parse_ts(then)?);
+    Some((n - t).num_microseconds()? as f64 / 1e6)
+}
+
+/// Whether a process with this pid exists on this machine (signal-0 probe).
+pub fn pid_alive(pid: i64) -> bool {
+    let Ok(raw) = i32::try_from(pid) else {
+        return false;
+    };
+    if raw <= 0 {
+        return false;
+    }
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), None) {
+        Ok(()) => true,
+        Err(e) => e == nix::errno::Errno::EPERM,
+    }
+}
+
+/// A slot is live when it has a pid and a heartbeat no older than max(3 × tick, 15) s,
+/// and the pid exists (monitor.md §4.6).
+pub fn is_live(rt: &Runtime, now: &str) -> bool {
+    let (Some(pid), Some(last)) = (rt.pid, &rt.last_tick_at) else {
+        return false;
+    };
+    let window = (3 * rt.tick_seconds).max(15) as f64;
+    match age_seconds(now, last) {
+        Some(age) if age <= window => pid_alive(pid),
+        _ => false,
+    }
+}
+
+impl Broker {
+    /// The fleet must exist and not be deleted: `fleet <id> not found` otherwise.
+    pub async fn monitor_fleet(&self, fleet_id: FleetId) -> Result<AgentId> {
+        let mut conn = self.db.pool().acquire().await?;
+        match db::fleets::get(&mut conn, fleet_id).await? {
+            Some(f) if f.deleted_at.is_none() => Ok(f.director_agent_id.unwrap_or_default()),
+            _ => Err(Error::runtime(format!("fleet {fleet_id} not found"))),
+        }
+    }
+
+    /// Claims the fleet's monitor slot atomically (M2): under the write lock, a live slot
+    /// refuses; an absent, cleared or dead one is taken.
+    pub async fn monitor_claim(&self, fleet_id: FleetId, pid: i64, tick: i64) -> Result<()> {
+        let now = now_ts();
+        let mut tx = self.db.begin_write().await?;
+        if let Some(rt) = db::monitor::runtime(&mut tx, fleet_id).await? {
+            if is_live(&rt, &now) {
+                return Err(Error::runtime(format!(
+                    "monitor already running for fleet {fleet_id}"
+                )));
+            }
+        }
+        db::monitor::claim(&mut tx, fleet_id, pid, &now, tick).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Heartbeat at `now`; false when the slot is no longer ours (stop the loop).
+    pub async fn monitor_heartbeat(&self, fleet_id: FleetId, pid: i64, now: &str) -> Result<bool> {
+        let mut tx = self.db.begin_write().await?;
+        let ours = db::monitor::heartbeat(&mut tx, fleet_id, pid, now).await?;
+        tx.commit().await?;
+        Ok(ours)
+    }
+
+    /// Clears the slot if still ours (clean stop).
+    pub async fn monitor_release(&self, fleet_id: FleetId, pid: i64) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        db::monitor::release(&mut tx, fleet_id, pid).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The watched agents and the fleet's monitoring member with a pane (one read).
+    pub async fn monitor_targets(
+        &self,
+        fleet_id: FleetId,
+    ) -> Result<(Vec<Watched>, Option<db::monitor::Watcher>)> {
+        let mut conn = self.db.pool().acquire().await?;
+        let watched = db::monitor::watched(&mut conn, fleet_id).await?;
+        let watcher = db::monitor::watcher(&mut conn, fleet_id).await?;
+        Ok((watched, watcher))
+    }
+
+    /// Computes who is due at `now` given the live panes per tmux server: enabled, pane
+    /// alive, and never woken or woken at least `interval` seconds ago.
+    pub fn monitor_plan(
+        watched: Vec<Watched>,
+        watcher: Option<db::monitor::Watcher>,
+        live: &HashMap<String, HashSet<String>>,
+        now: &str,
+        director_agent_id: AgentId,
+    ) -> TickPlan {
+        let alive = |socket: &Option<String>, pane: &Option<String>| match (socket, pane) {
+            (Some(s), Some(p)) => live.get(s).is_some_and(|set| set.contains(p)),
+            _ => false,
+        };
+        let due = watched
+            .into_iter()
+            .filter(|w| w.enabled && alive(&w.tmux_socket, &w.tmux_pane_id))
+            .filter(|w| match &w.last_ping_at {
+                None => true,
+                Some(last) => {
+                    age_seconds(now, last).is_some_and(|age| age >= w.interval_seconds as f64)
+                }
+            })
+            .collect();
+        let watcher = watcher
+            .filter(|w| alive(&w.tmux_socket, &Some(w.tmux_pane_id.clone())))
+            .and_then(|w| {
+                Some(PaneTarget {
+                    socket: w.tmux_socket?,
+                    pane_id: w.tmux_pane_id,
+                })
+            });
+        TickPlan {
+            due,
+            watcher,
+            director_agent_id,
+        }
+    }
+
+    /// Records that these agents were woken at `now` (one transaction).
+    pub async fn monitor_stamp(&self, agents: &[AgentId], now: &str) -> Result<()> {
+        let mut tx = self.db.begin_write().await?;
+        for a in agents {
+            db::monitor::stamp(&mut tx, *a, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `monitor status`: the slot (a dead or stale one never leaks its pid) and every
+    /// watched agent, with its pane's liveness when tmux can be asked.
+    pub async fn monitor_status(&self, fleet_id: FleetId) -> Result<MonitorStatus> {
+        self.monitor_fleet(fleet_id).await?;
+        let now = now_ts();
+        let (rt, watched) = {
+            let mut conn = self.db.pool().acquire().await?;
+            (
+                db::monitor::runtime(&mut conn, fleet_id).await?,
+                db::monitor::watched(&mut conn, fleet_id).await?,
+            )
+        };
+        let runtime = match &rt {
+            Some(r) if is_live(r, &now) => RuntimeView {
+                running: true,
+                pid: r.pid,
+                tick_seconds: Some(r.tick_seconds),
+                last_tick_at: r.last_tick_at.clone(),
+                last_tick_age_seconds: r
+                    .last_tick_at
+                    .as_deref()
+                    .and_then(|t| age_seconds(&now, t))
+                    .map(|a| a.max(0.0) as i64),
+                started_at: r.started_at.clone(),
+            },
+            other => RuntimeView {
+                running: false,
+                pid: None,
+                tick_seconds: other.as_ref().map(|r| r.tick_seconds),
+                last_tick_at: None,
+                last_tick_age_seconds: None,
+                started_at: None,
+            },
+        };
+        let live = self
+            .live_panes_by_socket(watched.iter().filter_map(|w| w.tmux_socket.clone()))
+            .await;
+        let agents = watched
+            .into_iter()
+            .map(|w| {
+                let pane_alive = match (&w.tmux_socket, &w.tmux_pane_id) {
+                    (Some(s), Some(p)) => live.get(s).map(|set| set.contains(p)),
+                    (_, None) => Some(false),
+                    (None, Some(_)) => None,
+                };
+                AgentView {
+                    agent_id: w.agent_id,
+                    name: w.name,
+                    role: if w.is_director { "director" } else { "member" },
+                    interval_seconds: w.interval_seconds,
+                    last_ping_age_seconds: w
+                        .last_ping_at
+                        .as_deref()
+                        .and_then(|t| age_seconds(&now, t))
+                        .map(|a| a.max(0.0) as i64),
+                    last_ping_at: w.last_ping_at,
+                    enabled: w.enabled,
+                    pending_count: w.pending_count,
+                    pane_id: w.tmux_pane_id,
+                    pane_alive,
+                }
+            })
+            .collect();
+        Ok(MonitorStatus { runtime, agents })
+    }
+
+    /// The live panes of each tmux server named (servers that cannot be asked are left out).
+    pub async fn live_panes_by_socket(
+        &self,
+        sockets: impl Iterator<Item = String>,
+    ) -> HashMap<String, HashSet<String>> {
+        let mut live = HashMap::new();
+        if !self.tmux.available() {
+            return live;
+        }
+        let unique: HashSet<String> = sockets.collect();
+        for socket in unique {
+            match self.tmux.live_panes(&socket).await {
+                Ok(set) => {
+                    live.insert(socket, set);
+                }
+                Err(e) => tracing::warn!(%socket, error = %e, "cannot list panes"),
+            }
+        }
+        live
+    }
+
+    /// `monitor config`: shows or partially updates an enrolled agent's schedule.
+    pub async fn monitor_config(
+        &self,
+        fleet_id: FleetId,
+        agent_id: AgentId,
+        interval: Option<i64>,
+        enabled: Option<bool>,
+    ) -> Result<Schedule> {
+        let mut tx = self.db.begin_write().await?;
+        if db::fleets::get(&mut tx, fleet_id).await?.is_none() {
+            return Err(Error::runtime(format!("fleet {fleet_id} not found")));
+        }
+        let not_enrolled = || {
+            Error::runtime(format!(
+                "agent {agent_id} is not enrolled in monitoring for fleet {fleet_id}."
+            ))
+        };
+        let current = db::monitor::schedule(&mut tx, agent_id)
+            .await?
+            .filter(|s| s.fleet_id == fleet_id && s.status == crate::model::STATUS_ACTIVE)
+            .ok_or_else(not_enrolled)?;
+        if interval.is_none() && enabled.is_none() {
+            return Ok(current);
+        }
+        db::monitor::update_schedule(&mut tx, agent_id, interval, enabled).await?;
+        let updated = db::monitor::schedule(&mut tx, agent_id)
+            .await?
+            .ok_or_else(not_enrolled)?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+}
+
+/// The wake line typed into the monitoring member's pane (tmux.md §4.9), names sanitised.
+pub fn wake_payload(due: &[Watched], director_agent_id: AgentId) -> String {
+    let list = due
+        .iter()
+        .map(|w| {
+            let role = if w.is_director { "director" } else { "member" };
+            format!("{role} {} ({})", w.agent_id, wake_name(&w.name))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let n = due.len();
+    let noun = if n == 1 { "agent" } else { "agents" };
+    format!(
+        "[monitor] wake: {n} {noun} due — {list}. Capture each named pane read-only, with the Director pane ({director_agent_id}) always inspected; judge each active/idle and progressing/stalled; re-engage the Director via cafleet member nudge when it is idle with un-acked work or any due agent looks stalled."
+    )
+}
+
+/// The name rules of the wake line, then K1 for any other control character.
+fn wake_name(name: &str) -> String {
+    let s = name
+        .replace("\r\n", "⏎")
+        .replace(['\n', '\r', '\t'], "⏎")
+        .replace('`', "ˋ")
+        .replace("$(", "$﹙");
+    crate::tmux::sanitize(&s)
+}
+
+/// The poll trigger typed into a due agent's own pane (M1).
+pub fn poll_trigger(fleet_id: FleetId, agent_id: AgentId) -> String {
+    format!("cafleet message poll --fleet-id {fleet_id} --agent-id {agent_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watched(id: i64, name: &str, director: bool) -> Watched {
+        Watched {
+            agent_id: id,
+            name: name.into(),
+            is_director: director,
+            interval_seconds: 10,
+            last_ping_at: None,
+            enabled: true,
+            tmux_pane_id: Some(format!("%{id}")),
+            tmux_socket: Some("/s".into()),
+            pending_count: 0,
+        }
+    }
+
+    #[test]
+    fn wake_payload_matches_the_spec() {
+        let due = [watched(1, "Director", true), watched(7, "Alice", false)];
+        assert_eq!(
+            wake_payload(&due, 1),
+            "[monitor] wake: 2 agents due — director 1 (Director), member 7 (Alice). Capture each named pane read-only, with the Director pane (1) always inspected; judge each active/idle and progressing/stalled; re-engage the Director via cafleet member nudge when it is idle with un-acked work or any due agent looks stalled."
+        );
+        let evil = [watched(13, "Evil`x`$(id)\ttab\x1b", false)];
+        assert!(
+            wake_payload(&evil, 3)
+                .starts_with("[monitor] wake: 1 agent due — member 13 (Evilˋxˋ$﹙id)⏎tab␛).")
+        );
+    }
+
+    #[test]
+    fn due_means_enabled_alive_and_interval_elapsed() {
+        let now = "2026-11-24T12:00:10.000000+00:00";
+        let mut recent = watched(2, "recent", false);
+        recent.last_ping_at = Some("2026-11-24T12:00:05.000000+00:00".into());
+        let mut elapsed = watched(3, "elapsed", false);
+        elapsed.last_ping_at = Some("2026-11-24T12:00:00.000000+00:00".into());
+        let mut disabled = watched(4, "off", false);
+        disabled.enabled = false;
+        let dead = watched(5, "dead", false);
+        let live: HashMap<String, HashSet<String>> = [(
+            "/s".to_string(),
+            ["%1", "%2", "%3", "%4"].map(String::from).into(),
+        )]
+        .into();
+        let plan = Broker::monitor_plan(
+            vec![
+                watched(1, "Director", true),
+                recent,
+                elapsed,
+                disabled,
+                dead,
+            ],
+            None,
+            &live,
+            now,
+            1,
+        );
+        let ids: Vec<i64> = plan.due.iter().map(|w| w.agent_id).collect();
+        assert_eq!(ids, vec![1, 3]);
+        assert!(plan.watcher.is_none());
+    }
+}

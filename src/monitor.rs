@@ -1,0 +1,121 @@
+//! The monitor loop: a `tokio::time::interval` (missed ticks skipped) raced against a
+//! cancellation token. Each tick heartbeats the fleet's slot, finds the watched agents that
+//! are due and wakes them: one line into the monitoring member's pane when the fleet has a
+//! live one, else a poll trigger into each due agent's own pane (M1). Per-tick errors are
+//! reported and survived; only losing the slot (fleet deleted, slot reclaimed) or the token
+//! ends the loop.
+
+use crate::Result;
+use crate::broker::Broker;
+use crate::broker::monitor::{poll_trigger, wake_payload};
+use crate::model::{FleetId, PaneTarget, now_ts};
+use std::time::Duration;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+/// Whether the loop should go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep ticking.
+    Continue,
+    /// The slot is gone: stop.
+    Stop,
+}
+
+/// Runs the loop until `token` is cancelled or the slot is lost. `report` receives one
+/// line per woken agent; `warn` receives per-tick failures.
+pub async fn run(
+    broker: &Broker,
+    fleet_id: FleetId,
+    tick: Duration,
+    pid: i64,
+    token: CancellationToken,
+    mut report: impl FnMut(&str),
+    mut warn: impl FnMut(&str),
+) {
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            biased;
+            () = token.cancelled() => break,
+            _ = interval.tick() => {}
+        }
+        match tick_once(broker, fleet_id, pid, &mut report).await {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Stop) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "monitor tick failed");
+                warn(&format!("monitor tick failed (will retry next tick): {e}"));
+            }
+        }
+    }
+}
+
+/// One tick: heartbeat, plan, wake, stamp.
+pub async fn tick_once(
+    broker: &Broker,
+    fleet_id: FleetId,
+    pid: i64,
+    report: &mut impl FnMut(&str),
+) -> Result<Flow> {
+    let now = now_ts();
+    if !broker.monitor_heartbeat(fleet_id, pid, &now).await? {
+        return Ok(Flow::Stop);
+    }
+    let director = match broker.monitor_fleet(fleet_id).await {
+        Ok(d) => d,
+        Err(_) => return Ok(Flow::Stop),
+    };
+    let (watched, watcher) = broker.monitor_targets(fleet_id).await?;
+    let sockets = watched
+        .iter()
+        .filter_map(|w| w.tmux_socket.clone())
+        .chain(watcher.iter().filter_map(|w| w.tmux_socket.clone()));
+    let live = broker.live_panes_by_socket(sockets).await;
+    let plan = Broker::monitor_plan(watched, watcher, &live, &now, director);
+    if plan.due.is_empty() {
+        return Ok(Flow::Continue);
+    }
+    let tmux = broker.tmux();
+    if let Some(w) = &plan.watcher {
+        let payload = wake_payload(&plan.due, plan.director_agent_id);
+        if tmux.type_line(w, &payload, false).await.is_sent() {
+            let ids: Vec<_> = plan.due.iter().map(|d| d.agent_id).collect();
+            broker.monitor_stamp(&ids, &now).await?;
+            for d in &plan.due {
+                report(&format!(
+                    "{now} due agent {} ({}) -> wake monitor",
+                    d.agent_id, d.name
+                ));
+            }
+        }
+        return Ok(Flow::Continue);
+    }
+    for d in &plan.due {
+        let (Some(socket), Some(pane)) = (&d.tmux_socket, &d.tmux_pane_id) else {
+            continue;
+        };
+        let target = PaneTarget {
+            socket: socket.clone(),
+            pane_id: pane.clone(),
+        };
+        let delivery = tmux
+            .type_line(&target, &poll_trigger(fleet_id, d.agent_id), false)
+            .await;
+        if delivery.is_sent() {
+            broker.monitor_stamp(&[d.agent_id], &now).await?;
+            report(&format!(
+                "{now} due agent {} ({}) -> poll trigger",
+                d.agent_id, d.name
+            ));
+        } else {
+            tracing::info!(
+                agent = d.agent_id,
+                ?delivery,
+                "poll trigger not delivered; due again next tick"
+            );
+        }
+    }
+    Ok(Flow::Continue)
+}
