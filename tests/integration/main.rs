@@ -5,6 +5,7 @@ mod adoption;
 mod cli_agent;
 mod cli_db;
 mod cli_fleet;
+mod cli_message;
 mod cli_parse;
 mod concurrency;
 mod members;
