@@ -2178,3 +2178,53 @@ fn invalid_max_text_len_fails_message_commands_before_storing_anything() {
     }
     assert_eq!(snapshot(&env), before);
 }
+
+// ---------------------------------------------------------------- output formats (cli.md §1.6)
+
+#[test]
+fn text_output_into_a_pipe_drops_csi_sequences() {
+    let mut env = Env::new();
+    let (_server, _log) = fleet(&mut env);
+    let text = "a \x1b[Aesc \x1b[1;31mred\x1b[0m \x7fdel";
+    let id = send(&env, "1", "3", "4", text);
+    assert_eq!(
+        redact_ts(&msg(
+            &env,
+            &[
+                "show",
+                "--fleet-id",
+                "1",
+                "--agent-id",
+                "3",
+                "--task-id",
+                &id
+            ]
+        )),
+        "[1 | from:3 | <TS>]\na esc red \x7fdel\n"
+    );
+    // The stored text keeps them.
+    assert_eq!(env.query("SELECT text FROM tasks")[0][0], text);
+}
+
+#[test]
+fn json_output_escapes_controls_and_keeps_unicode_raw() {
+    let mut env = Env::new();
+    let (_server, _log) = fleet(&mut env);
+    let text = "tab\tnl\ncr\resc\x1b[A del\x7f bell\x07 …ÄÖ / \"q\" \\";
+    let id = send(&env, "1", "3", "4", text);
+    let out = env.ok(&[
+        "--json",
+        "message",
+        "show",
+        "--fleet-id",
+        "1",
+        "--agent-id",
+        "3",
+        "--task-id",
+        &id,
+    ]);
+    assert_eq!(
+        redact_ts(&out),
+        "{\"task\":{\"id\":1,\"from\":3,\"ts\":\"<TS>\",\"text\":\"tab\\tnl\\ncr\\resc\\u001b[A del\x7f bell\\u0007 …ÄÖ / \\\"q\\\" \\\\\"}}\n"
+    );
+}

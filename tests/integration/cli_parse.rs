@@ -700,21 +700,92 @@ fn max_text_len_tolerates_surrounding_whitespace() {
 
 #[test]
 fn first_command_on_a_missing_database_creates_it() {
-    for args in [
-        &["fleet", "list"][..],
-        &["agent", "list", "--fleet-id", "1"],
-        &["fleet", "show", "1"],
-    ] {
+    let not_member = "Error: agent 1 is not a member of fleet 1.\n";
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["fleet", "list"], 0, ""),
+        (&["--json", "fleet", "list"], 0, ""),
+        (&["agent", "list", "--fleet-id", "1"], 0, ""),
+        (&["fleet", "show", "1"], 1, "Error: fleet '1' not found.\n"),
+        (
+            &["fleet", "delete", "1"],
+            1,
+            "Error: fleet '1' not found.\n",
+        ),
+        (
+            &[
+                "agent",
+                "show",
+                "--fleet-id",
+                "1",
+                "--agent-id",
+                "1",
+                "--id",
+                "1",
+            ],
+            1,
+            not_member,
+        ),
+        (
+            &["agent", "deregister", "--fleet-id", "1", "--agent-id", "1"],
+            1,
+            not_member,
+        ),
+        (
+            &["message", "poll", "--fleet-id", "1", "--agent-id", "1"],
+            1,
+            not_member,
+        ),
+        (
+            &[
+                "message",
+                "send",
+                "--fleet-id",
+                "1",
+                "--agent-id",
+                "1",
+                "--to",
+                "2",
+                "--text",
+                "x",
+            ],
+            1,
+            not_member,
+        ),
+        (
+            &[
+                "message",
+                "broadcast",
+                "--fleet-id",
+                "1",
+                "--agent-id",
+                "1",
+                "--text",
+                "x",
+            ],
+            1,
+            "Error: Sender agent not found or not active in fleet: 1\n",
+        ),
+        (
+            &[
+                "message",
+                "show",
+                "--fleet-id",
+                "1",
+                "--agent-id",
+                "1",
+                "--task-id",
+                "1",
+            ],
+            1,
+            not_member,
+        ),
+    ];
+    for (args, code, stderr) in cases {
         let env = Env::new();
         assert!(!env.db_path.exists());
         let out = env.run(args);
-        assert!(
-            out.status.code() == Some(0) || out.status.code() == Some(1),
-            "{args:?}: {:?}",
-            out.status
-        );
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!err.contains("database error"), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(*code), "{args:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), *stderr, "{args:?}");
         assert!(env.db_path.exists(), "{args:?} did not create the database");
         assert_eq!(
             env.query("SELECT count(*) FROM fleets"),
