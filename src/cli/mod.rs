@@ -60,11 +60,20 @@ impl Ctx {
 }
 
 /// The clap command with the parsing rules of cli.md §1.3 applied at every level: a repeated
-/// option takes the last value, and negative numbers are values.
+/// option takes the last value, negative numbers are values, and (as click) an option that
+/// takes a value takes the next word whatever it looks like (`--fleet-id --full` is an
+/// invalid integer, not a missing value).
 pub fn command() -> clap::Command {
     fn tune(cmd: clap::Command) -> clap::Command {
         cmd.args_override_self(true)
             .allow_negative_numbers(true)
+            .mut_args(|a| {
+                if !a.is_positional() && a.get_action().takes_values() {
+                    a.allow_hyphen_values(true)
+                } else {
+                    a
+                }
+            })
             .mut_subcommands(tune)
     }
     tune(Cli::command())
@@ -284,16 +293,18 @@ fn report_clap_error(cmd: &clap::Command, argv: &[OsString], e: clap::Error) -> 
             let name = arg_name();
             let value = ctx(ContextKind::InvalidValue).unwrap_or_default();
             let valid = strings(ContextKind::ValidValue);
-            if !valid.is_empty() {
+            let at_end = argv.last().and_then(|a| a.to_str()) == Some(name.as_str());
+            if e.kind() == ErrorKind::InvalidValue && value.is_empty() && at_end {
+                // The option is the last word: its value is missing (click prints no banner).
+                eprintln!("Error: Option '{name}' requires an argument.");
+                return 2;
+            } else if !valid.is_empty() {
                 let list = valid
                     .iter()
                     .map(|v| format!("'{v}'"))
                     .collect::<Vec<_>>()
                     .join(", ");
                 format!("Invalid value for '{name}': '{value}' is not one of {list}.")
-            } else if e.kind() == ErrorKind::InvalidValue && value.is_empty() {
-                eprintln!("Error: Option '{name}' requires an argument.");
-                return 2;
             } else {
                 // Every free-form option is a string; only integer parsers can reject a value.
                 match name.as_str() {
