@@ -524,6 +524,83 @@ fn option_without_its_value_is_reported_without_banner() {
 }
 
 #[test]
+fn an_option_takes_the_next_word_as_its_value_even_if_it_looks_like_an_option() {
+    let env = Env::new();
+    usage_error(
+        &env,
+        &["agent", "list", "--fleet-id", "--full"],
+        "cafleet agent list [OPTIONS]",
+        "cafleet agent list",
+        "Invalid value for '--fleet-id': '--full' is not a valid integer.",
+    );
+    usage_error(
+        &env,
+        &["fleet", "create", "--coding-agent", "--full"],
+        "cafleet fleet create [OPTIONS]",
+        "cafleet fleet create",
+        "Invalid value for '--coding-agent': '--full' is not one of 'claude', 'codex', 'opencode'.",
+    );
+    // `--name` swallows `--description`, leaving `x` over.
+    usage_error(
+        &env,
+        &[
+            "agent",
+            "register",
+            "--fleet-id",
+            "1",
+            "--name",
+            "--description",
+            "x",
+        ],
+        "cafleet agent register [OPTIONS]",
+        "cafleet agent register",
+        "Got unexpected extra argument (x)",
+    );
+}
+
+#[test]
+fn an_explicit_empty_value_is_invalid_not_missing() {
+    let env = Env::new();
+    usage_error(
+        &env,
+        &["agent", "list", "--fleet-id", ""],
+        "cafleet agent list [OPTIONS]",
+        "cafleet agent list",
+        "Invalid value for '--fleet-id': '' is not a valid integer.",
+    );
+    usage_error(
+        &env,
+        &["agent", "list", "--fleet-id="],
+        "cafleet agent list [OPTIONS]",
+        "cafleet agent list",
+        "Invalid value for '--fleet-id': '' is not a valid integer.",
+    );
+    usage_error(
+        &env,
+        &["fleet", "create", "--coding-agent", ""],
+        "cafleet fleet create [OPTIONS]",
+        "cafleet fleet create",
+        "Invalid value for '--coding-agent': '' is not one of 'claude', 'codex', 'opencode'.",
+    );
+    assert_eq!(
+        env.fails(&["fleet", "create", "--coding-agent"], 2),
+        "Error: Option '--coding-agent' requires an argument.\n"
+    );
+}
+
+#[test]
+fn an_unknown_option_is_reported_before_an_invalid_value() {
+    let env = Env::new();
+    usage_error(
+        &env,
+        &["agent", "list", "--fleet-id", "abc", "--bogus"],
+        "cafleet agent list [OPTIONS]",
+        "cafleet agent list",
+        "No such option '--bogus'.",
+    );
+}
+
+#[test]
 fn invalid_integer_is_reported_before_a_missing_fleet_id() {
     let env = Env::new();
     usage_error(
