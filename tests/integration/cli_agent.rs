@@ -737,3 +737,31 @@ fn agent_commands_refuse_agents_of_another_fleet_and_change_nothing() {
     );
     assert_eq!(snapshot(&env), before);
 }
+
+#[test]
+fn agent_deregister_of_a_deleted_fleets_director_and_administrator_still_refuses() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    env.ok(&["fleet", "delete", "1"]);
+    let before = snapshot(&env);
+    // The Director check covers deleted fleets, and comes before the "already deregistered"
+    // check; so does the Administrator check.
+    assert_eq!(
+        env.fails(
+            &["agent", "deregister", "--fleet-id", "1", "--agent-id", "1"],
+            2
+        ),
+        usage(
+            "cafleet agent deregister",
+            "cannot deregister the root Director; use 'cafleet fleet delete' instead"
+        )
+    );
+    assert_eq!(
+        env.fails(
+            &["agent", "deregister", "--fleet-id", "1", "--agent-id", "2"],
+            1
+        ),
+        "Error: Administrator cannot be deregistered\n"
+    );
+    assert_eq!(snapshot(&env), before);
+}

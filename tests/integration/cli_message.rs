@@ -783,6 +783,32 @@ fn poll_lists_pending_deliveries_newest_first() {
 }
 
 #[test]
+fn poll_orders_by_status_timestamp_then_by_newest_id() {
+    let mut env = Env::new();
+    let (_server, _log) = fleet(&mut env);
+    for t in ["a", "b", "c"] {
+        send(&env, "1", "3", "4", t);
+    }
+    // Task 1 becomes the newest; tasks 2 and 3 share one timestamp.
+    query_db(
+        &env.db_path,
+        "UPDATE tasks SET status_timestamp = '2030-01-01T00:00:00.000000+00:00' WHERE task_id = 1",
+    );
+    query_db(
+        &env.db_path,
+        "UPDATE tasks SET status_timestamp = '2029-01-01T00:00:00.000000+00:00' WHERE task_id IN (2, 3)",
+    );
+    let v = env.json(&["message", "poll", "--fleet-id", "1", "--agent-id", "4"]);
+    let ids: Vec<i64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![1, 3, 2]);
+}
+
+#[test]
 fn poll_full_lists_every_column_with_task_id_first() {
     let mut env = Env::new();
     let (_server, _log) = fleet(&mut env);
@@ -994,6 +1020,21 @@ fn ack_json_full_and_quiet_forms() {
         env.query("SELECT count(*) FROM tasks WHERE status_state = 'completed'"),
         rows(&["4"])
     );
+    // --quiet only affects text mode.
+    send(&env, "1", "3", "4", "five");
+    let v = env.json(&[
+        "message",
+        "ack",
+        "--fleet-id",
+        "1",
+        "--agent-id",
+        "4",
+        "--task-id",
+        "5",
+        "--quiet",
+    ]);
+    assert_eq!(v["task"]["id"], 5);
+    assert_eq!(v["task"]["text"], "five");
 }
 
 #[test]
