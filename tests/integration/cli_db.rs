@@ -85,6 +85,35 @@ fn db_init_json_reports_created_then_unchanged() {
 }
 
 #[test]
+fn db_init_after_another_command_created_the_database_has_nothing_to_do() {
+    let env = Env::new();
+    env.ok(&["fleet", "list"]);
+    assert_eq!(
+        env.ok(&["db", "init"]),
+        "Already at head (0005); nothing to do.\n"
+    );
+}
+
+#[test]
+fn a_database_url_that_is_not_sqlite_is_refused_by_every_command() {
+    let env = Env::new();
+    for args in [&["db", "init"][..], &["fleet", "list"]] {
+        let out = env
+            .cmd()
+            .env("CAFLEET_DATABASE_URL", "postgres://localhost/cafleet")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with("Error: ") && err.contains("CAFLEET_DATABASE_URL"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
 fn db_init_prints_the_path_as_written_in_a_relative_url() {
     let env = Env::new();
     let out = env
