@@ -15,5 +15,6 @@ pub mod error;
 pub mod model;
 pub mod monitor;
 pub mod tmux;
+pub mod web;
 
 pub use error::{Error, Result};

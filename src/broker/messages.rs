@@ -51,22 +51,32 @@ impl Broker {
         to: AgentId,
         text: &str,
     ) -> Result<SendOutcome> {
-        validate_text(text)?;
-        let (task, target) = {
-            let now = now_ts();
-            let mut tx = self.db.begin_write().await?;
-            check_caller(&mut tx, fleet_id, sender).await?;
-            let stored = self
-                .store_unicast(&mut tx, fleet_id, sender, to, text, &now)
-                .await?;
-            tx.commit().await?;
-            stored
-        };
+        let (task, target) = self.message_store(fleet_id, sender, to, text).await?;
         let notification_sent = self.push_preview(&task, target).await;
         Ok(SendOutcome {
             task,
             notification_sent,
         })
+    }
+
+    /// Validates and commits a unicast delivery; returns it with the pane its preview goes
+    /// to, for the caller to push (now, or in the background as the WebUI does).
+    pub async fn message_store(
+        &self,
+        fleet_id: FleetId,
+        sender: AgentId,
+        to: AgentId,
+        text: &str,
+    ) -> Result<(Task, Option<PaneTarget>)> {
+        validate_text(text)?;
+        let now = now_ts();
+        let mut tx = self.db.begin_write().await?;
+        check_caller(&mut tx, fleet_id, sender).await?;
+        let stored = self
+            .store_unicast(&mut tx, fleet_id, sender, to, text, &now)
+            .await?;
+        tx.commit().await?;
+        Ok(stored)
     }
 
     /// Inserts one unicast delivery inside `conn`'s transaction and returns it with the
@@ -121,7 +131,7 @@ impl Broker {
     }
 
     /// Types the preview of a committed delivery.
-    pub(crate) async fn push_preview(&self, task: &Task, target: Option<PaneTarget>) -> bool {
+    pub async fn push_preview(&self, task: &Task, target: Option<PaneTarget>) -> bool {
         let payload = preview_payload(
             task.task_id,
             task.from_agent_id,
@@ -141,6 +151,37 @@ impl Broker {
         sender: AgentId,
         text: &str,
     ) -> Result<BroadcastOutcome> {
+        let (summary, deliveries) = self.broadcast_store(fleet_id, sender, text).await?;
+        let recipients = deliveries.len();
+        let notified = self.push_previews(deliveries).await;
+        Ok(BroadcastOutcome {
+            summary,
+            recipients,
+            notified,
+        })
+    }
+
+    /// Types the previews of committed deliveries concurrently; returns how many landed.
+    pub async fn push_previews(&self, deliveries: Vec<(Task, Option<PaneTarget>)>) -> usize {
+        let pushes = deliveries
+            .into_iter()
+            .filter(|(_, target)| target.is_some())
+            .map(|(task, target)| async move { self.push_preview(&task, target).await });
+        futures::future::join_all(pushes)
+            .await
+            .into_iter()
+            .filter(|sent| *sent)
+            .count()
+    }
+
+    /// Validates and commits a broadcast: the summary and one delivery per recipient, each
+    /// with the pane its preview goes to.
+    pub async fn broadcast_store(
+        &self,
+        fleet_id: FleetId,
+        sender: AgentId,
+        text: &str,
+    ) -> Result<(Task, Vec<(Task, Option<PaneTarget>)>)> {
         validate_text(text)?;
         let now = now_ts();
         let mut tx = self.db.begin_write().await?;
@@ -198,24 +239,11 @@ impl Broker {
             ));
         }
         tx.commit().await?;
-        let pushes = deliveries
-            .into_iter()
-            .filter(|(_, target)| target.is_some())
-            .map(|(task, target)| async move { self.push_preview(&task, target).await });
-        let notified = futures::future::join_all(pushes)
-            .await
-            .into_iter()
-            .filter(|sent| *sent)
-            .count();
         let mut summary = unicast_row(summary_id, sender, 0, &now, Some(summary_id), &summary_text);
         summary.context_id = sender;
         summary.r#type = TYPE_BROADCAST_SUMMARY.to_string();
         summary.status_state = STATE_COMPLETED.to_string();
-        Ok(BroadcastOutcome {
-            summary,
-            recipients: recipients.len(),
-            notified,
-        })
+        Ok((summary, deliveries))
     }
 
     /// Un-acked deliveries addressed to the caller, newest first.

@@ -223,28 +223,7 @@ impl Broker {
                 db::monitor::watched(&mut conn, fleet_id).await?,
             )
         };
-        let runtime = match &rt {
-            Some(r) if is_live(r, &now) => RuntimeView {
-                running: true,
-                pid: r.pid,
-                tick_seconds: Some(r.tick_seconds),
-                last_tick_at: r.last_tick_at.clone(),
-                last_tick_age_seconds: r
-                    .last_tick_at
-                    .as_deref()
-                    .and_then(|t| age_seconds(&now, t))
-                    .map(|a| a.max(0.0) as i64),
-                started_at: r.started_at.clone(),
-            },
-            other => RuntimeView {
-                running: false,
-                pid: None,
-                tick_seconds: other.as_ref().map(|r| r.tick_seconds),
-                last_tick_at: None,
-                last_tick_age_seconds: None,
-                started_at: None,
-            },
-        };
+        let runtime = runtime_view(rt.as_ref(), &now);
         let live = self
             .live_panes_by_socket(watched.iter().filter_map(|w| w.tmux_socket.clone()))
             .await;
@@ -275,6 +254,14 @@ impl Broker {
             })
             .collect();
         Ok(MonitorStatus { runtime, agents })
+    }
+
+    /// The slot as `monitor status` and `GET /api/monitor` show it (any fleet, deleted ones
+    /// included).
+    pub async fn monitor_runtime(&self, fleet_id: FleetId) -> Result<RuntimeView> {
+        let mut conn = self.db.pool().acquire().await?;
+        let rt = db::monitor::runtime(&mut conn, fleet_id).await?;
+        Ok(runtime_view(rt.as_ref(), &now_ts()))
     }
 
     /// The live panes of each tmux server named (servers that cannot be asked are left out).
@@ -328,6 +315,32 @@ impl Broker {
             .ok_or_else(not_enrolled)?;
         tx.commit().await?;
         Ok(updated)
+    }
+}
+
+/// A slot as shown to users: a dead or stale one never leaks its pid or times.
+fn runtime_view(rt: Option<&Runtime>, now: &str) -> RuntimeView {
+    match rt {
+        Some(r) if is_live(r, now) => RuntimeView {
+            running: true,
+            pid: r.pid,
+            tick_seconds: Some(r.tick_seconds),
+            last_tick_at: r.last_tick_at.clone(),
+            last_tick_age_seconds: r
+                .last_tick_at
+                .as_deref()
+                .and_then(|t| age_seconds(now, t))
+                .map(|a| a.max(0.0) as i64),
+            started_at: r.started_at.clone(),
+        },
+        other => RuntimeView {
+            running: false,
+            pid: None,
+            tick_seconds: other.map(|r| r.tick_seconds),
+            last_tick_at: None,
+            last_tick_age_seconds: None,
+            started_at: None,
+        },
     }
 }
 

@@ -49,6 +49,8 @@ pub enum Group {
     /// Run and inspect the per-fleet heartbeat that wakes due agents.
     #[command(subcommand)]
     Monitor(super::monitor::MonitorCommand),
+    /// Serve the admin WebUI and its HTTP API (loopback only unless given a token).
+    Server(super::server::ServerArgs),
     /// Show the calling tmux pane's identity (session, window, pane).
     Doctor,
 }

@@ -37,6 +37,7 @@ pub async fn dispatch(cli: Cli, path: String) -> CliResult {
         },
         Group::Member(cmd) => super::member::run(&ctx(false), cmd).await,
         Group::Monitor(cmd) => super::monitor::run(&ctx(false), cmd).await,
+        Group::Server(a) => super::server::run(&ctx(false), a).await,
         Group::Message(cmd) => match cmd {
             MessageCommand::Send(a) => message_send(&ctx(false), a).await,
             MessageCommand::Broadcast(a) => message_broadcast(&ctx(false), a).await,

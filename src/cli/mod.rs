@@ -7,6 +7,7 @@ mod commands;
 pub mod member;
 pub mod monitor;
 pub mod output;
+pub mod server;
 
 use crate::broker::Broker;
 use crate::config::Config;
@@ -109,7 +110,14 @@ where
         eprintln!("Error: {e}");
         return 1;
     }
-    init_tracing();
+    let is_server = matches!(cli.command, Some(args::Group::Server(_)));
+    init_tracing(is_server.then_some("warn,cafleet=info,tower_http=info"));
+    if let Err(e) = server::env_port() {
+        if let CliError::Runtime(msg) = e {
+            eprintln!("Error: {msg}");
+        }
+        return 1;
+    }
     let path = command_path(&cmd, &argv);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -137,8 +145,11 @@ where
 }
 
 /// `CAFLEET_LOG` sets the tracing filter (e.g. `debug`, `cafleet=trace`); logs go to stderr.
-fn init_tracing() {
-    let Some(filter) = crate::config::env_var("CAFLEET_LOG").filter(|f| !f.trim().is_empty())
+/// Without `CAFLEET_LOG`, only the server logs (one line per request, to stderr).
+fn init_tracing(default: Option<&str>) {
+    let Some(filter) = crate::config::env_var("CAFLEET_LOG")
+        .filter(|f| !f.trim().is_empty())
+        .or_else(|| default.map(str::to_string))
     else {
         return;
     };
@@ -147,6 +158,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }

@@ -267,3 +267,58 @@ mod tests {
         );
     }
 }
+
+/// An agent as the WebUI lists it (webui.md §4.2) plus its role and pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentView {
+    /// Agent id.
+    pub agent_id: AgentId,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Status.
+    pub status: String,
+    /// Registration time.
+    pub registered_at: String,
+    /// Card kind.
+    pub card_kind: Option<String>,
+    /// Whether it is the fleet's root Director.
+    pub is_director: bool,
+    /// Whether it has a placement.
+    pub placed: bool,
+    /// Backend, when placed.
+    pub coding_agent: Option<String>,
+    /// Monitor schedule, when enrolled.
+    pub interval_seconds: Option<i64>,
+    /// Last wake.
+    pub last_ping_at: Option<String>,
+    /// Enabled (when enrolled).
+    pub enabled: Option<bool>,
+}
+
+/// Active agents of the fleet plus deregistered ones that own messages, by status then id.
+pub async fn web_list(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Vec<AgentView>> {
+    Ok(sqlx::query_as!(
+        AgentView,
+        r#"SELECT a.agent_id AS "agent_id!", a.name, a.description, a.status, a.registered_at,
+                  json_extract(a.agent_card_json, '$.cafleet.kind') AS "card_kind?: String",
+                  EXISTS (SELECT 1 FROM fleets f WHERE f.fleet_id = a.fleet_id AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
+                  (p.agent_id IS NOT NULL) AS "placed!: bool",
+                  p.coding_agent AS "coding_agent?: String",
+                  m.interval_seconds AS "interval_seconds?: i64",
+                  m.last_ping_at AS "last_ping_at?: String",
+                  m.enabled AS "enabled?: bool"
+           FROM agents a
+           LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
+           LEFT JOIN monitor_config m ON m.agent_id = a.agent_id
+           WHERE a.fleet_id = ?1
+             AND (a.status = 'active'
+                  OR EXISTS (SELECT 1 FROM tasks t WHERE t.context_id = a.agent_id)
+                  OR EXISTS (SELECT 1 FROM tasks t WHERE t.from_agent_id = a.agent_id))
+           ORDER BY a.status ASC, a.agent_id ASC"#,
+        fleet_id
+    )
+    .fetch_all(conn)
+    .await?)
+}

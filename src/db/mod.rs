@@ -3,6 +3,7 @@
 //! the `BEGIN IMMEDIATE` transactions every write uses. One file per table group.
 
 pub mod agents;
+pub mod changes;
 pub mod fleets;
 pub mod monitor;
 pub mod placements;

@@ -1,0 +1,117 @@
+//! `cafleet server`: the admin WebUI and its API, in the foreground.
+
+use super::{CliError, CliResult, Ctx};
+use crate::broker::Broker;
+use crate::config::{Config, env_var};
+use crate::db::Db;
+use crate::tmux::Tmux;
+use crate::web::{AppState, Security};
+use clap::Args;
+use std::sync::Arc;
+
+/// Options of `server`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address to listen on [default: $CAFLEET_BROKER_HOST, else 127.0.0.1]. Any address
+    /// other than loopback requires --token.
+    #[arg(long, value_name = "TEXT")]
+    pub host: Option<String>,
+    /// Port to listen on [default: $CAFLEET_BROKER_PORT, else 8000].
+    #[arg(long, value_name = "INTEGER")]
+    pub port: Option<u16>,
+    /// Access token every API call must carry [default: $CAFLEET_WEBUI_TOKEN]. Open the
+    /// WebUI as http://HOST:PORT/?token=TOKEN.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+/// `CAFLEET_BROKER_PORT`, validated (an invalid value is an error for every command, as 0.14).
+pub fn env_port() -> Result<Option<u16>, CliError> {
+    match env_var("CAFLEET_BROKER_PORT") {
+        None => Ok(None),
+        Some(raw) => raw.trim().parse::<u16>().map(Some).map_err(|_| {
+            CliError::Runtime(format!(
+                "CAFLEET_BROKER_PORT must be a port number 0-65535 (got '{raw}'). Unset it for the default of 8000."
+            ))
+        }),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn run(_ctx: &Ctx, a: ServerArgs) -> CliResult {
+    let host = a
+        .host
+        .or_else(|| env_var("CAFLEET_BROKER_HOST"))
+        .unwrap_or_else(|| "127.0.0.1".into());
+    let port = match a.port {
+        Some(p) => p,
+        None => env_port()?.unwrap_or(8000),
+    };
+    let token = a
+        .token
+        .or_else(|| env_var("CAFLEET_WEBUI_TOKEN"))
+        .filter(|t| !t.trim().is_empty());
+    if !is_loopback(&host) && token.is_none() {
+        return Err(CliError::Runtime(format!(
+            "listening on {host} exposes the WebUI beyond this machine; pass --token <secret> (or set CAFLEET_WEBUI_TOKEN) so every API call must carry it, or use --host 127.0.0.1."
+        )));
+    }
+    let config = Config::from_env()?;
+    let db = Db::open(&config.database_path, 8).await?;
+    db.migrate().await?;
+    let broker = Broker::new(db, Tmux::from_env(), config.max_text_len);
+    let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "Error: cannot listen on {host}:{port}: {e}. Stop the program using the port, or pass --port <another>."
+            );
+            return Err(CliError::Exit(3));
+        }
+    };
+    let bound_port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+    let state = AppState {
+        broker: broker.clone(),
+        security: Arc::new(Security::for_bind(&host, bound_port, token.clone())),
+    };
+    let shown_host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.clone()
+    };
+    let url = match &token {
+        Some(t) => format!("http://{shown_host}:{bound_port}/?token={t}"),
+        None => format!("http://{shown_host}:{bound_port}/"),
+    };
+    super::output::print(&format!(
+        "CAFleet WebUI on {url} (database {}); Ctrl-C to stop.",
+        config.database_path.display()
+    ));
+    let shutdown = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            _ => std::future::pending::<()>().await,
+        }
+    };
+    let served = crate::web::serve(state, listener, shutdown).await;
+    broker.db().close().await;
+    served.map_err(|e| CliError::Runtime(format!("the server failed: {e}")))
+}

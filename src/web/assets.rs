@@ -1,0 +1,62 @@
+//! The SPA, embedded from `frontend/dist` at build time: hashed assets cached forever,
+//! `index.html` never cached, unknown non-API paths fall back to `index.html`.
+
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+
+#[derive(rust_embed::Embed)]
+#[folder = "frontend/dist/"]
+#[allow_missing = true]
+struct Dist;
+
+/// Shown when the binary was built without the frontend.
+const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>CAFleet Admin</title><p>The WebUI is not built into this binary. Run <code>npm --prefix frontend ci &amp;&amp; npm --prefix frontend run build</code>, then rebuild cafleet. The API under <code>/api</code> works.</p>";
+
+/// Serves an embedded file, or `index.html` for any other path (SPA routing).
+pub async fn spa(uri: Uri) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    if !path.is_empty() {
+        if let Some(file) = Dist::get(path) {
+            let mime = mime_guess::from_path(path).first_or_octet_stream();
+            let cache = if path.starts_with("assets/") {
+                "public, max-age=31536000, immutable"
+            } else {
+                "no-cache"
+            };
+            return (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_str(mime.as_ref())
+                            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                    ),
+                    (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+                ],
+                file.data.into_owned(),
+            )
+                .into_response();
+        }
+    }
+    index()
+}
+
+fn index() -> Response {
+    let body = Dist::get("index.html")
+        .map(|f| f.data.into_owned())
+        .unwrap_or_else(|| NOT_BUILT.as_bytes().to_vec());
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache, no-store, must-revalidate"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
