@@ -9,5 +9,8 @@ mod cli_message;
 mod cli_parse;
 mod concurrency;
 mod members;
+mod members_delete;
+mod members_rollback;
+mod members_steer;
 mod support;
 mod tmux_preview;
