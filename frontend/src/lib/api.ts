@@ -103,7 +103,7 @@ export function captureToken(): string | null {
 
 let token: string | null = null;
 let fleetId: number | null = null;
-let onUnauthorized: (() => void) | null = null;
+let onAuth: ((ok: boolean) => void) | null = null;
 
 export function setToken(t: string | null): void {
   token = t;
@@ -114,9 +114,9 @@ export function getToken(): string | null {
 export function setFleet(id: number | null): void {
   fleetId = id;
 }
-/** Called on every 401, so the app can show the token hint. */
-export function setUnauthorizedHandler(fn: (() => void) | null): void {
-  onUnauthorized = fn;
+/** Told after every answer whether the server accepted our credentials (false on 401). */
+export function setAuthListener(fn: ((ok: boolean) => void) | null): void {
+  onAuth = fn;
 }
 
 async function request<T>(method: string, path: string, body?: unknown, fleet = fleetId): Promise<T> {
@@ -144,8 +144,8 @@ async function request<T>(method: string, path: string, body?: unknown, fleet = 
       parsed = null;
     }
   }
+  onAuth?.(res.status !== 401);
   if (!res.ok) {
-    if (res.status === 401) onUnauthorized?.();
     throw new ApiError(res.status, res.status === 401 ? UNAUTHORIZED_HINT : errorText(parsed, res.status));
   }
   return parsed as T;
