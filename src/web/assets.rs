@@ -15,6 +15,11 @@ const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>CAFleet Admin
 /// Serves an embedded file, or `index.html` for any other path (SPA routing).
 pub async fn spa(uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
+    // The API's (and the reserved `/ui`'s) unknown paths are JSON 404s, never the page.
+    let first = path.split('/').next().unwrap_or_default();
+    if first == "api" || first == "ui" {
+        return super::ApiError::not_found("Not Found").into_response();
+    }
     if !path.is_empty() {
         if let Some(file) = Dist::get(path) {
             let mime = mime_guess::from_path(path).first_or_octet_stream();
