@@ -22,7 +22,7 @@ pub async fn dispatch(cli: Cli, path: String) -> CliResult {
     };
     match group {
         Group::Db(DbCommand::Init) => db_init(&ctx(false)).await,
-        Group::Doctor => doctor(&ctx(false)).await,
+        Group::Doctor => super::doctor::run(&ctx(false)).await,
         Group::Fleet(cmd) => match cmd {
             FleetCommand::Create(a) => fleet_create(&ctx(a.json), a).await,
             FleetCommand::List(a) => fleet_list(&ctx(a.json)).await,
@@ -134,26 +134,6 @@ pub(crate) async fn calling_pane(tmux: &Tmux, what: &str) -> Result<PaneContext,
         .describe_pane(&socket, &pane)
         .await
         .map_err(crate::Error::from)?)
-}
-
-async fn doctor(ctx: &Ctx) -> CliResult {
-    let tmux = Tmux::from_env();
-    let pane = calling_pane(&tmux, "doctor").await?;
-    let env_pane = std::env::var("TMUX_PANE").unwrap_or_default();
-    if ctx.json {
-        print_json(&json!({"tmux": {
-            "session_name": pane.session_name,
-            "window_id": pane.window_id,
-            "pane_id": pane.pane_id,
-            "tmux_pane_env": env_pane,
-        }}));
-    } else {
-        print(&format!(
-            "tmux:\n  session_name:  {}\n  window_id:     {}\n  pane_id:       {}\n  TMUX_PANE:     {}",
-            pane.session_name, pane.window_id, pane.pane_id, env_pane
-        ));
-    }
-    Ok(())
 }
 
 async fn fleet_create(ctx: &Ctx, a: FleetCreateArgs) -> CliResult {

@@ -4,6 +4,7 @@
 
 pub mod args;
 mod commands;
+pub mod doctor;
 pub mod member;
 pub mod monitor;
 pub mod output;

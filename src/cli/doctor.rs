@@ -1,0 +1,232 @@
+//! `cafleet doctor`: the calling pane's tmux identity (as 0.14), then a diagnosis of the
+//! environment — tmux, the tmux session, the database, the coding-agent backends — each
+//! problem with its fix. Exit 1 when a check fails.
+
+use super::output::{print, print_json};
+use super::{CliError, CliResult, Ctx};
+use crate::config::Config;
+use crate::tmux::{PaneContext, Tmux, find_on_path};
+use serde::Serialize;
+use serde_json::json;
+
+/// One diagnosis.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: &'static str,
+    /// `ok`, `warn` or `fail`.
+    pub status: &'static str,
+    /// What was found.
+    pub detail: String,
+    /// What to do about it (when not ok).
+    pub fix: Option<String>,
+    /// For a failed check: the error line `doctor` ends with (the 0.14 texts).
+    #[serde(skip)]
+    pub error: Option<String>,
+}
+
+fn check(name: &'static str, status: &'static str, detail: String, fix: Option<&str>) -> Check {
+    Check {
+        error: (status == "fail").then(|| detail.clone()),
+        name,
+        status,
+        detail,
+        fix: fix.map(str::to_string),
+    }
+}
+
+fn failed_with(mut c: Check, error: impl Into<String>) -> Check {
+    c.error = Some(error.into());
+    c
+}
+
+/// Runs every check; the pane is `Some` when the caller is inside a live tmux pane.
+pub async fn diagnose() -> (Option<PaneContext>, Vec<Check>) {
+    let tmux = Tmux::from_env();
+    let mut checks = Vec::new();
+    let mut pane = None;
+    match find_on_path("tmux") {
+        Some(path) => checks.push(check(
+            "tmux",
+            "ok",
+            format!("tmux found at {}", path.display()),
+            None,
+        )),
+        None => checks.push(failed_with(
+            check(
+                "tmux",
+                "fail",
+                "tmux is not on PATH".into(),
+                Some("install tmux (e.g. apt-get install tmux or brew install tmux)"),
+            ),
+            "tmux binary not found on PATH",
+        )),
+    }
+    match (
+        Tmux::caller_socket(),
+        std::env::var("TMUX_PANE").ok().filter(|p| !p.is_empty()),
+    ) {
+        (None, _) => checks.push(failed_with(
+            check(
+                "session",
+                "fail",
+                "not inside a tmux session (TMUX is not set)".into(),
+                Some("start tmux first (tmux new -s work) and run cafleet from a pane inside it"),
+            ),
+            "cafleet doctor must be run inside a tmux session",
+        )),
+        (Some(_), None) => checks.push(check(
+            "session",
+            "fail",
+            "TMUX_PANE is not set; not running inside a tmux pane".into(),
+            Some("run cafleet from a shell inside a tmux pane"),
+        )),
+        (Some(socket), Some(p)) if tmux.available() => {
+            match tmux.describe_pane(&socket, &p).await {
+                Ok(ctx) => {
+                    checks.push(check(
+                        "session",
+                        "ok",
+                        format!(
+                            "inside tmux: pane {} of session {} on server {}",
+                            ctx.pane_id, ctx.session_name, ctx.socket_path
+                        ),
+                        None,
+                    ));
+                    pane = Some(ctx);
+                }
+                Err(e) => checks.push(failed_with(
+                    check(
+                        "session",
+                        "fail",
+                        format!("the tmux server is not reachable or the pane is gone: {e}"),
+                        Some("check that the tmux server named by $TMUX is running (tmux ls)"),
+                    ),
+                    e.to_string(),
+                )),
+            }
+        }
+        (Some(_), Some(_)) => {}
+    }
+    checks.push(database_check().await);
+    let found: Vec<&str> = ["claude", "codex", "opencode"]
+        .into_iter()
+        .filter(|b| find_on_path(b).is_some())
+        .collect();
+    if found.is_empty() {
+        checks.push(check(
+            "backends",
+            "warn",
+            "no coding agent (claude, codex, opencode) is on PATH".into(),
+            Some("install at least one to spawn members; `cafleet member create --coding-agent` picks it"),
+        ));
+    } else {
+        checks.push(check(
+            "backends",
+            "ok",
+            format!("on PATH: {}", found.join(", ")),
+            None,
+        ));
+    }
+    (pane, checks)
+}
+
+async fn database_check() -> Check {
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            return check(
+                "database",
+                "fail",
+                e.to_string(),
+                Some("fix CAFLEET_DATABASE_URL / CAFLEET_MAX_TEXT_LEN"),
+            );
+        }
+    };
+    let path = config.database_path.display().to_string();
+    if !config.database_path.exists() {
+        return check(
+            "database",
+            "ok",
+            format!("{path} does not exist yet; the first cafleet command creates it"),
+            None,
+        );
+    }
+    match crate::db::inspect(&config.database_path).await {
+        Ok(info) => {
+            let head = crate::db::latest_version();
+            let detail = format!(
+                "{path}: schema {}/{head}, alembic {}, journal {}",
+                info.schema_version,
+                info.alembic.as_deref().unwrap_or("none"),
+                info.journal_mode
+            );
+            if info.schema_version < head {
+                check(
+                    "database",
+                    "warn",
+                    detail,
+                    Some("run `cafleet db init` to upgrade it (a backup is kept)"),
+                )
+            } else if info.schema_version > head {
+                check(
+                    "database",
+                    "fail",
+                    detail,
+                    Some("this database was written by a newer cafleet; upgrade cafleet"),
+                )
+            } else {
+                check("database", "ok", detail, None)
+            }
+        }
+        Err(e) => check(
+            "database",
+            "fail",
+            format!("{path} cannot be read: {e}"),
+            Some("check the file's permissions, or point CAFLEET_DATABASE_URL at another file"),
+        ),
+    }
+}
+
+/// `cafleet doctor`.
+pub async fn run(ctx: &Ctx) -> CliResult {
+    let (pane, checks) = diagnose().await;
+    let env_pane = std::env::var("TMUX_PANE").unwrap_or_default();
+    let failed = checks.iter().any(|c| c.status == "fail");
+    if ctx.json {
+        print_json(&json!({
+            "tmux": pane.as_ref().map(|p| json!({
+                "session_name": p.session_name,
+                "window_id": p.window_id,
+                "pane_id": p.pane_id,
+                "tmux_pane_env": env_pane,
+            })),
+            "checks": checks,
+        }));
+    } else {
+        let mut lines = Vec::new();
+        if let Some(p) = &pane {
+            lines.push(format!(
+                "tmux:\n  session_name:  {}\n  window_id:     {}\n  pane_id:       {}\n  TMUX_PANE:     {}",
+                p.session_name, p.window_id, p.pane_id, env_pane
+            ));
+        }
+        lines.push("checks:".into());
+        for c in &checks {
+            lines.push(format!("  {:<5} {:<9} {}", c.status, c.name, c.detail));
+            if let Some(fix) = &c.fix {
+                lines.push(format!("                  fix: {fix}"));
+            }
+        }
+        print(&lines.join("\n"));
+    }
+    if failed {
+        let first = checks
+            .iter()
+            .find_map(|c| c.error.clone())
+            .unwrap_or_default();
+        eprintln!("Error: {first}");
+        return Err(CliError::Exit(1));
+    }
+    Ok(())
+}
