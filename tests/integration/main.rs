@@ -14,3 +14,4 @@ mod members_rollback;
 mod members_steer;
 mod support;
 mod tmux_preview;
+mod web_api;
