@@ -179,7 +179,7 @@ export function eventsUrl(fleet: number): string {
 
 /** A readable message for any thrown value. */
 export function messageOf(e: unknown, fallback: string): string {
-  if (e instanceof ApiError) return e.status === 0 ? `Server unreachable (${e.message})` : e.message;
+  if (e instanceof ApiError) return e.message;
   if (e instanceof Error && e.message) return e.message;
   return fallback;
 }
