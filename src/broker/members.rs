@@ -223,8 +223,8 @@ impl Broker {
         }
     }
 
-    /// The registration checks of cli.md §5.1 step 5, in order, plus K4. Returns the
-    /// Director's placement (the new pane goes into its window, on its server).
+    /// The registration checks of cli.md §5.1 step 5, in order. Returns the Director's
+    /// placement (the new pane goes onto its server).
     async fn check_registration(
         conn: &mut SqliteConnection,
         spec: &MemberSpec,
@@ -327,8 +327,10 @@ impl Broker {
         let mut placement = Placement {
             agent_id,
             director_agent_id: Some(spec.director_id),
-            tmux_session: director_placement.tmux_session.clone(),
-            tmux_window_id: director_placement.tmux_window_id.clone(),
+            // The Director's window is where its pane is now (the caller, verified above),
+            // not where it was at `fleet create`: the pane may have moved since.
+            tmux_session: spec.caller.session_name.clone(),
+            tmux_window_id: spec.caller.window_id.clone(),
             tmux_pane_id: None,
             coding_agent: backend.as_str().to_string(),
             created_at: now.clone(),

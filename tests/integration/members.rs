@@ -967,6 +967,32 @@ fn members_are_stacked_right_of_the_director_in_main_vertical_layout() {
 }
 
 #[test]
+fn members_follow_the_directors_pane_after_it_moved_to_another_window() {
+    let team = Team::new();
+    let (_, p3) = spawn(&team, "m1", &[]);
+    let old = pane_format(&team, &p3, "#{window_id}");
+    // The user moves the Director's pane into a window of its own.
+    team.server
+        .tmux(&["break-pane", "-d", "-s", &team.director_pane]);
+    let window = pane_format(&team, &team.director_pane, "#{window_id}");
+    assert_ne!(window, old);
+    let v = team.create("m2", &[]);
+    let pane = pane_of(&v);
+    assert_eq!(pane_format(&team, &pane, "#{window_id}"), window);
+    assert_eq!(v["placement"]["tmux_window_id"], window.as_str());
+    assert_eq!(
+        team.env
+            .query("SELECT tmux_window_id FROM agent_placements WHERE agent_id = 4"),
+        vec![vec![window.clone()]]
+    );
+    // Laid out with the Director as the main pane of its new window.
+    let panes = layout(&team, &window);
+    assert_eq!(panes.len(), 2, "{panes:?}");
+    assert_eq!(panes[0].0, team.director_pane);
+    assert_eq!((panes[0].1, panes[1].0.as_str()), (0, pane.as_str()));
+}
+
+#[test]
 fn member_pane_starts_in_the_callers_cwd_with_the_database_url_forwarded() {
     let team = Team::new();
     let work = team.env.dir.path().join("project").join("sub dir");

@@ -384,3 +384,88 @@ fn member_delete_leaves_no_pane_and_no_row_for_any_backend() {
         "0 members.\n"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// K2: nothing is typed into a member pane whose foreground program is a shell.
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn nothing_is_typed_into_a_member_pane_that_runs_a_shell() {
+    let team = Team::new();
+    // This "codex" hands its pane to a shell, as if the coding agent had exited to one.
+    install(
+        &team.bin.join("codex"),
+        "#!/bin/sh\nexec bash --norc --noprofile\n",
+    );
+    let v = team.create("sh", &["--coding-agent", "codex"]);
+    let pane = pane_of(&v);
+    assert!(
+        wait_for(std::time::Duration::from_secs(10), || pane_format(
+            &team,
+            &pane,
+            "#{pane_current_command}"
+        ) == "bash"),
+        "the shell never started"
+    );
+    let marker = team.env.dir.path().join("pwned");
+    let touch = format!("touch {}", marker.display());
+    let refused = format!(
+        "Error: send failed: pane {pane} runs a shell (bash), not a coding agent; nothing was typed.\n"
+    );
+    for extra in [
+        vec!["exec", touch.as_str()],
+        vec!["send-input", "--choice", "1"],
+        vec!["send-input", "--freetext", touch.as_str()],
+    ] {
+        let mut args = vec!["member", extra[0], "--fleet-id", "1", "--member-id", "3"];
+        args.extend_from_slice(&extra[1..]);
+        assert_eq!(team.env.fails(&args, 1), refused, "{args:?}");
+    }
+    assert_eq!(
+        team.env.fails(
+            &["member", "ping", "--fleet-id", "1", "--member-id", "3"],
+            1
+        ),
+        format!(
+            "Error: send failed: tmux send-keys did not deliver the poll-trigger keystroke to pane {pane}.\n"
+        )
+    );
+    assert_eq!(
+        team.env.ok(&[
+            "member",
+            "nudge",
+            "--fleet-id",
+            "1",
+            "--agent-id",
+            "1",
+            "--member-id",
+            "3",
+            "--text",
+            &touch,
+        ]),
+        format!("Nudged sh ({pane}) — task 1 queued; inline preview not delivered.\n")
+    );
+    // A graceful delete would type /exit into the shell: refused, the member stays.
+    assert_eq!(
+        team.env.fails(&delete_args("3", &[]), 1),
+        format!(
+            "Error: pane {pane} runs a shell (bash), not a coding agent; nothing was typed. Re-run with '--force' to kill the pane.\n"
+        )
+    );
+    assert_eq!(
+        team.env
+            .query("SELECT status FROM agents WHERE agent_id = 3"),
+        vec![vec!["active".to_string()]]
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!marker.exists(), "the shell ran a typed command");
+    let shown = screen(&team, &pane);
+    assert!(
+        !shown.contains("touch") && !shown.contains("cafleet"),
+        "typed into the shell:\n{shown}"
+    );
+    // --force needs no typing.
+    team.env.ok(&delete_args("3", &["--force"]));
+    assert!(!pane_alive(&team, &pane));
+    assert_retired(&team, "3");
+}

@@ -751,3 +751,79 @@ fn steering_an_agent_that_was_not_spawned_as_a_member_is_refused() {
     }
     assert!(director_bytes(&team).is_empty());
 }
+
+// ---------------------------------------------------------------------------------------
+// tmux availability (every member command but list)
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn member_commands_but_list_need_tmux_on_path_and_a_tmux_session() {
+    let team = Team::new();
+    let (id, pane) = spawn(&team, "m1", &[]);
+    let commands: Vec<Vec<&str>> = vec![
+        vec![
+            "member",
+            "create",
+            "--fleet-id",
+            "1",
+            "--agent-id",
+            "1",
+            "--name",
+            "x",
+            "--description",
+            "d",
+        ],
+        member_args("delete", &id, &[]),
+        member_args("capture", &id, &[]),
+        member_args("send-input", &id, &["--choice", "1"]),
+        member_args("exec", &id, &["ls"]),
+        member_args("ping", &id, &[]),
+        // nudge checks tmux before its blank-text check.
+        nudge_args("1", &id, "  "),
+    ];
+    let before = rows(&team.env);
+    for args in &commands {
+        // No tmux on PATH (the stand-ins still are).
+        let out = team
+            .env
+            .cmd()
+            .env("PATH", &team.bin)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            expect_code(&out, 1),
+            "Error: tmux binary not found on PATH\n",
+            "{args:?}"
+        );
+        // tmux on PATH, but not inside a tmux session.
+        let out = team
+            .env
+            .cmd()
+            .env_remove("TMUX")
+            .env_remove("TMUX_PANE")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            expect_code(&out, 1),
+            "Error: cafleet member commands must be run inside a tmux session\n",
+            "{args:?}"
+        );
+    }
+    // create also needs the calling pane.
+    let out = team
+        .env
+        .cmd()
+        .env_remove("TMUX_PANE")
+        .args(&commands[0])
+        .output()
+        .unwrap();
+    assert_eq!(
+        expect_code(&out, 1),
+        "Error: TMUX_PANE is not set; not running inside a tmux pane\n"
+    );
+    assert_eq!(rows(&team.env), before);
+    assert!(team.keys(&pane).is_empty());
+    assert!(pane_alive(&team, &pane));
+}
