@@ -23,6 +23,7 @@ pub async fn dispatch(cli: Cli, path: String) -> CliResult {
     match group {
         Group::Db(DbCommand::Init) => db_init(&ctx(false)).await,
         Group::Doctor => super::doctor::run(&ctx(false)).await,
+        Group::Demo(a) => super::demo::run(&ctx(false), a).await,
         Group::Fleet(cmd) => match cmd {
             FleetCommand::Create(a) => fleet_create(&ctx(a.json), a).await,
             FleetCommand::List(a) => fleet_list(&ctx(a.json)).await,
@@ -38,6 +39,8 @@ pub async fn dispatch(cli: Cli, path: String) -> CliResult {
         Group::Member(cmd) => super::member::run(&ctx(false), cmd).await,
         Group::Monitor(cmd) => super::monitor::run(&ctx(false), cmd).await,
         Group::Server(a) => super::server::run(&ctx(false), a).await,
+        Group::Setup(a) => super::setup::run(&ctx(false), a).await,
+        Group::Completions(a) => super::setup::completions(a),
         Group::Message(cmd) => match cmd {
             MessageCommand::Send(a) => message_send(&ctx(false), a).await,
             MessageCommand::Broadcast(a) => message_broadcast(&ctx(false), a).await,
@@ -69,6 +72,18 @@ fn need_arg<T>(v: Option<T>, name: &str) -> Result<T, CliError> {
 }
 
 async fn db_init(ctx: &Ctx) -> CliResult {
+    let (value, text) = db_init_report().await?;
+    if ctx.json {
+        print_json(&value);
+    } else {
+        print(&text);
+    }
+    Ok(())
+}
+
+/// Creates or upgrades the database (`db init`, and `setup`'s database part): the JSON
+/// result and the text line.
+pub(crate) async fn db_init_report() -> Result<(serde_json::Value, String), CliError> {
     let config = Config::from_env()?;
     let db = Db::open(&config.database_path, 1).await?;
     let outcome = db.migrate().await;
@@ -100,18 +115,14 @@ async fn db_init(ctx: &Ctx) -> CliResult {
             ),
         ),
     };
-    if ctx.json {
-        print_json(&json!({
-            "path": display,
-            "action": action,
-            "from": from,
-            "head": head,
-            "schema_version": crate::db::latest_version(),
-        }));
-    } else {
-        print(&text);
-    }
-    Ok(())
+    let value = json!({
+        "path": display,
+        "action": action,
+        "from": from,
+        "head": head,
+        "schema_version": crate::db::latest_version(),
+    });
+    Ok((value, text))
 }
 
 /// Finds the calling pane: `tmux` on PATH, inside tmux, `TMUX_PANE` naming a live pane.

@@ -4,11 +4,13 @@
 
 pub mod args;
 mod commands;
+pub mod demo;
 pub mod doctor;
 pub mod member;
 pub mod monitor;
 pub mod output;
 pub mod server;
+pub mod setup;
 
 use crate::broker::Broker;
 use crate::config::Config;
