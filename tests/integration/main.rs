@@ -8,6 +8,7 @@ mod cli_fleet;
 mod cli_message;
 mod cli_parse;
 mod concurrency;
+mod demo;
 mod members;
 mod members_delete;
 mod members_rollback;
