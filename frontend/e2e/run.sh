@@ -11,10 +11,15 @@ PORT=${PORT:-18999}
 BIN=${CAFLEET_BIN:-$ROOT/target/release/cafleet}
 "$HERE/seed.sh" "$DIR"
 export CAFLEET_DATABASE_URL="sqlite:///$DIR/c.db"
+export TMUX="$DIR/sock,1,0" TMUX_PANE=$(tmux -S "$DIR/sock" display-message -p '#{pane_id}')
 "$BIN" server --port "$PORT" >"$DIR/server.log" 2>&1 &
 SERVER=$!
+# A second server on the same database that requires an access token.
+TOKEN='e2e+tok/en='
+"$BIN" server --port "$((PORT + 1))" --token "$TOKEN" >"$DIR/server-token.log" 2>&1 &
+SERVER2=$!
 cleanup() {
-  kill "$SERVER" 2>/dev/null || true
+  kill "$SERVER" "$SERVER2" 2>/dev/null || true
   tmux -S "$DIR/sock" kill-server 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -23,4 +28,6 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 FLEET=$(curl -fsS "http://127.0.0.1:$PORT/api/fleets" | python3 -c "import json,sys; print([f for f in json.load(sys.stdin) if f['label']=='alpha-team'][0]['fleet_id'])")
-BASE="http://127.0.0.1:$PORT" FLEET="$FLEET" node "$HERE/smoke.mjs"
+BASE="http://127.0.0.1:$PORT" FLEET="$FLEET" CAFLEET_BIN="$BIN" \
+  TOKEN_BASE="http://127.0.0.1:$((PORT + 1))" TOKEN="$TOKEN" OUT="${OUT:-$DIR/out}" \
+  node "$HERE/smoke.mjs"

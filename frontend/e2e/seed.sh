@@ -48,6 +48,13 @@ j agent deregister --fleet-id "$F1" --agent-id "$CAROL" >/dev/null
 
 F2=$(j fleet create --label beta | field '["fleet_id"]')
 reg "$F2" 'Evil`x`$(id)	tab' "weird name" >/dev/null
+# A long history for scrollback (more than one 200-message page).
+F3=$(j fleet create --label gamma-history | field '["fleet_id"]')
+G1=$(reg "$F3" Talker "sends a lot")
+G2=$(reg "$F3" Listener "receives a lot")
+for i in $(seq 1 ${HISTORY:-230}); do
+  "$BIN" message send --fleet-id "$F3" --agent-id "$G1" --to "$G2" --text "history message $i" >/dev/null
+done
 echo "database: $DIR/c.db"
-echo "fleets: $F1 $F2"
+echo "fleets: $F1 $F2 $F3"
 echo "agents: director=$D1 alice=$ALICE bob=$BOB carol=$CAROL code_reviewer=$REV taro=$TARO"

@@ -4,8 +4,11 @@
 //   BASE=http://127.0.0.1:18999 node e2e/smoke.mjs
 //
 // Env: BASE (server URL), CHROMIUM (default /usr/bin/chromium), OUT (screenshot dir,
-// default e2e/out), FLEET (the seeded alpha fleet id, default 1).
+// default e2e/out), FLEET (the seeded alpha fleet id, default 1). Optional: CAFLEET_BIN (with
+// CAFLEET_DATABASE_URL, TMUX, TMUX_PANE of the seed) to check that changes made with the CLI
+// arrive over the event stream; TOKEN_BASE and TOKEN for a second server started with --token.
 import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -299,6 +302,70 @@ await test('picker shows fetch errors and an empty beta timeline', async (page) 
   await page.getByTestId('timeline-empty').waitFor();
   await page.getByTestId('no-admin-banner').waitFor({ state: 'detached', timeout: 1000 }).catch(() => {});
 });
+
+await test('scrollback: scrolling to the top loads older pages with ?before=', async (page) => {
+  await page.goto(BASE);
+  const card = page.getByTestId('fleet-card').filter({ hasText: 'gamma-history' });
+  if ((await card.count()) === 0) return; // seed without history
+  await card.click();
+  await page.getByTestId('timeline-entry').first().waitFor();
+  const entries = page.getByTestId('timeline-entry');
+  assert((await entries.count()) === 200, `first page ${await entries.count()}`);
+  const last = page.getByTestId('timeline-entry').last();
+  assert(((await last.textContent()) ?? '').includes('history message 230'), 'newest at the bottom');
+  const oldest = entries.first();
+  const marker = await oldest.getAttribute('data-task-id');
+  const before = await oldest.boundingBox();
+  await page.getByTestId('timeline').evaluate((el) => el.scrollTo(0, 0));
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=timeline-entry]').length >= 230);
+  await page.getByTestId('timeline-edge').filter({ hasText: 'Beginning of the timeline' }).waitFor();
+  const after = await page.locator(`[data-testid=timeline-entry][data-task-id="${marker}"]`).boundingBox();
+  assert(after && before && after.y > 0, `view kept its place (${before?.y} → ${after?.y})`);
+  assert(((await entries.first().textContent()) ?? '').includes('history message 1'), 'oldest first');
+});
+
+const CLI = process.env.CAFLEET_BIN;
+if (CLI) {
+  await test('changes made with the CLI arrive over the event stream', async (page) => {
+    await openDashboard(page);
+    await page.locator('[data-testid=connection-status][data-state=live]').waitFor({ timeout: 10000 });
+    const alice = await agentId(page, 'Alice');
+    const dir = Number(await page.locator('[data-testid=sidebar-agent][data-role=director]').getAttribute('data-agent-id'));
+    const text = `from the CLI ${Date.now()}`;
+    const cli = (...args) => JSON.parse(execFileSync(CLI, ['--json', ...args.map(String)], { encoding: 'utf8' }));
+    const sent = cli('message', 'send', '--fleet-id', FLEET, '--agent-id', alice, '--to', dir, '--text', text);
+    const entry = page.getByTestId('timeline-entry').filter({ hasText: text });
+    // The live fallback polls only every 30 s: arriving within 4 s means the stream works.
+    await entry.waitFor({ timeout: 4000 });
+    cli('message', 'ack', '--fleet-id', FLEET, '--agent-id', dir, '--task-id', sent.task.id);
+    await entry.locator('[data-testid=ack-chip][data-status=completed]').waitFor({ timeout: 4000 });
+    const name = `Late joiner ${Date.now() % 100000}`;
+    cli('agent', 'register', '--fleet-id', FLEET, '--name', name, '--description', 'registered during the test');
+    await page.getByTestId('sidebar-agent').filter({ hasText: name }).waitFor({ timeout: 4000 });
+  });
+}
+
+const TOKEN_BASE = process.env.TOKEN_BASE;
+const TOKEN = process.env.TOKEN;
+if (TOKEN_BASE && TOKEN) {
+  await test('access token: clear 401 message; ?token= is kept in the session and removed from the URL', async (page) => {
+    await page.goto(TOKEN_BASE);
+    await page.getByTestId('auth-error').waitFor();
+    assert(((await page.getByTestId('auth-error').textContent()) ?? '').includes('cafleet server'), 'hint');
+    await page.goto(`${TOKEN_BASE}/?token=${TOKEN}#/fleets`);
+    await page.getByTestId('fleet-card').first().waitFor();
+    assert(!page.url().includes('token'), page.url());
+    assert((await page.getByTestId('auth-error').count()) === 0, 'no auth error');
+    await page.locator(`[data-testid=fleet-card][data-fleet-id="${FLEET}"]`).click();
+    await page.locator('[data-testid=connection-status][data-state=live]').waitFor({ timeout: 10000 });
+    const stamp = Date.now();
+    await send(page, `@alice with a token ${stamp}`);
+    await page.getByTestId('timeline-entry').filter({ hasText: `with a token ${stamp}` }).waitFor({ timeout: 5000 });
+    await page.reload();
+    await page.getByTestId('timeline-entry').first().waitFor();
+    assert((await page.getByTestId('auth-error').count()) === 0, 'token survives a reload');
+  });
+}
 
 await browser.close();
 if (pageErrors.length > 0) {
