@@ -6,13 +6,29 @@ use std::time::Duration;
 
 fn send_json(env: &Env, from: &str, to: &str, text: &str) -> serde_json::Value {
     env.json(&[
-        "message", "send", "--fleet-id", "1", "--agent-id", from, "--to", to, "--text", text,
+        "message",
+        "send",
+        "--fleet-id",
+        "1",
+        "--agent-id",
+        from,
+        "--to",
+        to,
+        "--text",
+        text,
     ])
 }
 
 fn register(env: &Env, name: &str) -> String {
     let v = env.json(&[
-        "agent", "register", "--fleet-id", "1", "--name", name, "--description", "helper",
+        "agent",
+        "register",
+        "--fleet-id",
+        "1",
+        "--name",
+        name,
+        "--description",
+        "helper",
     ]);
     v["agent_id"].to_string()
 }
@@ -44,7 +60,11 @@ fn hostile_text_arrives_as_inert_visible_text() {
     let got = wait_for_bytes(&log, b"\r");
     assert_eq!(String::from_utf8_lossy(&got), expected);
     // Only the leading Escape, the header/body line break and the final Enter are controls.
-    let controls: Vec<u8> = got.iter().copied().filter(|b| *b < 0x20 || *b == 0x7f).collect();
+    let controls: Vec<u8> = got
+        .iter()
+        .copied()
+        .filter(|b| *b < 0x20 || *b == 0x7f)
+        .collect();
     assert_eq!(controls, vec![0x1b, b'\n', b'\r']);
     // The stored text is the original, untouched.
     let stored = env.query("SELECT text FROM tasks WHERE task_id = 1");
@@ -59,7 +79,10 @@ fn leading_dash_text_is_typed_as_text_not_tmux_flags() {
     let v = send_json(&env, &alice, "1", "-Z");
     assert_eq!(v["notification_sent"], true);
     let got = wait_for_bytes(&log, b"\r");
-    assert!(String::from_utf8_lossy(&got).ends_with("]\n-Z\r"), "{got:?}");
+    assert!(
+        String::from_utf8_lossy(&got).ends_with("]\n-Z\r"),
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -74,12 +97,24 @@ fn nothing_is_typed_into_a_pane_running_a_shell() {
     let text = format!("touch {}", marker.display());
     let v = send_json(&env, &alice, "1", &text);
     assert_eq!(v["notification_sent"], false, "{v}");
-    let b = env.json(&["message", "broadcast", "--fleet-id", "1", "--agent-id", &alice, "--text", &text]);
+    let b = env.json(&[
+        "message",
+        "broadcast",
+        "--fleet-id",
+        "1",
+        "--agent-id",
+        &alice,
+        "--text",
+        &text,
+    ]);
     assert_eq!(b[0]["notifications_sent_count"], 0);
     std::thread::sleep(Duration::from_millis(500));
     assert!(!marker.exists(), "the shell ran the message text");
     let screen = server.tmux(&["capture-pane", "-p", "-t", &shell]);
-    assert!(!screen.contains("cafleet msg"), "typed into the shell: {screen}");
+    assert!(
+        !screen.contains("cafleet msg"),
+        "typed into the shell: {screen}"
+    );
     // Both deliveries are queued for the Director.
     let polled = env.json(&["message", "poll", "--fleet-id", "1", "--agent-id", "1"]);
     assert_eq!(polled.as_array().unwrap().len(), 2);
@@ -94,7 +129,10 @@ fn a_pane_with_the_same_id_on_another_server_is_never_touched() {
     std::fs::create_dir_all(&b_dir).unwrap();
     let b = TmuxServer::start(&b_dir, &["sleep", "100000"]);
     let (b_pane, b_log) = b.recorder_pane("director");
-    assert_eq!(a_pane, b_pane, "test needs identical pane ids on both servers");
+    assert_eq!(
+        a_pane, b_pane,
+        "test needs identical pane ids on both servers"
+    );
     let alice = register(&env, "alice");
     // The sender's own tmux is server B; the Director lives on server A.
     b.enter(&mut env, &b_pane);
@@ -102,7 +140,10 @@ fn a_pane_with_the_same_id_on_another_server_is_never_touched() {
     assert_eq!(v["notification_sent"], true);
     wait_for_bytes(&a_log, b"for the director on A\r");
     std::thread::sleep(Duration::from_millis(300));
-    assert!(std::fs::read(&b_log).unwrap().is_empty(), "server B's pane was typed into");
+    assert!(
+        std::fs::read(&b_log).unwrap().is_empty(),
+        "server B's pane was typed into"
+    );
     // A sender outside tmux reaches the right server too.
     env.vars.retain(|(k, _)| k != "TMUX" && k != "TMUX_PANE");
     let v = send_json(&env, &alice, "1", "from outside tmux");
@@ -141,7 +182,16 @@ fn broadcast_counts_deliveries_and_previews_separately() {
     let (_server, _pane, log) = fleet_in_tmux(&mut env);
     let alice = register(&env, "alice");
     register(&env, "bob");
-    let out = env.ok(&["message", "broadcast", "--fleet-id", "1", "--agent-id", &alice, "--text", "standup"]);
+    let out = env.ok(&[
+        "message",
+        "broadcast",
+        "--fleet-id",
+        "1",
+        "--agent-id",
+        &alice,
+        "--text",
+        "standup",
+    ]);
     // Recipients: Director (placed) and bob; never the Administrator or the sender.
     assert_eq!(out, "broadcast id=1 recipients=2 notified=1\n");
     wait_for_bytes(&log, b"]\nstandup\r");
@@ -149,7 +199,14 @@ fn broadcast_counts_deliveries_and_previews_separately() {
     assert_eq!(
         rows,
         vec![
-            vec!["1", &alice, "0", "broadcast_summary", "1", "Broadcast sent to 2 recipients"],
+            vec![
+                "1",
+                &alice,
+                "0",
+                "broadcast_summary",
+                "1",
+                "Broadcast sent to 2 recipients"
+            ],
             vec!["2", "1", "1", "unicast", "1", "standup"],
             vec!["3", "4", "4", "unicast", "1", "standup"],
         ]
@@ -189,7 +246,15 @@ except Exception as e:
         result.to_str().unwrap(),
     ]);
     assert!(wait_for(Duration::from_secs(10), || {
-        server.tmux(&["display-message", "-p", "-t", &pane, "#{pane_current_command}"]).starts_with("python")
+        server
+            .tmux(&[
+                "display-message",
+                "-p",
+                "-t",
+                &pane,
+                "#{pane_current_command}",
+            ])
+            .starts_with("python")
     }));
     std::thread::sleep(Duration::from_millis(300));
     server.enter(&mut env, &pane);
