@@ -1,0 +1,155 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { setFleet, setToken } from './api';
+import { FleetSession } from './session.svelte';
+import type { Agent, Message } from './types';
+
+const agent = (agent_id: number, name: string, extra: Partial<Agent> = {}): Agent => ({
+  agent_id,
+  name,
+  description: '',
+  status: 'active',
+  registered_at: '2026-11-24T12:00:00.000000+00:00',
+  kind: 'user',
+  monitor: null,
+  ...extra,
+});
+const admin = agent(2, 'Administrator', { kind: 'builtin-administrator', role: 'administrator' });
+const msg = (task_id: number, ts = `2026-11-24T12:00:${String(task_id % 60).padStart(2, '0')}.000000+00:00`): Message => ({
+  task_id,
+  from_agent_id: 1,
+  from_agent_name: 'Director',
+  to_agent_id: 3,
+  to_agent_name: 'Alice',
+  type: 'unicast',
+  status: 'input_required',
+  created_at: ts,
+  status_timestamp: ts,
+  origin_task_id: null,
+  body: `m${task_id}`,
+});
+const runtime = { running: false, pid: null, tick_seconds: null, last_tick_at: null, last_tick_age_seconds: null, started_at: null };
+
+type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
+let handler: Handler;
+const calls: { url: string; init: RequestInit }[] = [];
+const json = (body: unknown, status = 200) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+function routes(timeline: (url: string) => Message[] = () => [msg(1)]): Handler {
+  return (url) => {
+    if (url.startsWith('/api/agents')) return json({ agents: [agent(1, 'Director'), admin] });
+    if (url.startsWith('/api/monitor')) return json(runtime);
+    if (url.startsWith('/api/timeline')) return json({ messages: timeline(url) });
+    return json({ detail: 'Not Found' }, 404);
+  };
+}
+
+beforeEach(() => {
+  calls.length = 0;
+  handler = routes();
+  vi.stubGlobal('fetch', (url: string, init: RequestInit) => {
+    calls.push({ url, init });
+    return Promise.resolve(handler(url, init));
+  });
+  setFleet(7);
+  setToken(null);
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+  setFleet(null);
+});
+
+describe('FleetSession.refresh', () => {
+  it('loads agents, monitor and the timeline with the fleet header', async () => {
+    const s = new FleetSession(7);
+    await s.refresh();
+    expect(s.agents?.map((a) => a.name)).toEqual(['Director', 'Administrator']);
+    expect(s.runtime).toEqual(runtime);
+    expect(s.messages.map((m) => m.task_id)).toEqual([1]);
+    expect(s.timelineLoaded).toBe(true);
+    expect(s.hasMore).toBe(false);
+    expect(s.sender?.agent_id).toBe(2);
+    expect(s.connection).toBe('polling'); // no event stream in this environment
+    for (const c of calls) expect((c.init.headers as Record<string, string>)['X-Fleet-Id']).toBe('7');
+  });
+
+  it('sends the bearer token when one is set', async () => {
+    setToken('t+k');
+    await new FleetSession(7).refresh();
+    expect((calls[0].init.headers as Record<string, string>).Authorization).toBe('Bearer t+k');
+  });
+
+  it('reports an unreachable server as offline and keeps the stale data (defect 12)', async () => {
+    const s = new FleetSession(7);
+    await s.refresh();
+    handler = () => {
+      throw new TypeError('Failed to fetch');
+    };
+    vi.stubGlobal('fetch', () => Promise.reject(new TypeError('Failed to fetch')));
+    await s.refresh();
+    expect(s.connection).toBe('offline');
+    expect(s.error).toBe('Failed to fetch');
+    expect(s.messages).toHaveLength(1);
+    expect(s.agents).toHaveLength(2);
+  });
+
+  it('reports HTTP failures as errors with the server detail, 401 as unauthorized', async () => {
+    const s = new FleetSession(7);
+    handler = (url) => (url.startsWith('/api/monitor') ? json({ detail: 'the database is busy' }, 503) : routes()(url, {}));
+    await s.refresh();
+    expect(s.connection).toBe('error');
+    expect(s.error).toBe('the database is busy');
+    expect(s.agents).not.toBeNull(); // successful parts applied
+    handler = () => json({ detail: 'access token required' }, 401);
+    await s.refresh();
+    expect(s.connection).toBe('unauthorized');
+    handler = routes();
+    await s.refresh();
+    expect(s.error).toBeNull();
+    expect(s.connection).toBe('polling');
+  });
+
+  it('skips a refresh while one is in flight', async () => {
+    const s = new FleetSession(7);
+    const a = s.refresh();
+    const b = s.refresh();
+    await Promise.all([a, b]);
+    expect(calls.filter((c) => c.url.startsWith('/api/timeline'))).toHaveLength(1);
+  });
+
+  it('bumps the version after each refresh', async () => {
+    const s = new FleetSession(7);
+    const v = s.version;
+    await s.refresh();
+    expect(s.version).toBe(v + 1);
+  });
+});
+
+describe('FleetSession.loadOlder', () => {
+  it('pages back with ?before=<oldest> until a short page', async () => {
+    const page1 = Array.from({ length: 200 }, (_, i) => msg(1000 - i, `2026-11-24T13:${String(Math.floor((1000 - i) / 60) % 60).padStart(2, '0')}:${String((1000 - i) % 60).padStart(2, '0')}.000000+00:00`));
+    const page2 = [msg(5, '2026-11-24T10:00:00.000000+00:00'), msg(4, '2026-11-24T09:00:00.000000+00:00')];
+    handler = routes((url) => (url.includes('before=') ? page2 : page1));
+    const s = new FleetSession(7);
+    await s.refresh();
+    expect(s.hasMore).toBe(true);
+    await s.loadOlder();
+    const older = calls.find((c) => c.url.includes('before='));
+    expect(older?.url).toBe('/api/timeline?before=801');
+    expect(s.messages).toHaveLength(202);
+    expect(s.hasMore).toBe(false);
+    await s.loadOlder();
+    expect(calls.filter((c) => c.url.includes('before='))).toHaveLength(1);
+  });
+
+  it('keeps the error and allows a retry', async () => {
+    handler = routes(() => Array.from({ length: 200 }, (_, i) => msg(300 - i)));
+    const s = new FleetSession(7);
+    await s.refresh();
+    handler = (url) => (url.includes('before=') ? json({ detail: 'boom' }, 500) : routes()(url, {}));
+    await s.loadOlder();
+    expect(s.olderError).toBe('boom');
+    expect(s.hasMore).toBe(true);
+    expect(s.loadingOlder).toBe(false);
+  });
+});
