@@ -10,7 +10,6 @@ pub mod member;
 pub mod monitor;
 pub mod output;
 pub mod server;
-pub mod setup;
 
 use crate::broker::Broker;
 use crate::config::Config;
@@ -214,7 +213,12 @@ fn usage_line(cmd: &clap::Command, path: &str) -> String {
             .map(|s| s.to_string())
             .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
         line.push(' ');
-        line.push_str(&name);
+        // Repeated optional words (member create's prompt) read `[NAME]...`, as click does.
+        if arg.get_num_args().is_some_and(|n| n.max_values() > 1) {
+            line.push_str(&format!("[{name}]..."));
+        } else {
+            line.push_str(&name);
+        }
     }
     line
 }

@@ -145,8 +145,7 @@ pub fn usage(cmd: &str, msg: &str) -> String {
 }
 
 /// Checks a `member create` usage error: the Usage/Try banner and the exact message. The
-/// usage line itself is checked by `member_create_usage_line_shows_optional_prompt_words`
-/// (ignored until src/cli/mod.rs renders optional repeated positionals as `[NAME]...`).
+/// usage line itself is checked by `member_create_usage_line_shows_optional_prompt_words`.
 pub fn assert_create_usage(stderr: &str, msg: &str) {
     let (line, rest) = stderr.split_once('\n').unwrap_or((stderr, ""));
     assert!(
@@ -748,7 +747,6 @@ fn prompt_file_and_positional_words_are_mutually_exclusive() {
 }
 
 #[test]
-#[ignore = "src/cli/mod.rs usage_line prints `PROMPT_ARGV` instead of `[PROMPT_ARGV]...`"]
 fn member_create_usage_line_shows_optional_prompt_words() {
     let team = Team::new();
     let err = team.env.fails(

@@ -137,6 +137,7 @@ pub const RECORDER: &str = r#"
 import os, sys, tty
 log = open(sys.argv[1], 'ab', buffering=0)
 tty.setraw(0)
+open(sys.argv[1] + '.ready', 'w').close()
 while True:
     b = os.read(0, 4096)
     if not b:
@@ -202,18 +203,12 @@ impl TmuxServer {
         let log = self.dir.join(format!("{name}.log"));
         std::fs::write(&log, b"").unwrap();
         let pane = self.new_pane(&["python3", script.to_str().unwrap(), log.to_str().unwrap()]);
-        wait_for(Duration::from_secs(10), || {
-            self.tmux(&[
-                "display-message",
-                "-p",
-                "-t",
-                &pane,
-                "#{pane_current_command}",
-            ])
-            .starts_with("python")
-        });
-        // Give python a moment to switch the tty to raw mode.
-        std::thread::sleep(Duration::from_millis(300));
+        // The recorder marks itself ready once its tty is in raw mode.
+        let ready = PathBuf::from(format!("{}.ready", log.display()));
+        assert!(
+            wait_for(Duration::from_secs(20), || ready.exists()),
+            "the recorder in {pane} never became ready"
+        );
         (pane, log)
     }
 
