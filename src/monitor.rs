@@ -41,7 +41,7 @@ pub async fn run(
             () = token.cancelled() => break,
             _ = interval.tick() => {}
         }
-        match tick_once(broker, fleet_id, pid, &mut report).await {
+        match tick_once(broker, fleet_id, pid, &mut report, &mut warn).await {
             Ok(Flow::Continue) => {}
             Ok(Flow::Stop) => break,
             Err(e) => {
@@ -52,12 +52,14 @@ pub async fn run(
     }
 }
 
-/// One tick: heartbeat, plan, wake, stamp.
+/// One tick: heartbeat, plan, wake, stamp. A tmux server whose panes cannot be listed is
+/// reported through `warn` (its agents are not woken this tick); the others are served.
 pub async fn tick_once(
     broker: &Broker,
     fleet_id: FleetId,
     pid: i64,
     report: &mut impl FnMut(&str),
+    warn: &mut impl FnMut(&str),
 ) -> Result<Flow> {
     let now = now_ts();
     if !broker.monitor_heartbeat(fleet_id, pid, &now).await? {
@@ -72,7 +74,13 @@ pub async fn tick_once(
         .iter()
         .filter_map(|w| w.tmux_socket.clone())
         .chain(watcher.iter().filter_map(|w| w.tmux_socket.clone()));
-    let live = broker.live_panes_by_socket(sockets).await;
+    let (live, failed) = broker.list_live_panes(sockets).await;
+    for (socket, e) in failed {
+        tracing::warn!(%socket, error = %e, "monitor cannot list panes");
+        warn(&format!(
+            "monitor tick failed (will retry next tick): cannot list the panes of tmux server {socket}: {e}"
+        ));
+    }
     let plan = Broker::monitor_plan(watched, watcher, &live, &now, director);
     if plan.due.is_empty() {
         return Ok(Flow::Continue);

@@ -4,9 +4,10 @@
 
 use super::Broker;
 use crate::db::{self, monitor::Runtime, monitor::Schedule, monitor::Watched};
+use crate::error::TmuxError;
 use crate::model::{AgentId, FleetId, PaneTarget, now_ts, parse_ts};
 use crate::{Error, Result};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// Largest `--interval` accepted (30 days): beyond it an agent is effectively unwatched,
 /// which `--disable` says more clearly.
@@ -269,20 +270,34 @@ impl Broker {
         &self,
         sockets: impl Iterator<Item = String>,
     ) -> HashMap<String, HashSet<String>> {
-        let mut live = HashMap::new();
-        if !self.tmux.available() {
-            return live;
+        let (live, failed) = self.list_live_panes(sockets).await;
+        for (socket, e) in failed {
+            tracing::warn!(%socket, error = %e, "cannot list panes");
         }
-        let unique: HashSet<String> = sockets.collect();
+        live
+    }
+
+    /// The live panes of each tmux server named, and the servers that could not be asked
+    /// with their errors (nothing is asked when `tmux` is not on `PATH`).
+    pub async fn list_live_panes(
+        &self,
+        sockets: impl Iterator<Item = String>,
+    ) -> (HashMap<String, HashSet<String>>, Vec<(String, TmuxError)>) {
+        let mut live = HashMap::new();
+        let mut failed = Vec::new();
+        if !self.tmux.available() {
+            return (live, failed);
+        }
+        let unique: BTreeSet<String> = sockets.collect();
         for socket in unique {
             match self.tmux.live_panes(&socket).await {
                 Ok(set) => {
                     live.insert(socket, set);
                 }
-                Err(e) => tracing::warn!(%socket, error = %e, "cannot list panes"),
+                Err(e) => failed.push((socket, e)),
             }
         }
-        live
+        (live, failed)
     }
 
     /// `monitor config`: shows or partially updates an enrolled agent's schedule.

@@ -13,6 +13,7 @@ mod members;
 mod members_delete;
 mod members_rollback;
 mod members_steer;
+mod monitor;
 mod support;
 mod tmux_preview;
 mod web_api;
