@@ -89,7 +89,10 @@ pub async fn run(_ctx: &Ctx, a: ServerArgs) -> CliResult {
         host.clone()
     };
     let url = match &token {
-        Some(t) => format!("http://{shown_host}:{bound_port}/?token={t}"),
+        Some(t) => format!(
+            "http://{shown_host}:{bound_port}/?token={}",
+            crate::web::percent_encode(t)
+        ),
         None => format!("http://{shown_host}:{bound_port}/"),
     };
     super::output::print(&format!(

@@ -102,6 +102,19 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+#[cfg(test)]
+mod tests {
+    use super::{percent_decode, percent_encode};
+
+    #[test]
+    fn tokens_round_trip_through_a_query_string() {
+        for t in ["e2e+tok/en=", "plain", "s p a c e", "%41"] {
+            assert_eq!(percent_decode(&percent_encode(t)), t);
+        }
+        assert_eq!(percent_decode("a%2Bb+c%zz"), "a+b c%zz");
+    }
+}
+
 async fn api_not_found() -> ApiError {
     ApiError::not_found("Not Found")
 }
@@ -128,7 +141,42 @@ fn token_of(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     query?
         .split('&')
         .find_map(|kv| kv.strip_prefix("token="))
-        .map(str::to_string)
+        .map(percent_decode)
+}
+
+/// Decodes a query-string value (`%XX` escapes, `+` for space).
+pub fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&raw[i + 1..i + 3], 16) {
+                Ok(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Encodes a value for a URL query (everything but unreserved characters).
+pub fn percent_encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
 }
 
 /// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
