@@ -2,17 +2,24 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
-# Build the release binary and run the main job on the default database.
+# Build the WebUI and the release binary, then run the demo tour.
 run:
+    npm --prefix frontend ci
+    npm --prefix frontend run build
     cargo build --release
-    ./target/release/cafleet db init
-    ./target/release/cafleet fleet list
+    ./target/release/cafleet demo
 
 # Every quality gate and every test (what CI runs).
 test:
+    npm --prefix frontend ci
+    npm --prefix frontend run check
+    npm --prefix frontend test
+    npm --prefix frontend run build
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
     cargo test
+    cargo build --release
+    npm --prefix frontend run e2e
 
 # Formatting and lints only.
 lint:
