@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod model;
 pub mod monitor;
+pub mod skills;
 pub mod tmux;
 pub mod web;
 

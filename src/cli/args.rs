@@ -56,6 +56,12 @@ pub enum Group {
     /// A one-command tour: a private tmux session with a Director, two stand-in members,
     /// the monitor and the WebUI exchanging real messages. Needs only tmux.
     Demo(super::demo::DemoArgs),
+    /// Install CAFleet's skills for claude, codex and opencode (offline, from this binary),
+    /// refresh the opencode preset, and create or upgrade the database. Idempotent; keeps a
+    /// backup of any skill file you edited.
+    Setup(super::setup::SetupArgs),
+    /// Print a shell completion script to stdout (e.g. `cafleet completions bash`).
+    Completions(super::setup::CompletionsArgs),
 }
 
 /// `cafleet db ...`

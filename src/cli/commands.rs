@@ -39,6 +39,8 @@ pub async fn dispatch(cli: Cli, path: String) -> CliResult {
         Group::Member(cmd) => super::member::run(&ctx(false), cmd).await,
         Group::Monitor(cmd) => super::monitor::run(&ctx(false), cmd).await,
         Group::Server(a) => super::server::run(&ctx(false), a).await,
+        Group::Setup(a) => super::setup::run(&ctx(false), a).await,
+        Group::Completions(a) => super::setup::completions(a),
         Group::Message(cmd) => match cmd {
             MessageCommand::Send(a) => message_send(&ctx(false), a).await,
             MessageCommand::Broadcast(a) => message_broadcast(&ctx(false), a).await,

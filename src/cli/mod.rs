@@ -10,6 +10,7 @@ pub mod member;
 pub mod monitor;
 pub mod output;
 pub mod server;
+pub mod setup;
 
 use crate::broker::Broker;
 use crate::config::Config;

@@ -14,6 +14,8 @@ mod members_delete;
 mod members_rollback;
 mod members_steer;
 mod monitor;
+mod setup;
+mod skills;
 mod support;
 mod tmux_preview;
 mod web_api;
