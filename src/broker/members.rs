@@ -718,7 +718,7 @@ pub fn read_prompt_file(p: &str) -> Result<String> {
     let path = Path::new(p);
     if !path.is_absolute() {
         return Err(Error::usage(format!(
-            "--prompt-file requires an absolute path (got '{p}'). Resolve relative paths against your BASE first — see the `cafleet-base-dir` skill."
+            "--prompt-file requires an absolute path (got '{p}'). Resolve relative paths against your BASE first — see reference/base-dir.md in the `cafleet` skill."
         )));
     }
     if !path.is_file() {

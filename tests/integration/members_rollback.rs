@@ -53,7 +53,7 @@ fn relative_prompt_file_is_a_usage_error_with_nothing_written() {
     let err = create_fails(&team, &["--prompt-file", "prompt.txt"], 2);
     assert_create_usage(
         &err,
-        "--prompt-file requires an absolute path (got 'prompt.txt'). Resolve relative paths against your BASE first — see the `cafleet-base-dir` skill.",
+        "--prompt-file requires an absolute path (got 'prompt.txt'). Resolve relative paths against your BASE first — see reference/base-dir.md in the `cafleet` skill.",
     );
     next_create_works(&team);
 }
