@@ -102,19 +102,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{percent_decode, percent_encode};
-
-    #[test]
-    fn tokens_round_trip_through_a_query_string() {
-        for t in ["e2e+tok/en=", "plain", "s p a c e", "%41"] {
-            assert_eq!(percent_decode(&percent_encode(t)), t);
-        }
-        assert_eq!(percent_decode("a%2Bb+c%zz"), "a+b c%zz");
-    }
-}
-
 async fn api_not_found() -> ApiError {
     ApiError::not_found("Not Found")
 }
@@ -246,4 +233,17 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{percent_decode, percent_encode};
+
+    #[test]
+    fn tokens_round_trip_through_a_query_string() {
+        for t in ["e2e+tok/en=", "plain", "s p a c e", "%41"] {
+            assert_eq!(percent_decode(&percent_encode(t)), t);
+        }
+        assert_eq!(percent_decode("a%2Bb+c%zz"), "a+b c%zz");
+    }
 }
