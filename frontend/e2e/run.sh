@@ -1,33 +1,94 @@
 #!/usr/bin/env bash
-# Seeds a scratch database, starts the release `cafleet server` on a free port, runs the
-# headless-Chromium smoke test against it and stops everything again.
+# The WebUI end-to-end suite against the REAL release binary: seeds a scratch database and a
+# private tmux server with stand-in coding agents (e2e/seed.sh), starts `cafleet server`
+# twice (once with --token) on free ports, runs e2e/smoke.mjs in headless Chromium and stops
+# everything again. It builds nothing: build first, then run it.
 #
-#   cd frontend && npm ci && npm run build && (cd .. && cargo build --release) && e2e/run.sh
+#   (cd frontend && npm ci && npm run build) && cargo build --release
+#   npm --prefix frontend run e2e
+#
+# Env: E2E_DIR (scratch dir, default /tmp/cafleet-ui-e2e), PORT (server port; the token
+# server uses PORT+1; default: two free ports), OUT (screenshots, default frontend/e2e/out),
+# CAFLEET_BIN (default target/release/cafleet), CHROMIUM (default /usr/bin/chromium).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 DIR=${E2E_DIR:-/tmp/cafleet-ui-e2e}
-PORT=${PORT:-18999}
 BIN=${CAFLEET_BIN:-$ROOT/target/release/cafleet}
+DIST="$ROOT/frontend/dist"
+export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+START=$(date +%s)
+
+fail() {
+  echo "e2e: $*" >&2
+  exit 1
+}
+[ -x "$BIN" ] || fail "$BIN is missing. The e2e suite builds nothing itself; build the SPA, then the binary that embeds it:
+    (cd frontend && npm ci && npm run build) && cargo build --release"
+[ -f "$DIST/index.html" ] || fail "$DIST is missing (the binary embeds it). Build it with:
+    (cd frontend && npm ci && npm run build) && cargo build --release"
+[ -x "$CHROMIUM" ] || fail "no Chromium at $CHROMIUM: apt-get install -y chromium, or set CHROMIUM"
+[ -f "$HERE/../node_modules/playwright-core/package.json" ] || fail "playwright-core is not installed: run 'npm ci' in frontend/"
+for tool in tmux python3 node curl; do
+  command -v "$tool" >/dev/null || fail "$tool is required"
+done
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+if [ -n "${PORT:-}" ]; then
+  TOKEN_PORT=$((PORT + 1))
+else
+  PORT=$(free_port)
+  TOKEN_PORT=$(free_port)
+fi
+OUT=${OUT:-$HERE/out}
+# Only the default directory is ours to empty; a given OUT is left as it is.
+[ "$OUT" = "$HERE/out" ] && rm -rf "$OUT"
+mkdir -p "$OUT"
+
+SERVER=
+SERVER2=
+cleanup() {
+  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
+  [ -n "$SERVER2" ] && kill "$SERVER2" 2>/dev/null || true
+  tmux -S "$DIR/sock" kill-server 2>/dev/null || true
+}
+trap cleanup EXIT
+
 "$HERE/seed.sh" "$DIR"
+# shellcheck source=/dev/null
+. "$DIR/seed.env"
+export ALPHA_FLEET LIVE_FLEET LIVE_DIRECTOR LIVE_ADMIN ALICE_ID ALICE_PANE BOB_ID BOB_PANE DIRECTOR_PANE STANDIN_LOGS
 export CAFLEET_DATABASE_URL="sqlite:///$DIR/c.db"
-export TMUX="$DIR/sock,1,0" TMUX_PANE=$(tmux -S "$DIR/sock" display-message -p '#{pane_id}')
+# The stand-in agent is on the PATH of the CLI too (the tmux server got it in seed.sh).
+export PATH="$DIR/bin:$PATH"
+export TMUX="$DIR/sock,1,0" TMUX_PANE="$DIRECTOR_PANE"
 "$BIN" server --port "$PORT" >"$DIR/server.log" 2>&1 &
 SERVER=$!
 # A second server on the same database that requires an access token.
 TOKEN='e2e+tok/en='
-"$BIN" server --port "$((PORT + 1))" --token "$TOKEN" >"$DIR/server-token.log" 2>&1 &
+"$BIN" server --port "$TOKEN_PORT" --token "$TOKEN" >"$DIR/server-token.log" 2>&1 &
 SERVER2=$!
-cleanup() {
-  kill "$SERVER" "$SERVER2" 2>/dev/null || true
-  tmux -S "$DIR/sock" kill-server 2>/dev/null || true
+up() {
+  local pid=$1 url=$2 log=$3
+  for _ in $(seq 1 100); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; fail "the server for $url exited"; }
+    sleep 0.1
+  done
+  cat "$log" >&2
+  fail "the server for $url did not answer within 10 s"
 }
-trap cleanup EXIT
-for _ in $(seq 1 50); do
-  curl -fsS "http://127.0.0.1:$PORT/api/fleets" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-FLEET=$(curl -fsS "http://127.0.0.1:$PORT/api/fleets" | python3 -c "import json,sys; print([f for f in json.load(sys.stdin) if f['label']=='alpha-team'][0]['fleet_id'])")
-BASE="http://127.0.0.1:$PORT" FLEET="$FLEET" CAFLEET_BIN="$BIN" \
-  TOKEN_BASE="http://127.0.0.1:$((PORT + 1))" TOKEN="$TOKEN" OUT="${OUT:-$DIR/out}" \
-  node "$HERE/smoke.mjs"
+up "$SERVER" "http://127.0.0.1:$PORT/api/fleets" "$DIR/server.log"
+up "$SERVER2" "http://127.0.0.1:$TOKEN_PORT/" "$DIR/server-token.log"
+# The binary serves the SPA embedded when it was built; say so if that is not frontend/dist.
+if ! curl -fsS "http://127.0.0.1:$PORT/" | cmp -s - "$DIST/index.html"; then
+  echo "e2e: warning: $BIN embeds a different SPA build than $DIST; run cargo build --release to test the current one" >&2
+fi
+
+status=0
+BASE="http://127.0.0.1:$PORT" FLEET="$ALPHA_FLEET" CAFLEET_BIN="$BIN" OUT="$OUT" \
+  TOKEN_BASE="http://127.0.0.1:$TOKEN_PORT" TOKEN="$TOKEN" \
+  TMUX_SOCKET="$DIR/sock" \
+  node "$HERE/smoke.mjs" || status=$?
+echo "e2e: $(($(date +%s) - START)) s in all (seed included); screenshots in $OUT; server logs in $DIR"
+exit "$status"

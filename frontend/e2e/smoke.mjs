@@ -1,22 +1,37 @@
-// End-to-end smoke test of the WebUI in headless Chromium (playwright-core, no browser
-// download): drives a running `cafleet server` seeded by e2e/seed.sh.
+// End-to-end test of the WebUI in headless Chromium (playwright-core, no browser download):
+// drives a running release `cafleet server` seeded by e2e/seed.sh. Run it through e2e/run.sh
+// (`npm run e2e`), which sets everything below.
 //
 //   BASE=http://127.0.0.1:18999 node e2e/smoke.mjs
 //
 // Env: BASE (server URL), CHROMIUM (default /usr/bin/chromium), OUT (screenshot dir,
 // default e2e/out), FLEET (the seeded alpha fleet id, default 1). Optional: CAFLEET_BIN (with
 // CAFLEET_DATABASE_URL, TMUX, TMUX_PANE of the seed) to check that changes made with the CLI
-// arrive over the event stream; TOKEN_BASE and TOKEN for a second server started with --token.
+// arrive over the event stream; TOKEN_BASE and TOKEN for a second server started with --token;
+// the seed.env values (LIVE_FLEET, LIVE_DIRECTOR, LIVE_ADMIN, ALICE_ID, ALICE_PANE, BOB_ID,
+// BOB_PANE, DIRECTOR_PANE, STANDIN_LOGS) plus TMUX_SOCKET for the scenario with stand-in
+// agents in real tmux panes (previews typed into panes, live acks, refused foreign requests).
+//
+// Every test and scenario step leaves a screenshot in OUT (step-NN-*.png, live-NN-*.png;
+// fail-*.png on failure); live-NN-...webui.png / webui.png is the docs/webui.png candidate.
 import { chromium } from 'playwright-core';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 
 const BASE = process.env.BASE ?? 'http://127.0.0.1:18999';
 const OUT = process.env.OUT ?? join(dirname(fileURLToPath(import.meta.url)), 'out');
 const FLEET = Number(process.env.FLEET ?? 1);
 mkdirSync(OUT, { recursive: true });
+const execFileP = promisify(execFile);
+const suiteStart = Date.now();
+const secs = (t0) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+// E2E_ONLY=<regex>: run only the tests (and the live scenario, named "live") it matches.
+const ONLY = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null;
+const slug = (s) => s.replace(/\W+/g, '-').replace(/^-+|-+$/g, '').toLowerCase().slice(0, 60);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
@@ -48,12 +63,18 @@ async function newPage(viewport = { width: 1400, height: 900 }, colorScheme = 'l
   return page;
 }
 
+let testNo = 0;
 async function test(name, fn) {
+  if (ONLY && !ONLY.test(name)) return;
   const page = await newPage();
+  const n = String(++testNo).padStart(2, '0');
+  const t0 = Date.now();
   try {
     await fn(page);
     passed++;
-    console.log(`ok   ${name}`);
+    console.log(`ok   ${name} (${secs(t0)})`);
+    // Tests that open their own page leave this one blank: nothing to show.
+    if (page.url() !== 'about:blank') await page.screenshot({ path: join(OUT, `step-${n}-${slug(name)}.png`) }).catch(() => {});
   } catch (e) {
     failed++;
     console.log(`FAIL ${name}\n     ${e instanceof Error ? e.message : e}`);
@@ -367,10 +388,394 @@ if (TOKEN_BASE && TOKEN) {
   });
 }
 
+// ---------------------------------------------------------------------------------------
+// The scenario with real panes: fleet `platform-team`, whose members Alice and Bob were made
+// with `cafleet member create` and run the stand-in agent, which logs every byte typed into
+// its pane. One page stays open throughout (nothing reloads until the XSS step), the way an
+// operator would use it.
+const LIVE = Number(process.env.LIVE_FLEET ?? 0);
+if (LIVE && CLI && process.env.STANDIN_LOGS && (!ONLY || ONLY.test('live'))) {
+  const env = process.env;
+  const DIRECTOR = Number(env.LIVE_DIRECTOR);
+  const ADMIN = Number(env.LIVE_ADMIN);
+  const ALICE = Number(env.ALICE_ID);
+  const BOB = Number(env.BOB_ID);
+  const LOGS = env.STANDIN_LOGS;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  /** Polls `fn` until it returns something truthy; fails after `timeout` ms. */
+  const until = async (what, fn, timeout = 10000) => {
+    const end = Date.now() + timeout;
+    for (;;) {
+      const v = await fn();
+      if (v) return v;
+      if (Date.now() > end) throw new Error(`timed out after ${timeout} ms: ${what}`);
+      await sleep(50);
+    }
+  };
+  /** Everything typed into the stand-in agent of `pane` so far. */
+  const keys = (pane) => {
+    try {
+      return readFileSync(join(LOGS, `${pane}.keys`)).toString('utf8');
+    } catch {
+      return '';
+    }
+  };
+  const count = (hay, needle) => hay.split(needle).length - 1;
+  const show = (s) => JSON.stringify(s.length > 400 ? `…${s.slice(-400)}` : s);
+  /** Waits until the stand-in in `pane` has received `needle` (typed after the HTTP reply). */
+  const typed = (pane, needle, timeout = 10000) =>
+    until(`${show(needle)} typed into ${pane}`, () => keys(pane).includes(needle), timeout).catch(() => {
+      throw new Error(`pane ${pane} never received ${show(needle)}; it got ${show(keys(pane))}`);
+    });
+  /** One HTTP request with exactly these headers (Host and Origin included). */
+  const raw = (base, method, path, headers = {}, body) =>
+    new Promise((resolve, reject) => {
+      const u = new URL(path, base);
+      const req = http.request(
+        { host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers, timeout: 5000 },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            let json = null;
+            try {
+              json = JSON.parse(text);
+            } catch {}
+            resolve({ status: res.statusCode, text, json });
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 5 s`)));
+      req.on('error', reject);
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+  const api = async (path) => {
+    const r = await raw(BASE, 'GET', path, { 'X-Fleet-Id': String(LIVE) });
+    assert(r.status === 200, `GET ${path}: ${r.status} ${r.text}`);
+    return r.json;
+  };
+  const timeline = async () => (await api('/api/timeline')).messages;
+  /** `cafleet --json ...` in its own process, run from `pane` (default: the Director's). */
+  const cli = async (args, pane = env.DIRECTOR_PANE) => {
+    const { stdout } = await execFileP(CLI, ['--json', ...args.map(String)], {
+      env: { ...process.env, TMUX_PANE: pane },
+      encoding: 'utf8',
+    });
+    return JSON.parse(stdout);
+  };
+  const preview = (row, from = ADMIN) => `\x1b[cafleet msg ${row.task_id} from ${from} ${row.created_at}]\n${row.body}\r`;
+
+  const page = await newPage();
+  const entry = (taskId) => page.locator(`[data-testid=timeline-entry][data-task-id="${taskId}"]`);
+  const bodyIs = (text) => page.locator('[data-testid=entry-body]', { hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) });
+  const live = () => page.locator('[data-testid=connection-status][data-state=live]').waitFor({ timeout: 10000 });
+  /**
+   * Runs `fn` with the timeline, inbox and sent polls failing, so whatever appears meanwhile
+   * can only have come over the event stream (the 30 s safety poll may fall in the window).
+   */
+  const streamOnly = async (fn) => {
+    const polls = /\/api\/(timeline|agents\/\d+\/(inbox|sent))(\?|$)/;
+    let blocked = 0;
+    const handler = (route) => {
+      blocked++;
+      return route.abort('connectionrefused');
+    };
+    await page.route(polls, handler);
+    try {
+      await fn();
+    } finally {
+      await page.unroute(polls, handler);
+    }
+    if (blocked > 0) {
+      console.log(`     (${blocked} poll(s) blocked meanwhile; waiting for Live again)`);
+      await live();
+    }
+  };
+  /** A still screenshot: fade-ins finished, no hover effect from the last click. */
+  const shot = async (file) => {
+    await page.mouse.move(700, 760);
+    await page.screenshot({ path: join(OUT, file), animations: 'disabled' });
+  };
+  let stepNo = 0;
+  const step = async (name, fn) => {
+    const n = String(++stepNo).padStart(2, '0');
+    const t0 = Date.now();
+    try {
+      await fn();
+      passed++;
+      console.log(`ok   live ${n} ${name} (${secs(t0)})`);
+      await shot(`live-${n}-${slug(name)}.png`);
+    } catch (e) {
+      failed++;
+      console.log(`FAIL live ${n} ${name}\n     ${e instanceof Error ? e.message : e}`);
+      await page.screenshot({ path: join(OUT, `fail-live-${n}-${slug(name)}.png`) }).catch(() => {});
+    }
+  };
+
+  let hello = null; // the /api/timeline row of "@alice hello"
+  let bcRows = []; // the deliveries of the @all broadcast
+  let fromCli = null; // the task Alice sent with the CLI
+
+  await step('pick platform-team in the picker; Alice and Bob are members in real panes', async () => {
+    await page.goto(BASE);
+    const card = page.locator(`[data-testid=fleet-card][data-fleet-id="${LIVE}"]`);
+    await card.waitFor();
+    assert(((await card.textContent()) ?? '').includes('platform-team'), 'card label');
+    await shot(`live-${String(stepNo).padStart(2, '0')}-picker.png`);
+    await card.click();
+    await page.getByTestId('dashboard').waitFor();
+    assert(page.url().endsWith(`#/fleets/${LIVE}/agents`), page.url());
+    assert((await page.getByTestId('crumb-fleet').textContent()) === 'platform-team', 'crumb');
+    await live();
+    for (const [id, name, pane] of [
+      [ALICE, 'Alice', env.ALICE_PANE],
+      [BOB, 'Bob', env.BOB_PANE],
+    ]) {
+      const row = page.locator(`[data-testid=sidebar-agent][data-agent-id="${id}"][data-status=active]`);
+      assert(((await row.locator('.name').textContent()) ?? '') === name, `${name} in the sidebar`);
+      // The pane runs the stand-in started by `member create` (argv as a member's claude).
+      const argv = await until(`${name}'s stand-in argv`, () => {
+        try {
+          return JSON.parse(readFileSync(join(LOGS, `${pane}.argv`), 'utf8'));
+        } catch {
+          return null;
+        }
+      });
+      assert(argv.argv[0] === 'claude' && argv.argv.includes('--name') && argv.argv.includes(name), JSON.stringify(argv));
+      assert(argv.db === process.env.CAFLEET_DATABASE_URL, `stand-in database ${argv.db}`);
+    }
+    await page.getByTestId('timeline-entry').first().waitFor();
+    // Marker: a reload before the XSS step would lose it.
+    await page.evaluate(() => (window.__e2eSamePage = true));
+  });
+
+  await step('"@alice hello" is in the timeline and typed into Alice\'s pane', async () => {
+    await send(page, '@alice hello');
+    const e = page
+      .locator('[data-testid=timeline-entry][data-kind=unicast]')
+      .filter({ has: page.locator(`[data-testid=recipient-chip][data-agent-id="${ALICE}"]`) })
+      .filter({ has: bodyIs('hello') });
+    await e.waitFor({ timeout: 5000 });
+    assert((await e.count()) === 1, 'one entry');
+    assert((await page.getByTestId('message-input').inputValue()) === '', 'input cleared');
+    assert((await e.locator('.from').textContent()) === 'Administrator', 'sent as the Administrator');
+    const id = Number(await e.getAttribute('data-task-id'));
+    hello = (await timeline()).find((m) => m.task_id === id);
+    assert(hello, `task ${id} in /api/timeline`);
+    assert(hello.from_agent_id === ADMIN && hello.to_agent_id === ALICE && hello.body === 'hello', JSON.stringify(hello));
+    assert(hello.status === 'input_required', hello.status);
+    // Escape, "[cafleet msg <id> from <admin> <ts>]", LF, the body, then Enter (CR).
+    const want = preview(hello);
+    await typed(env.ALICE_PANE, want);
+    assert(count(keys(env.ALICE_PANE), `[cafleet msg ${id} from `) === 1, 'typed exactly once');
+    assert(!keys(env.BOB_PANE).includes(`[cafleet msg ${id} from `), 'not typed into Bob\'s pane');
+  });
+
+  const BC = 'Please push your branches before 17:00; the release freeze starts then.';
+  await step('"@all ..." is one grouped broadcast entry and reaches Alice\'s and Bob\'s panes', async () => {
+    await send(page, `@all ${BC}`);
+    const bc = page.locator('[data-testid=timeline-entry][data-kind=broadcast]').filter({ has: bodyIs(BC) });
+    await bc.waitFor({ timeout: 5000 });
+    assert((await bc.count()) === 1, 'one broadcast entry');
+    assert((await page.locator('[data-testid=timeline-entry][data-kind=unicast]').filter({ has: bodyIs(BC) }).count()) === 0, 'no unicast entries for it');
+    assert((await bc.locator('.from').textContent()) === 'Administrator', 'sent as the Administrator');
+    const want = [DIRECTOR, ALICE, BOB].sort((a, b) => a - b).join(',');
+    const chips = async () =>
+      (await bc.getByTestId('recipient-chip').evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-agent-id')))))
+        .sort((a, b) => a - b)
+        .join(',');
+    await until(`recipient chips ${want}`, async () => (await chips()) === want, 5000).catch(async () => {
+      throw new Error(`recipient chips ${await chips()}, want ${want}`);
+    });
+    bcRows = (await timeline()).filter((m) => m.body === BC);
+    assert(bcRows.length === 3, `${bcRows.length} deliveries`);
+    assert(new Set(bcRows.map((m) => m.origin_task_id)).size === 1 && bcRows[0].origin_task_id !== null, 'one origin');
+    for (const [id, pane] of [
+      [ALICE, env.ALICE_PANE],
+      [BOB, env.BOB_PANE],
+    ]) {
+      await typed(pane, preview(bcRows.find((m) => m.to_agent_id === id)));
+    }
+    // The Director's pane is a plain shell: nothing is typed there (K2).
+    const director = execFileSync('tmux', ['-S', env.TMUX_SOCKET, 'capture-pane', '-p', '-t', env.DIRECTOR_PANE], { encoding: 'utf8' });
+    assert(!director.includes('release freeze'), `typed into the Director's shell:\n${director}`);
+  });
+
+  await step('a CLI ack by Alice (another process) turns the ack chip live, without reload', async () => {
+    const e = entry(hello.task_id);
+    assert((await e.getByTestId('ack-chip').count()) === 0, 'no ack chip before');
+    const bcEntry = page.locator('[data-testid=timeline-entry][data-kind=broadcast]').filter({ has: bodyIs(BC) });
+    await streamOnly(async () => {
+      const t0 = Date.now();
+      await cli(['message', 'ack', '--fleet-id', LIVE, '--agent-id', ALICE, '--task-id', hello.task_id], env.ALICE_PANE);
+      await e.locator(`[data-testid=ack-chip][data-status=completed][data-agent-id="${ALICE}"]`).waitFor({ timeout: 4000 });
+      await e.locator(`[data-testid=recipient-chip][data-agent-id="${ALICE}"][data-status=completed]`).waitFor({ timeout: 1000 });
+      console.log(`     (ack chip ${Date.now() - t0} ms after the CLI started)`);
+      // Bob acknowledges his copy of the broadcast: one of its three chips turns acked.
+      const bob = bcRows.find((m) => m.to_agent_id === BOB);
+      await cli(['message', 'ack', '--fleet-id', LIVE, '--agent-id', BOB, '--task-id', bob.task_id], env.BOB_PANE);
+      await bcEntry.locator(`[data-testid=ack-chip][data-status=completed][data-agent-id="${BOB}"]`).waitFor({ timeout: 4000 });
+    });
+    assert((await bcEntry.getByTestId('ack-chip').count()) === 1, 'only Bob acked the broadcast');
+    assert(await page.evaluate(() => window.__e2eSamePage === true), 'the page was reloaded');
+  });
+
+  await step('a CLI send (Alice to the Director) appears live', async () => {
+    const text = 'Tokenizer done: all 42 parser tests pass. PR #7 is ready for review.';
+    await streamOnly(async () => {
+      const out = await cli(['message', 'send', '--fleet-id', LIVE, '--agent-id', ALICE, '--to', DIRECTOR, '--text', text], env.ALICE_PANE);
+      fromCli = out.task;
+      // The Director's pane is a shell, so no preview is typed (K2).
+      assert(out.notification_sent === false, `notification_sent ${out.notification_sent}`);
+      const e = entry(fromCli.id);
+      await e.waitFor({ timeout: 4000 });
+      assert((await e.locator('.from').textContent()) === 'Alice', 'from Alice');
+      assert((await e.getByTestId('recipient-chip').getAttribute('data-agent-id')) === String(DIRECTOR), 'to the Director');
+      assert((await e.getByTestId('entry-body').textContent()) === text, 'body');
+    });
+    assert(await page.evaluate(() => window.__e2eSamePage === true), 'the page was reloaded');
+  });
+
+  await step('detail panel: Alice\'s and Bob\'s Inbox and Sent tabs list exactly their messages', async () => {
+    const listed = () =>
+      page.locator('[data-testid=detail-list] [data-testid=detail-message]').evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-task-id'))));
+    const showsApi = async (agent, tab) => {
+      await page.locator(`[data-testid=detail-list][data-tab=${tab}]`).waitFor();
+      const want = (await api(`/api/agents/${agent}/${tab}`)).messages.map((m) => m.task_id);
+      await until(`${tab} of ${agent} lists ${want}`, async () => (await listed()).join(',') === want.join(','), 5000).catch(async () => {
+        throw new Error(`${tab} of ${agent} lists ${await listed()}, the API says ${want}`);
+      });
+      return want;
+    };
+    const row = (id) => page.locator(`[data-testid=detail-message][data-task-id="${id}"]`);
+    await page.locator(`[data-testid=sidebar-agent][data-agent-id="${ALICE}"]`).click();
+    await page.getByTestId('agent-panel').waitFor();
+    assert((await page.getByTestId('panel-name').textContent()) === 'Alice', 'Alice\'s panel');
+    assert((await page.getByTestId('detail-tab-inbox').getAttribute('aria-selected')) === 'true', 'Inbox first');
+    let ids = await showsApi(ALICE, 'inbox');
+    const aliceBc = bcRows.find((m) => m.to_agent_id === ALICE).task_id;
+    assert(ids.includes(hello.task_id) && ids.includes(aliceBc), `inbox ${ids}`);
+    assert(!ids.includes(fromCli.id), 'her own message is not in her inbox');
+    assert((await row(hello.task_id).getAttribute('data-status')) === 'completed', 'hello acked');
+    const helloText = (await row(hello.task_id).textContent()) ?? '';
+    assert(helloText.includes('from Administrator') && helloText.includes('acked') && helloText.includes('hello'), helloText);
+    assert(((await row(aliceBc).textContent()) ?? '').includes('pending'), 'broadcast copy pending');
+    await shot('webui.png'); // the docs/webui.png candidate
+    await page.getByTestId('detail-tab-sent').click();
+    ids = await showsApi(ALICE, 'sent');
+    assert(ids.includes(fromCli.id) && !ids.includes(hello.task_id), `sent ${ids}`);
+    assert(((await row(fromCli.id).textContent()) ?? '').includes('to Director'), 'to Director');
+    await shot(`live-${String(stepNo).padStart(2, '0')}-alice-sent.png`);
+    await page.locator(`[data-testid=sidebar-agent][data-agent-id="${BOB}"]`).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=panel-name]')?.textContent === 'Bob');
+    if ((await page.getByTestId('detail-tab-inbox').getAttribute('aria-selected')) !== 'true') await page.getByTestId('detail-tab-inbox').click();
+    ids = await showsApi(BOB, 'inbox');
+    const bobBc = bcRows.find((m) => m.to_agent_id === BOB).task_id;
+    assert(ids.includes(bobBc) && !ids.includes(hello.task_id) && !ids.includes(fromCli.id), `Bob's inbox ${ids}`);
+    assert((await row(bobBc).getAttribute('data-status')) === 'completed', 'Bob acked the broadcast');
+    await page.getByTestId('detail-tab-sent').click();
+    await showsApi(BOB, 'sent');
+    await page.getByTestId('panel-close').click();
+    await page.getByTestId('agent-panel').waitFor({ state: 'detached' });
+  });
+
+  const XSS = '<img src=x onerror=window.__xss=1>';
+  await step('a message "<img src=x onerror=...>" renders as literal text', async () => {
+    await send(page, `@alice ${XSS}`);
+    const row = await until('the message in /api/timeline', async () => (await timeline()).find((m) => m.body === XSS), 5000);
+    const id = row.task_id;
+    const check = async (where) => {
+      const e = entry(id);
+      await e.waitFor({ timeout: 5000 });
+      assert((await e.getByTestId('entry-body').textContent()) === XSS, `${where}: body text`);
+      assert(await e.getByTestId('entry-body').isVisible(), `${where}: visible`);
+      assert((await e.locator('img').count()) === 0, `${where}: an <img> inside the entry`);
+      assert((await page.locator('img[src="x"]').count()) === 0, `${where}: an <img src=x> in the page`);
+      // Give a failed image load, had an <img> ever been created, time to run its handler.
+      await sleep(300);
+      assert((await page.evaluate(() => typeof window.__xss)) === 'undefined', `${where}: window.__xss is set`);
+    };
+    await check('live');
+    // Typed into the pane as the same literal text.
+    await typed(env.ALICE_PANE, preview(row));
+    await page.reload();
+    await check('after reload');
+    await page.locator(`[data-testid=sidebar-agent][data-agent-id="${ALICE}"]`).click();
+    const r = page.locator(`[data-testid=detail-message][data-task-id="${id}"]`);
+    await r.waitFor();
+    assert((await r.locator('.body').textContent()) === XSS && (await r.locator('img').count()) === 0, 'panel row');
+    assert((await page.evaluate(() => typeof window.__xss)) === 'undefined', 'window.__xss is set');
+    await page.getByTestId('panel-close').click();
+    // Control: had the page parsed the text as HTML, the handler would have run by now.
+    const fired = await page.evaluate(async () => {
+      const probe = document.createElement('div');
+      probe.innerHTML = '<img src=x onerror="window.__xssProbe=1">';
+      const t0 = Date.now();
+      while (window.__xssProbe !== 1 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 10));
+      return window.__xssProbe === 1 ? Date.now() - t0 : -1;
+    });
+    assert(fired >= 0 && fired < 300, `control <img onerror> fired after ${fired} ms: the 300 ms wait is too short`);
+  });
+
+  await step('a foreign Host and cross-origin POSTs get 403 and store nothing', async () => {
+    const port = new URL(BASE).port;
+    const host = `127.0.0.1:${port}`;
+    const evil = `evil.example:${port}`;
+    const json = { 'Content-Type': 'application/json', 'X-Fleet-Id': String(LIVE) };
+    const body = (text, from = ADMIN) => JSON.stringify({ from_agent_id: from, to_agent_id: ALICE, text });
+    const expect = async (what, want, req) => {
+      const r = await req;
+      assert(want.includes(r.status), `${what}: HTTP ${r.status} ${r.text}`);
+      return r;
+    };
+    // DNS rebinding: any Host other than the bound address or localhost.
+    await expect('GET /api/fleets, foreign Host', [403], raw(BASE, 'GET', '/api/fleets', { Host: evil }));
+    await expect('GET /, foreign Host', [403], raw(BASE, 'GET', '/', { Host: evil }));
+    await expect('GET /api/events, foreign Host', [403], raw(BASE, 'GET', '/api/events', { Host: evil, 'X-Fleet-Id': String(LIVE) }));
+    await expect('GET /api/timeline, foreign Host', [403], raw(BASE, 'GET', '/api/timeline', { Host: evil, 'X-Fleet-Id': String(LIVE) }));
+    await expect('POST, rebinding (foreign Host and its Origin)', [403],
+      raw(BASE, 'POST', '/api/messages/send', { ...json, Host: evil, Origin: `http://${evil}` }, body('refused-rebinding')));
+    // Cross-site POSTs: a foreign Origin, another local origin, or none at all.
+    await expect('POST, foreign Origin', [403],
+      raw(BASE, 'POST', '/api/messages/send', { ...json, Host: host, Origin: 'http://evil.example' }, body('refused-foreign-origin')));
+    await expect('POST, Origin of another port', [403],
+      raw(BASE, 'POST', '/api/messages/send', { ...json, Host: host, Origin: 'http://127.0.0.1:1' }, body('refused-other-port')));
+    await expect('POST, no Origin', [403],
+      raw(BASE, 'POST', '/api/messages/send', { ...json, Host: host }, body('refused-no-origin')));
+    // W3: even same-origin, the WebUI sends only as the Administrator.
+    await expect('POST as Alice', [400, 403, 422],
+      raw(BASE, 'POST', '/api/messages/send', { ...json, Host: host, Origin: `http://${host}` }, body('refused-impersonation', ALICE)));
+    // The token server checks the Host before the token, and wants the token for a POST.
+    if (TOKEN_BASE && TOKEN) {
+      const tport = new URL(TOKEN_BASE).port;
+      await expect('token server, foreign Host with the token', [403],
+        raw(TOKEN_BASE, 'GET', '/api/fleets', { Host: `evil.example:${tport}`, Authorization: `Bearer ${TOKEN}` }));
+      await expect('token server, POST without the token', [401, 403],
+        raw(TOKEN_BASE, 'POST', '/api/messages/send', { ...json, Host: `127.0.0.1:${tport}`, Origin: 'http://evil.example' }, body('refused-no-token')));
+    }
+    // Control: the same request from the page's own origin is accepted and typed; once its
+    // preview is in Alice's pane, any preview of the refused ones would be there too.
+    const ok = await expect('POST, same Origin', [200],
+      raw(BASE, 'POST', '/api/messages/send', { ...json, Host: host, Origin: `http://${host}` }, body('same-origin control')));
+    const rows = await timeline();
+    await typed(env.ALICE_PANE, preview(rows.find((m) => m.task_id === ok.json.task_id)));
+    const stored = rows.filter((m) => m.body.startsWith('refused-'));
+    assert(stored.length === 0, `stored: ${JSON.stringify(stored)}`);
+    const inbox = (await api(`/api/agents/${ALICE}/inbox`)).messages.filter((m) => m.body.startsWith('refused-'));
+    assert(inbox.length === 0, `in Alice's inbox: ${JSON.stringify(inbox)}`);
+    assert(!keys(env.ALICE_PANE).includes('refused-'), 'a refused message was typed into Alice\'s pane');
+    await page.getByTestId('timeline-entry').filter({ has: bodyIs('same-origin control') }).waitFor({ timeout: 5000 });
+  });
+
+  await page.context().close();
+}
+
 await browser.close();
 if (pageErrors.length > 0) {
   failed++;
   console.log(`FAIL page errors:\n     ${pageErrors.join('\n     ')}`);
 }
-console.log(`${passed} passed, ${failed} failed`);
+console.log(`${passed} passed, ${failed} failed in ${secs(suiteStart)}`);
 process.exit(failed === 0 ? 0 : 1);

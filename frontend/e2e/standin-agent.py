@@ -1,0 +1,31 @@
+#!/usr/bin/env python3
+# A stand-in coding agent for the e2e suite: a copy of STANDIN in
+# tests/integration/support.rs. seed.sh installs it as `claude` in <dir>/bin, which is on
+# the PATH of the CLI and of the private tmux server, so `cafleet member create` spawns it.
+# It records its argv, working directory and CAFLEET_DATABASE_URL in
+# <dir>/standin-logs/<pane>.argv (JSON), appends every byte typed into its pane to
+# <dir>/standin-logs/<pane>.keys, echoes each read as RECV b'...', prints "stand-in ready"
+# once its tty is raw, and exits on "/exit" + Enter.
+import json, os, sys, tty
+here = os.path.dirname(os.path.realpath(__file__))
+logs = os.path.join(here, "..", "standin-logs")
+os.makedirs(logs, exist_ok=True)
+pane = os.environ.get("TMUX_PANE", "nopane")
+with open(os.path.join(logs, pane + ".argv"), "w") as f:
+    json.dump({"argv": [os.path.basename(sys.argv[0])] + sys.argv[1:], "cwd": os.getcwd(),
+               "db": os.environ.get("CAFLEET_DATABASE_URL")}, f)
+keys = open(os.path.join(logs, pane + ".keys"), "ab", buffering=0)
+tty.setraw(0)
+sys.stdout.write("stand-in ready\r\n")
+sys.stdout.flush()
+buf = b""
+while True:
+    b = os.read(0, 4096)
+    if not b:
+        break
+    keys.write(b)
+    buf += b
+    sys.stdout.write("RECV %r\r\n" % b)
+    sys.stdout.flush()
+    if buf.endswith(b"/exit\r"):
+        break
