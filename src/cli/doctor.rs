@@ -128,7 +128,43 @@ pub async fn diagnose() -> (Option<PaneContext>, Vec<Check>) {
             None,
         ));
     }
+    checks.extend(skills_checks());
     (pane, checks)
+}
+
+/// For each coding agent installed here: are the skills `cafleet setup` installs present and
+/// identical to this binary's?
+fn skills_checks() -> Vec<Check> {
+    let mut checks = Vec::new();
+    for (backend, _) in crate::skills::detect() {
+        let Some(dir) = crate::skills::skills_dir(backend) else {
+            continue;
+        };
+        let shown = crate::skills::display_path(&dir);
+        let stale = crate::skills::FILES
+            .iter()
+            .filter(|f| std::fs::read(dir.join(f.rel())).ok().as_deref() != Some(f.text.as_bytes()))
+            .count();
+        let total = crate::skills::FILES.len();
+        checks.push(if stale == 0 {
+            check("skills", "ok", format!("{backend}: skills up to date in {shown}"), None)
+        } else if stale == total {
+            check(
+                "skills",
+                "warn",
+                format!("{backend}: CAFleet's skills are not installed in {shown}"),
+                Some("run `cafleet setup` to install them (offline)"),
+            )
+        } else {
+            check(
+                "skills",
+                "warn",
+                format!("{backend}: {stale} of {total} skill files in {shown} are missing or differ from this cafleet"),
+                Some("run `cafleet setup` to update them (edited files are backed up)"),
+            )
+        });
+    }
+    checks
 }
 
 async fn database_check() -> Check {

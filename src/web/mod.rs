@@ -131,7 +131,7 @@ fn token_of(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
         .map(percent_decode)
 }
 
-/// Decodes a query-string value (`%XX` escapes, `+` for space).
+/// Decodes a query-string value's `%XX` escapes (a `+` stays a `+`: tokens often hold one).
 pub fn percent_decode(raw: &str) -> String {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -146,7 +146,6 @@ pub fn percent_decode(raw: &str) -> String {
                 }
                 Err(_) => out.push(b'%'),
             },
-            b'+' => out.push(b' '),
             b => out.push(b),
         }
         i += 1;
@@ -244,6 +243,7 @@ mod tests {
         for t in ["e2e+tok/en=", "plain", "s p a c e", "%41"] {
             assert_eq!(percent_decode(&percent_encode(t)), t);
         }
-        assert_eq!(percent_decode("a%2Bb+c%zz"), "a+b c%zz");
+        assert_eq!(percent_decode("a%2Bb+c%zz"), "a+b+c%zz");
+        assert_eq!(percent_decode("e2e+tok/en="), "e2e+tok/en=");
     }
 }

@@ -355,8 +355,10 @@ while True:
 /// A private tmux server plus stand-in agents on PATH, and a fleet whose Director pane is
 /// a byte recorder. Commands run as if typed in the Director's pane.
 pub struct Team {
-    pub env: Env,
+    // Declared first so it is dropped first: the server is killed while its socket (inside
+    // `env`'s temp dir) still exists.
     pub server: TmuxServer,
+    pub env: Env,
     pub director_pane: String,
     pub director_log: PathBuf,
     pub bin: PathBuf,
