@@ -338,3 +338,36 @@ fn doctor_reports_an_unreachable_tmux_server() {
     assert!(err.starts_with("Error: tmux command failed: "), "{err}");
     assert!(err.contains("/nonexistent-sock"), "{err}");
 }
+
+#[test]
+fn doctor_says_whether_installed_skills_are_up_to_date() {
+    let mut env = Env::new();
+    let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
+    let pane = server.new_pane(&["sleep", "100000"]);
+    server.enter(&mut env, &pane);
+    std::fs::create_dir_all(env.dir.path().join(".claude")).unwrap();
+    let before = env.ok(&["doctor"]);
+    assert!(
+        before.contains(
+            "warn  skills    claude: CAFleet's skills are not installed in ~/.claude/skills"
+        ),
+        "{before}"
+    );
+    env.ok(&["setup", "--coding-agent", "claude"]);
+    let after = env.ok(&["doctor"]);
+    assert!(
+        after.contains("ok    skills    claude: skills up to date in ~/.claude/skills"),
+        "{after}"
+    );
+    std::fs::write(
+        env.dir.path().join(".claude/skills/cafleet/SKILL.md"),
+        "edited",
+    )
+    .unwrap();
+    let edited = env.ok(&["doctor"]);
+    assert!(edited.contains("1 of "), "{edited}");
+    assert!(
+        edited.contains("run `cafleet setup` to update them"),
+        "{edited}"
+    );
+}
