@@ -45,13 +45,7 @@ pub async fn fleet_of(state: &AppState, headers: &HeaderMap) -> ApiResult<FleetI
     }
     let id = parse_python_int(raw)
         .ok_or_else(|| ApiError::bad_request("X-Fleet-Id must be an integer"))?;
-    let mut conn = state
-        .broker
-        .db()
-        .pool()
-        .acquire()
-        .await
-        .map_err(crate::Error::from)?;
+    let mut conn = super::conn(state.broker.db()).await?;
     match db::fleets::get(&mut conn, id).await? {
         Some(_) => Ok(id),
         None => Err(ApiError::not_found("Fleet not found")),
@@ -111,13 +105,7 @@ fn agent_json(a: &db::agents::AgentView) -> Value {
 
 /// The agents of a fleet as the WebUI lists them.
 pub async fn agents_value(state: &AppState, fleet_id: FleetId) -> ApiResult<Value> {
-    let mut conn = state
-        .broker
-        .db()
-        .pool()
-        .acquire()
-        .await
-        .map_err(crate::Error::from)?;
+    let mut conn = super::conn(state.broker.db()).await?;
     let list = db::agents::web_list(&mut conn, fleet_id).await?;
     Ok(json!({ "agents": list.iter().map(agent_json).collect::<Vec<_>>() }))
 }
@@ -140,13 +128,7 @@ async fn enrolled(
     fleet_id: FleetId,
     agent_id: AgentId,
 ) -> ApiResult<db::monitor::Schedule> {
-    let mut conn = state
-        .broker
-        .db()
-        .pool()
-        .acquire()
-        .await
-        .map_err(crate::Error::from)?;
+    let mut conn = super::conn(state.broker.db()).await?;
     db::monitor::schedule(&mut conn, agent_id)
         .await?
         .filter(|s| s.fleet_id == fleet_id && s.status == crate::model::STATUS_ACTIVE)
@@ -272,13 +254,7 @@ async fn mailbox(
 ) -> ApiResult<Json<Value>> {
     let fleet_id = fleet_of(state, headers).await?;
     let agent_id = path_id(raw_id)?;
-    let mut conn = state
-        .broker
-        .db()
-        .pool()
-        .acquire()
-        .await
-        .map_err(crate::Error::from)?;
+    let mut conn = super::conn(state.broker.db()).await?;
     match db::agents::get(&mut conn, agent_id).await? {
         Some(a) if a.fleet_id == fleet_id => {}
         _ => return Err(ApiError::not_found("Agent not found")),
@@ -327,13 +303,7 @@ pub async fn timeline(
             )
         })?),
     };
-    let mut conn = state
-        .broker
-        .db()
-        .pool()
-        .acquire()
-        .await
-        .map_err(crate::Error::from)?;
+    let mut conn = super::conn(state.broker.db()).await?;
     let messages = db::tasks::timeline(&mut conn, fleet_id, before, TIMELINE_PAGE).await?;
     Ok(Json(json!({ "messages": messages })))
 }
@@ -396,12 +366,7 @@ pub async fn send(
     };
     let broker = state.broker.clone();
     let sender = {
-        let mut conn = broker
-            .db()
-            .pool()
-            .acquire()
-            .await
-            .map_err(crate::Error::from)?;
+        let mut conn = super::conn(broker.db()).await?;
         db::agents::get(&mut conn, from).await?
     };
     let sender = match sender {
@@ -429,12 +394,7 @@ pub async fn send(
         })));
     }
     {
-        let mut conn = broker
-            .db()
-            .pool()
-            .acquire()
-            .await
-            .map_err(crate::Error::from)?;
+        let mut conn = super::conn(broker.db()).await?;
         match db::agents::get(&mut conn, to).await? {
             Some(a) if a.fleet_id == fleet_id && a.is_active() => {}
             _ => return Err(ApiError::not_found("Agent not found")),

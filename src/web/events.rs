@@ -38,13 +38,7 @@ pub async fn events(
     let start = match resume {
         Some(seq) => seq,
         None => {
-            let mut conn = state
-                .broker
-                .db()
-                .pool()
-                .acquire()
-                .await
-                .map_err(crate::Error::from)?;
+            let mut conn = super::conn(state.broker.db()).await?;
             db::changes::latest(&mut conn).await?
         }
     };
@@ -80,13 +74,7 @@ pub async fn events(
 /// Reads the changes after `seq` and turns them into events (in order: messages, agents,
 /// monitor); returns the new position.
 async fn next_events(state: &AppState, fleet_id: i64, seq: i64) -> ApiResult<(i64, Vec<Event>)> {
-    let mut conn = state
-        .broker
-        .db()
-        .pool()
-        .acquire()
-        .await
-        .map_err(crate::Error::from)?;
+    let mut conn = super::conn(state.broker.db()).await?;
     let changes = db::changes::since(&mut conn, fleet_id, seq, 1000).await?;
     let Some(last) = changes.last().map(|c| c.seq) else {
         return Ok((seq, Vec::new()));
