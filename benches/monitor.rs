@@ -1,0 +1,426 @@
+//! Monitor benchmarks: the DATABASE work of one monitor tick over a fleet of 1,000 watched
+//! agents (the root Director and 999 pane-bound members, all panes alive) on an on-disk
+//! database that also holds 100,000 messages (1 in 20 still pending, so every watched
+//! agent's `pending_count` is a real count). Target: one tick ≤ 5 ms.
+//!
+//! A tick is what `crate::monitor::tick_once` asks of the database, minus tmux:
+//! `monitor_heartbeat` (a write transaction), `monitor_fleet`, `monitor_targets` (one read of
+//! the 1,000 watched agents), `Broker::monitor_plan` against an in-memory live-pane map, and
+//! `monitor_stamp` for the due agents (one write transaction). The clock is simulated so
+//! every iteration is a later tick:
+//!
+//! - `tick_steady`: ticks 5 s apart with the agents' last wakes spread over their intervals,
+//!   so about 1,000 × 5 / 720 ≈ 7 agents are due per tick (the steady state);
+//! - `tick_all_due`: ticks a day apart, so all 1,000 are due and stamped every tick (the
+//!   worst case: the first tick after a start or a long pause);
+//! - `tick_steady_stamp_each`: the steady tick with one stamp transaction per due agent,
+//!   which is what `tick_once` does when the fleet has no monitoring member (M1);
+//! - the parts alone: `heartbeat`, `targets`, `plan`, `stamp_all`; and `targets_sql_only`,
+//!   the same query returning one row (how much of `targets` is SQL, how much row transport).
+//!
+//! Seeding is not measured; every benchmark runs on its own copy of the seeded database.
+//! Run with `cargo bench --bench monitor`.
+
+use cafleet::broker::Broker;
+use cafleet::db::Db;
+use cafleet::db::monitor::{Watched, Watcher};
+use cafleet::model::{AgentId, CodingAgent, FleetId, format_ts};
+use cafleet::tmux::{PaneContext, Tmux};
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use divan::Bencher;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use tempfile::TempDir;
+use tokio::runtime::Runtime;
+
+/// Watched agents: the root Director plus `WATCHED - 1` members.
+const WATCHED: i64 = 1_000;
+/// Messages already in the database.
+const SEED_MESSAGES: i64 = 100_000;
+/// The monitor's default tick.
+const TICK_SECS: i64 = 5;
+/// Member interval (`db::monitor::MEMBER_INTERVAL_SECS`).
+const MEMBER_INTERVAL: i64 = 720;
+/// The one tmux server every pane lives on.
+const SOCKET: &str = "/tmp/cafleet-bench-monitor.sock";
+
+/// The seeded database every benchmark copies.
+struct Seed {
+    _dir: TempDir,
+    path: PathBuf,
+    fleet: FleetId,
+    director: AgentId,
+    /// Live panes: every watched agent's.
+    live: HashMap<String, HashSet<String>>,
+    /// The simulated time of the seed: every last wake is before it.
+    t0: DateTime<Utc>,
+}
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+async fn open_broker(path: &Path) -> Broker {
+    let db = Db::open(path, 1).await.expect("open db");
+    db.migrate().await.expect("migrate");
+    Broker::new(db, Tmux::from_env(), 200)
+}
+
+fn seed() -> &'static Seed {
+    static SEED: OnceLock<Seed> = OnceLock::new();
+    SEED.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("seed.db");
+        let t0: DateTime<Utc> = "2026-06-01T12:00:00Z".parse().expect("t0");
+        let (fleet, director, live) = runtime().block_on(build_seed(&path, t0));
+        Seed {
+            _dir: dir,
+            path,
+            fleet,
+            director,
+            live,
+            t0,
+        }
+    })
+}
+
+/// `fleet create` (Director pane `%0`, enrolled at 180 s; an Administrator), then 999
+/// members with a placement on pane `%<id>` and a schedule at 720 s, in one transaction;
+/// last wakes spread evenly over the interval before `t0`. Then the message history and the
+/// monitor slot claimed by this process.
+async fn build_seed(
+    path: &Path,
+    t0: DateTime<Utc>,
+) -> (FleetId, AgentId, HashMap<String, HashSet<String>>) {
+    let broker = open_broker(path).await;
+    let caller = PaneContext {
+        session_name: "bench".into(),
+        window_id: "@0".into(),
+        pane_id: "%0".into(),
+        socket_path: SOCKET.into(),
+    };
+    let created = broker
+        .fleet_create(Some("monitor bench"), CodingAgent::Claude, &caller)
+        .await
+        .expect("fleet create");
+    let fleet = created.fleet.fleet_id;
+    let director = created.director.agent_id;
+    let db = broker.db();
+    let mut tx = db.begin_write().await.expect("begin");
+    let registered = format_ts(t0 - ChronoDuration::days(1));
+    let mut members = Vec::with_capacity(WATCHED as usize - 1);
+    for i in 1..WATCHED {
+        let name = format!("member-{i}");
+        let description = "benchmark member";
+        let card = cafleet::db::agents::card_json(&name, description, &serde_json::json!([]), None);
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO agents (fleet_id, name, description, status, registered_at,
+                                 deregistered_at, agent_card_json)
+             VALUES (?1, ?2, ?3, 'active', ?4, NULL, ?5) RETURNING agent_id",
+        )
+        .bind(fleet)
+        .bind(&name)
+        .bind(description)
+        .bind(&registered)
+        .bind(&card)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("insert agent");
+        sqlx::query(
+            "INSERT INTO agent_placements (agent_id, director_agent_id, tmux_session,
+                                           tmux_window_id, tmux_pane_id, coding_agent,
+                                           created_at, tmux_socket)
+             VALUES (?1, ?2, 'bench', '@0', ?3, 'claude', ?4, ?5)",
+        )
+        .bind(id)
+        .bind(director)
+        .bind(format!("%{id}"))
+        .bind(&registered)
+        .bind(SOCKET)
+        .execute(&mut *tx)
+        .await
+        .expect("insert placement");
+        // Last wakes spread over (t0 - 720 s, t0]: with 5 s ticks about 7 are due per tick.
+        let last = t0 - ChronoDuration::milliseconds(i * MEMBER_INTERVAL * 1000 / WATCHED);
+        sqlx::query(
+            "INSERT INTO monitor_config (agent_id, interval_seconds, last_ping_at, enabled)
+             VALUES (?1, ?2, ?3, 1)",
+        )
+        .bind(id)
+        .bind(MEMBER_INTERVAL)
+        .bind(format_ts(last))
+        .execute(&mut *tx)
+        .await
+        .expect("insert schedule");
+        members.push(id);
+    }
+    sqlx::query("UPDATE monitor_config SET last_ping_at = ?2 WHERE agent_id = ?1")
+        .bind(director)
+        .bind(format_ts(t0 - ChronoDuration::seconds(90)))
+        .execute(&mut *tx)
+        .await
+        .expect("stamp director");
+    // History among the members: 1 in 20 still pending.
+    let first = members[0];
+    assert!(
+        members
+            .iter()
+            .enumerate()
+            .all(|(i, &a)| a == first + i as i64),
+        "member ids must be contiguous for the seeding SQL"
+    );
+    let n_members = members.len() as i64;
+    sqlx::query(
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1),
+              rows(n, src, dst, ts) AS (
+                SELECT n, ?2 + (n % ?3), ?2 + ((n * 7 + 1) % ?3),
+                       strftime('%Y-%m-%dT%H:%M:%S', '2026-01-01', '+' || n || ' seconds') || '.000000+00:00'
+                FROM seq)
+         INSERT INTO tasks (context_id, from_agent_id, to_agent_id, type, created_at,
+                            status_state, status_timestamp, origin_task_id, text)
+         SELECT dst, src, dst, 'unicast', ts,
+                CASE WHEN n % 20 = 0 THEN 'input_required' ELSE 'completed' END, ts, NULL,
+                printf('seed message %d: status update on the refactor, see the PR for details.', n)
+         FROM rows",
+    )
+    .bind(SEED_MESSAGES)
+    .bind(first)
+    .bind(n_members)
+    .execute(&mut *tx)
+    .await
+    .expect("seed tasks");
+    tx.commit().await.expect("commit");
+    broker
+        .monitor_claim(fleet, i64::from(std::process::id()), TICK_SECS)
+        .await
+        .expect("claim");
+    let watched: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM monitor_config m JOIN agent_placements p USING (agent_id)",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("count");
+    assert_eq!(watched, WATCHED);
+    sqlx::query("ANALYZE")
+        .execute(db.pool())
+        .await
+        .expect("analyze");
+    db.close().await;
+    let panes: HashSet<String> = std::iter::once("%0".to_string())
+        .chain(members.iter().map(|id| format!("%{id}")))
+        .collect();
+    let live = HashMap::from([(SOCKET.to_string(), panes)]);
+    (fleet, director, live)
+}
+
+/// A private copy of the seeded database and a long-lived broker on it (as `monitor start`
+/// has: one connection).
+struct Fixture {
+    _dir: TempDir,
+    rt: Runtime,
+    broker: Broker,
+    seed: &'static Seed,
+    pid: i64,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let s = seed();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bench.db");
+        std::fs::copy(&s.path, &path).expect("copy seed db");
+        let rt = runtime();
+        let broker = rt.block_on(open_broker(&path));
+        Fixture {
+            _dir: dir,
+            rt,
+            broker,
+            seed: s,
+            pid: i64::from(std::process::id()),
+        }
+    }
+
+    /// The simulated clock of tick `n` (`step` apart, starting just after the seed).
+    fn now(&self, n: i64, step: ChronoDuration) -> String {
+        format_ts(self.seed.t0 + step * (n as i32 + 1))
+    }
+
+    fn targets(&self) -> (Vec<Watched>, Option<Watcher>) {
+        self.rt
+            .block_on(self.broker.monitor_targets(self.seed.fleet))
+            .expect("targets")
+    }
+
+    /// The database work of one tick at `now`; returns how many agents were due.
+    async fn tick(&self, now: &str, stamp_each: bool) -> usize {
+        let s = self.seed;
+        let b = &self.broker;
+        assert!(
+            b.monitor_heartbeat(s.fleet, self.pid, now)
+                .await
+                .expect("heartbeat"),
+            "slot lost"
+        );
+        let director = b.monitor_fleet(s.fleet).await.expect("fleet");
+        let (watched, watcher) = b.monitor_targets(s.fleet).await.expect("targets");
+        assert_eq!(watched.len() as i64, WATCHED);
+        let plan = Broker::monitor_plan(watched, watcher, &s.live, now, director);
+        let ids: Vec<AgentId> = plan.due.iter().map(|d| d.agent_id).collect();
+        if stamp_each {
+            for id in &ids {
+                b.monitor_stamp(&[*id], now).await.expect("stamp");
+            }
+        } else if !ids.is_empty() {
+            b.monitor_stamp(&ids, now).await.expect("stamp");
+        }
+        ids.len()
+    }
+}
+
+/// `CAFLEET_BENCH_KEEP_DB=<file>` keeps a copy of the seeded database (for EXPLAIN etc.).
+fn keep_seed_copy(seed: &Path) {
+    if let Some(target) = std::env::var_os("CAFLEET_BENCH_KEEP_DB") {
+        std::fs::copy(seed, &target).expect("copy the seeded database");
+        eprintln!(
+            "kept the seeded database as {}",
+            Path::new(&target).display()
+        );
+    }
+}
+
+fn main() {
+    // Build the seed before any timing starts.
+    keep_seed_copy(&seed().path);
+    divan::main();
+}
+
+/// One steady-state tick: ~7 of 1,000 due, stamped in one transaction.
+#[divan::bench(sample_count = 300)]
+fn tick_steady(bencher: Bencher) {
+    let f = Fixture::new();
+    let mut n = 0;
+    let mut due_total = 0;
+    bencher.bench_local(|| {
+        let now = f.now(n, ChronoDuration::seconds(TICK_SECS));
+        n += 1;
+        due_total += f.rt.block_on(f.tick(&now, false));
+    });
+    assert!(n == 0 || due_total > 0, "no agent was ever due");
+}
+
+/// The steady tick, stamping each due agent in its own transaction (the M1 path).
+#[divan::bench(sample_count = 300)]
+fn tick_steady_stamp_each(bencher: Bencher) {
+    let f = Fixture::new();
+    let mut n = 0;
+    bencher.bench_local(|| {
+        let now = f.now(n, ChronoDuration::seconds(TICK_SECS));
+        n += 1;
+        f.rt.block_on(f.tick(&now, true))
+    });
+}
+
+/// The worst tick: all 1,000 due and stamped in one transaction.
+#[divan::bench(sample_count = 200)]
+fn tick_all_due(bencher: Bencher) {
+    let f = Fixture::new();
+    let mut n = 0;
+    bencher.bench_local(|| {
+        let now = f.now(n, ChronoDuration::days(1));
+        n += 1;
+        let due = f.rt.block_on(f.tick(&now, false));
+        assert_eq!(due as i64, WATCHED);
+    });
+}
+
+/// The heartbeat alone: one `BEGIN IMMEDIATE` transaction, one UPDATE, the commit's fsync.
+#[divan::bench(sample_count = 300)]
+fn heartbeat(bencher: Bencher) {
+    let f = Fixture::new();
+    let mut n = 0;
+    bencher.bench_local(|| {
+        let now = f.now(n, ChronoDuration::seconds(TICK_SECS));
+        n += 1;
+        f.rt.block_on(f.broker.monitor_heartbeat(f.seed.fleet, f.pid, &now))
+            .expect("heartbeat")
+    });
+}
+
+/// `monitor_targets`: the 1,000 watched agents with pane and pending count, and the watcher.
+#[divan::bench(sample_count = 300)]
+fn targets(bencher: Bencher) {
+    let f = Fixture::new();
+    bencher.bench_local(|| {
+        let t = f.targets();
+        assert_eq!(t.0.len() as i64, WATCHED);
+        t
+    });
+}
+
+/// `Broker::monitor_plan` over 1,000 watched agents (pure CPU; the input is cloned untimed).
+#[divan::bench(sample_count = 300)]
+fn plan(bencher: Bencher) {
+    let f = Fixture::new();
+    let (watched, watcher) = f.targets();
+    let now = f.now(0, ChronoDuration::seconds(TICK_SECS));
+    bencher
+        .with_inputs(|| (watched.clone(), watcher.clone()))
+        .bench_local_values(|(w, m)| {
+            Broker::monitor_plan(w, m, &f.seed.live, &now, f.seed.director)
+        });
+}
+
+/// `monitor_stamp` of all 1,000 agents in one transaction.
+#[divan::bench(sample_count = 200)]
+fn stamp_all(bencher: Bencher) {
+    let f = Fixture::new();
+    let ids: Vec<AgentId> = f.targets().0.iter().map(|w| w.agent_id).collect();
+    let mut n = 0;
+    bencher.bench_local(|| {
+        let now = f.now(n, ChronoDuration::days(1));
+        n += 1;
+        f.rt.block_on(f.broker.monitor_stamp(&ids, &now))
+            .expect("stamp")
+    });
+}
+
+/// Diagnostic: the SQL of `db::monitor::watched` (copied; keep in step) evaluated in full
+/// but returning one row, i.e. `targets` minus moving 1,000 rows through sqlx's worker
+/// channel and decoding them. The difference between the two is the row transport.
+#[divan::bench(sample_count = 300)]
+fn targets_sql_only(bencher: Bencher) {
+    const WATCHED_SQL: &str = "SELECT a.agent_id, a.name,
+              (f.director_agent_id IS NOT NULL AND f.director_agent_id = a.agent_id) AS is_director,
+              m.interval_seconds, m.last_ping_at, m.enabled,
+              p.tmux_pane_id, p.tmux_socket,
+              (SELECT count(*) FROM tasks t
+                WHERE t.context_id = a.agent_id AND t.status_state = 'input_required'
+                  AND t.type <> 'broadcast_summary') AS pending_count
+       FROM monitor_config m
+       JOIN agents a ON a.agent_id = m.agent_id
+       JOIN agent_placements p ON p.agent_id = a.agent_id
+       JOIN fleets f ON f.fleet_id = a.fleet_id
+       WHERE a.fleet_id = ?1 AND a.status = 'active'
+       ORDER BY a.agent_id ASC";
+    let f = Fixture::new();
+    let sql = format!(
+        "SELECT count(*), total(pending_count), total(length(name) + length(tmux_pane_id)
+                + length(tmux_socket) + length(last_ping_at) + is_director + enabled
+                + interval_seconds) FROM ({WATCHED_SQL})"
+    );
+    let expected_pending: i64 = f.targets().0.iter().map(|w| w.pending_count).sum();
+    bencher.bench_local(|| {
+        let (n, pending, _): (i64, f64, f64) =
+            f.rt.block_on(
+                sqlx::query_as(&sql)
+                    .bind(f.seed.fleet)
+                    .fetch_one(f.broker.db().pool()),
+            )
+            .expect("query");
+        assert_eq!((n, pending as i64), (WATCHED, expected_pending));
+    });
+}
