@@ -91,14 +91,7 @@ impl Broker {
         text: &str,
         now: &str,
     ) -> Result<(Task, Option<PaneTarget>)> {
-        match db::agents::get(conn, sender).await? {
-            Some(a) if a.fleet_id == fleet_id && a.is_active() => {}
-            _ => {
-                return Err(Error::runtime(format!(
-                    "Sender agent not found or not active in fleet: {sender}"
-                )));
-            }
-        }
+        check_sender(conn, fleet_id, sender).await?;
         // An agent of another fleet is reported exactly like a missing one, so ids of other
         // fleets do not leak (messaging.md defect §9.7).
         match db::agents::get(conn, to).await? {
@@ -185,14 +178,7 @@ impl Broker {
         validate_text(text)?;
         let now = now_ts();
         let mut tx = self.db.begin_write().await?;
-        match db::agents::get(&mut tx, sender).await? {
-            Some(a) if a.fleet_id == fleet_id && a.is_active() => {}
-            _ => {
-                return Err(Error::runtime(format!(
-                    "Sender agent not found or not active in fleet: {sender}"
-                )));
-            }
-        }
+        check_sender(&mut tx, fleet_id, sender).await?;
         let recipients = db::agents::broadcast_recipients(&mut tx, fleet_id, sender).await?;
         let summary_text = format!("Broadcast sent to {} recipients", recipients.len());
         let summary_id = db::tasks::insert(
@@ -357,6 +343,20 @@ impl Broker {
 enum Transition {
     Ack,
     Cancel,
+}
+
+/// The sender must be an active agent of the fleet.
+async fn check_sender(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+    sender: AgentId,
+) -> Result<()> {
+    match db::agents::get(conn, sender).await? {
+        Some(a) if a.fleet_id == fleet_id && a.is_active() => Ok(()),
+        _ => Err(Error::runtime(format!(
+            "Sender agent not found or not active in fleet: {sender}"
+        ))),
+    }
 }
 
 async fn agent_in_fleet(

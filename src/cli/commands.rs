@@ -63,7 +63,7 @@ pub(crate) fn need_fleet(v: Option<i64>) -> Result<i64, CliError> {
 }
 
 /// Any other missing option is a usage error.
-fn need<T>(v: Option<T>, name: &str) -> Result<T, CliError> {
+pub(crate) fn need<T>(v: Option<T>, name: &str) -> Result<T, CliError> {
     v.ok_or_else(|| CliError::Usage(format!("Missing option '{name}'.")))
 }
 

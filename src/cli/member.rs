@@ -1,5 +1,6 @@
 //! `cafleet member ...`: spawn, list, steer and remove pane-bound members.
 
+use super::commands::{need, need_fleet};
 use super::output::{self, print, print_json, print_raw};
 use super::{CliError, CliResult, Ctx};
 use crate::broker::Broker;
@@ -199,14 +200,6 @@ pub async fn run(ctx: &Ctx, cmd: MemberCommand) -> CliResult {
         MemberCommand::Ping(a) => ping(ctx, a).await,
         MemberCommand::Nudge(a) => nudge(ctx, a).await,
     }
-}
-
-fn need_fleet(v: Option<i64>) -> Result<i64, CliError> {
-    super::commands::need_fleet(v)
-}
-
-fn need<T>(v: Option<T>, name: &str) -> Result<T, CliError> {
-    v.ok_or_else(|| CliError::Usage(format!("Missing option '{name}'.")))
 }
 
 /// tmux on PATH and inside a tmux session (tmux.md §2.1).
