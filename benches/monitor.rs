@@ -1,22 +1,20 @@
 //! Monitor benchmarks: the DATABASE work of one monitor tick over a fleet of 1,000 watched
 //! agents (the root Director and 999 pane-bound members, all panes alive) on an on-disk
-//! database that also holds 100,000 messages (1 in 20 still pending, so every watched
-//! agent's `pending_count` is a real count). Target: one tick ≤ 5 ms.
+//! database that also holds 100,000 messages (1 in 20 still pending). Target: one tick ≤ 5 ms.
 //!
 //! A tick is what `crate::monitor::tick_once` asks of the database, minus tmux:
 //! `monitor_heartbeat` (a write transaction), `monitor_fleet`, `monitor_targets` (one read of
-//! the 1,000 watched agents), `Broker::monitor_plan` against an in-memory live-pane map, and
-//! `monitor_stamp` for the due agents (one write transaction). The clock is simulated so
+//! the watched agents whose interval has elapsed), `Broker::monitor_plan` against an
+//! in-memory live-pane map, and `monitor_stamp` for the due agents (one write transaction,
+//! whether they are woken through the monitoring member or by their own poll triggers). The clock is simulated so
 //! every iteration is a later tick:
 //!
 //! - `tick_steady`: ticks 5 s apart with the agents' last wakes spread over their intervals,
 //!   so about 1,000 × 5 / 720 ≈ 7 agents are due per tick (the steady state);
 //! - `tick_all_due`: ticks a day apart, so all 1,000 are due and stamped every tick (the
 //!   worst case: the first tick after a start or a long pause);
-//! - `tick_steady_stamp_each`: the steady tick with one stamp transaction per due agent,
-//!   which is what `tick_once` does when the fleet has no monitoring member (M1);
-//! - the parts alone: `heartbeat`, `targets`, `plan`, `stamp_all`; and `targets_sql_only`,
-//!   the same query returning one row (how much of `targets` is SQL, how much row transport).
+//! - the parts alone: `heartbeat`, `targets` (steady), `targets_all_due`, `plan` over all
+//!   1,000, `stamp_all`.
 //!
 //! Seeding is not measured; every benchmark runs on its own copy of the seeded database.
 //! Run with `cargo bench --bench monitor`.
@@ -249,14 +247,22 @@ impl Fixture {
         format_ts(self.seed.t0 + step * (n as i32 + 1))
     }
 
-    fn targets(&self) -> (Vec<Watched>, Option<Watcher>) {
+    /// The tick's read at `now`.
+    fn targets(&self, now: &str) -> (Vec<Watched>, Option<Watcher>) {
         self.rt
-            .block_on(self.broker.monitor_targets(self.seed.fleet))
+            .block_on(self.broker.monitor_targets(self.seed.fleet, now))
             .expect("targets")
     }
 
+    /// All 1,000 watched agents (a day after the seed every one is due).
+    fn all_watched(&self) -> (Vec<Watched>, Option<Watcher>) {
+        let t = self.targets(&self.now(0, ChronoDuration::days(1)));
+        assert_eq!(t.0.len() as i64, WATCHED);
+        t
+    }
+
     /// The database work of one tick at `now`; returns how many agents were due.
-    async fn tick(&self, now: &str, stamp_each: bool) -> usize {
+    async fn tick(&self, now: &str) -> usize {
         let s = self.seed;
         let b = &self.broker;
         assert!(
@@ -266,17 +272,10 @@ impl Fixture {
             "slot lost"
         );
         let director = b.monitor_fleet(s.fleet).await.expect("fleet");
-        let (watched, watcher) = b.monitor_targets(s.fleet).await.expect("targets");
-        assert_eq!(watched.len() as i64, WATCHED);
+        let (watched, watcher) = b.monitor_targets(s.fleet, now).await.expect("targets");
         let plan = Broker::monitor_plan(watched, watcher, &s.live, now, director);
         let ids: Vec<AgentId> = plan.due.iter().map(|d| d.agent_id).collect();
-        if stamp_each {
-            for id in &ids {
-                b.monitor_stamp(&[*id], now).await.expect("stamp");
-            }
-        } else if !ids.is_empty() {
-            b.monitor_stamp(&ids, now).await.expect("stamp");
-        }
+        b.monitor_stamp(&ids, now).await.expect("stamp");
         ids.len()
     }
 }
@@ -307,21 +306,9 @@ fn tick_steady(bencher: Bencher) {
     bencher.bench_local(|| {
         let now = f.now(n, ChronoDuration::seconds(TICK_SECS));
         n += 1;
-        due_total += f.rt.block_on(f.tick(&now, false));
+        due_total += f.rt.block_on(f.tick(&now));
     });
     assert!(n == 0 || due_total > 0, "no agent was ever due");
-}
-
-/// The steady tick, stamping each due agent in its own transaction (the M1 path).
-#[divan::bench(sample_count = 300)]
-fn tick_steady_stamp_each(bencher: Bencher) {
-    let f = Fixture::new();
-    let mut n = 0;
-    bencher.bench_local(|| {
-        let now = f.now(n, ChronoDuration::seconds(TICK_SECS));
-        n += 1;
-        f.rt.block_on(f.tick(&now, true))
-    });
 }
 
 /// The worst tick: all 1,000 due and stamped in one transaction.
@@ -332,7 +319,7 @@ fn tick_all_due(bencher: Bencher) {
     bencher.bench_local(|| {
         let now = f.now(n, ChronoDuration::days(1));
         n += 1;
-        let due = f.rt.block_on(f.tick(&now, false));
+        let due = f.rt.block_on(f.tick(&now));
         assert_eq!(due as i64, WATCHED);
     });
 }
@@ -350,22 +337,34 @@ fn heartbeat(bencher: Bencher) {
     });
 }
 
-/// `monitor_targets`: the 1,000 watched agents with pane and pending count, and the watcher.
+/// `monitor_targets` in the steady state: the few agents whose interval has elapsed, and
+/// the watcher.
 #[divan::bench(sample_count = 300)]
 fn targets(bencher: Bencher) {
     let f = Fixture::new();
+    let now = f.now(0, ChronoDuration::seconds(TICK_SECS));
     bencher.bench_local(|| {
-        let t = f.targets();
-        assert_eq!(t.0.len() as i64, WATCHED);
+        let t = f.targets(&now);
+        assert!(
+            (t.0.len() as i64) < WATCHED / 10,
+            "steady state reads few rows"
+        );
         t
     });
+}
+
+/// `monitor_targets` when all 1,000 are due (the first tick after a start).
+#[divan::bench(sample_count = 200)]
+fn targets_all_due(bencher: Bencher) {
+    let f = Fixture::new();
+    bencher.bench_local(|| f.all_watched());
 }
 
 /// `Broker::monitor_plan` over 1,000 watched agents (pure CPU; the input is cloned untimed).
 #[divan::bench(sample_count = 300)]
 fn plan(bencher: Bencher) {
     let f = Fixture::new();
-    let (watched, watcher) = f.targets();
+    let (watched, watcher) = f.all_watched();
     let now = f.now(0, ChronoDuration::seconds(TICK_SECS));
     bencher
         .with_inputs(|| (watched.clone(), watcher.clone()))
@@ -378,49 +377,12 @@ fn plan(bencher: Bencher) {
 #[divan::bench(sample_count = 200)]
 fn stamp_all(bencher: Bencher) {
     let f = Fixture::new();
-    let ids: Vec<AgentId> = f.targets().0.iter().map(|w| w.agent_id).collect();
+    let ids: Vec<AgentId> = f.all_watched().0.iter().map(|w| w.agent_id).collect();
     let mut n = 0;
     bencher.bench_local(|| {
         let now = f.now(n, ChronoDuration::days(1));
         n += 1;
         f.rt.block_on(f.broker.monitor_stamp(&ids, &now))
             .expect("stamp")
-    });
-}
-
-/// Diagnostic: the SQL of `db::monitor::watched` (copied; keep in step) evaluated in full
-/// but returning one row, i.e. `targets` minus moving 1,000 rows through sqlx's worker
-/// channel and decoding them. The difference between the two is the row transport.
-#[divan::bench(sample_count = 300)]
-fn targets_sql_only(bencher: Bencher) {
-    const WATCHED_SQL: &str = "SELECT a.agent_id, a.name,
-              (f.director_agent_id IS NOT NULL AND f.director_agent_id = a.agent_id) AS is_director,
-              m.interval_seconds, m.last_ping_at, m.enabled,
-              p.tmux_pane_id, p.tmux_socket,
-              (SELECT count(*) FROM tasks t
-                WHERE t.context_id = a.agent_id AND t.status_state = 'input_required'
-                  AND t.type <> 'broadcast_summary') AS pending_count
-       FROM monitor_config m
-       JOIN agents a ON a.agent_id = m.agent_id
-       JOIN agent_placements p ON p.agent_id = a.agent_id
-       JOIN fleets f ON f.fleet_id = a.fleet_id
-       WHERE a.fleet_id = ?1 AND a.status = 'active'
-       ORDER BY a.agent_id ASC";
-    let f = Fixture::new();
-    let sql = format!(
-        "SELECT count(*), total(pending_count), total(length(name) + length(tmux_pane_id)
-                + length(tmux_socket) + length(last_ping_at) + is_director + enabled
-                + interval_seconds) FROM ({WATCHED_SQL})"
-    );
-    let expected_pending: i64 = f.targets().0.iter().map(|w| w.pending_count).sum();
-    bencher.bench_local(|| {
-        let (n, pending, _): (i64, f64, f64) =
-            f.rt.block_on(
-                sqlx::query_as(&sql)
-                    .bind(f.seed.fleet)
-                    .fetch_one(f.broker.db().pool()),
-            )
-            .expect("query");
-        assert_eq!((n, pending as i64), (WATCHED, expected_pending));
     });
 }

@@ -9,9 +9,13 @@ use crate::Result;
 use crate::broker::Broker;
 use crate::broker::monitor::{poll_trigger, wake_payload};
 use crate::model::{FleetId, PaneTarget, now_ts};
+use futures::StreamExt;
 use std::time::Duration;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
+
+/// How many poll triggers one tick types at once (each is a few `tmux` calls and pauses).
+const WAKE_CONCURRENCY: usize = 16;
 
 /// Whether the loop should go on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +73,7 @@ pub async fn tick_once(
         Ok(d) => d,
         Err(_) => return Ok(Flow::Stop),
     };
-    let (watched, watcher) = broker.monitor_targets(fleet_id).await?;
+    let (watched, watcher) = broker.monitor_targets(fleet_id, &now).await?;
     let sockets = watched
         .iter()
         .filter_map(|w| w.tmux_socket.clone())
@@ -100,19 +104,31 @@ pub async fn tick_once(
         }
         return Ok(Flow::Continue);
     }
-    for d in &plan.due {
-        let (Some(socket), Some(pane)) = (&d.tmux_socket, &d.tmux_pane_id) else {
-            continue;
-        };
+    // Poll triggers go to different panes: type them concurrently (bounded), then stamp
+    // every agent whose trigger was delivered in one transaction.
+    let deliveries: Vec<_> = futures::stream::iter(plan.due.iter().filter_map(|d| {
         let target = PaneTarget {
-            socket: socket.clone(),
-            pane_id: pane.clone(),
+            socket: d.tmux_socket.clone()?,
+            pane_id: d.tmux_pane_id.clone()?,
         };
-        let delivery = tmux
-            .type_line(&target, &poll_trigger(fleet_id, d.agent_id), false)
-            .await;
+        Some(async move {
+            let delivery = tmux
+                .type_line(&target, &poll_trigger(fleet_id, d.agent_id), false)
+                .await;
+            (d, delivery)
+        })
+    }))
+    .buffered(WAKE_CONCURRENCY)
+    .collect()
+    .await;
+    let sent: Vec<_> = deliveries
+        .iter()
+        .filter(|(_, delivery)| delivery.is_sent())
+        .map(|(d, _)| d.agent_id)
+        .collect();
+    broker.monitor_stamp(&sent, &now).await?;
+    for (d, delivery) in &deliveries {
         if delivery.is_sent() {
-            broker.monitor_stamp(&[d.agent_id], &now).await?;
             report(&format!(
                 "{now} due agent {} ({}) -> poll trigger",
                 d.agent_id, d.name

@@ -153,13 +153,15 @@ impl Broker {
         Ok(())
     }
 
-    /// The watched agents and the fleet's monitoring member with a pane (one read).
+    /// What a tick at `now` needs: the watched agents whose interval has (about) elapsed,
+    /// and the fleet's monitoring member with a pane. `monitor_plan` makes the exact call.
     pub async fn monitor_targets(
         &self,
         fleet_id: FleetId,
+        now: &str,
     ) -> Result<(Vec<Watched>, Option<db::monitor::Watcher>)> {
         let mut conn = self.db.pool().acquire().await?;
-        let watched = db::monitor::watched(&mut conn, fleet_id).await?;
+        let watched = db::monitor::due_candidates(&mut conn, fleet_id, now).await?;
         let watcher = db::monitor::watcher(&mut conn, fleet_id).await?;
         Ok((watched, watcher))
     }
@@ -202,12 +204,13 @@ impl Broker {
         }
     }
 
-    /// Records that these agents were woken at `now` (one transaction).
+    /// Records that these agents were woken at `now` (one transaction, one statement).
     pub async fn monitor_stamp(&self, agents: &[AgentId], now: &str) -> Result<()> {
-        let mut tx = self.db.begin_write().await?;
-        for a in agents {
-            db::monitor::stamp(&mut tx, *a, now).await?;
+        if agents.is_empty() {
+            return Ok(());
         }
+        let mut tx = self.db.begin_write().await?;
+        db::monitor::stamp(&mut tx, agents, now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -173,6 +173,39 @@ pub async fn watched(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<V
     .await?)
 }
 
+/// The agents a tick at `now` may wake: enrolled, active, enabled, with a pane, and never
+/// woken or woken about `interval` seconds ago or earlier (one second of slack: the exact
+/// comparison, on the parsed timestamps, is `Broker::monitor_plan`'s). `pending_count` is
+/// not computed (0): a tick does not need it. Most ticks read a handful of rows instead of
+/// the whole fleet.
+pub async fn due_candidates(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+    now: &str,
+) -> Result<Vec<Watched>> {
+    Ok(sqlx::query_as!(
+        Watched,
+        r#"SELECT a.agent_id AS "agent_id!", a.name,
+                  (f.director_agent_id IS NOT NULL AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
+                  m.interval_seconds, m.last_ping_at, m.enabled AS "enabled!: bool",
+                  p.tmux_pane_id, p.tmux_socket, 0 AS "pending_count!: i64"
+           FROM monitor_config m
+           JOIN agents a ON a.agent_id = m.agent_id
+           JOIN agent_placements p ON p.agent_id = a.agent_id
+           JOIN fleets f ON f.fleet_id = a.fleet_id
+           WHERE a.fleet_id = ?1 AND a.status = 'active' AND m.enabled
+             AND p.tmux_pane_id IS NOT NULL
+             AND (m.last_ping_at IS NULL
+                  OR unixepoch(m.last_ping_at, 'subsec') + m.interval_seconds
+                     <= unixepoch(?2, 'subsec') + 1)
+           ORDER BY a.agent_id ASC"#,
+        fleet_id,
+        now
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
 /// The fleet's monitoring member with a pane: (agent id, pane, socket).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watcher {
@@ -199,11 +232,14 @@ pub async fn watcher(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<O
     .await?)
 }
 
-/// Records that an agent was woken.
-pub async fn stamp(conn: &mut SqliteConnection, agent_id: AgentId, now: &str) -> Result<()> {
+/// Records that these agents were woken at `now`: one statement however many there are
+/// (the change-log trigger still fires per row).
+pub async fn stamp(conn: &mut SqliteConnection, agents: &[AgentId], now: &str) -> Result<()> {
+    let ids = serde_json::to_string(agents).expect("ids serialise");
     sqlx::query!(
-        "UPDATE monitor_config SET last_ping_at = ?2 WHERE agent_id = ?1",
-        agent_id,
+        "UPDATE monitor_config SET last_ping_at = ?2
+         WHERE agent_id IN (SELECT value FROM json_each(?1))",
+        ids,
         now
     )
     .execute(conn)
