@@ -178,9 +178,21 @@ impl Broker {
         if pane_ok && socket_ok {
             return Ok(());
         }
+        let mine = caller.pane.as_deref().unwrap_or("none").to_string();
+        // The same pane id on another tmux server: name both servers, or the error would
+        // read "pane %1 is not pane %1".
+        let (mine, theirs) = match (&p.tmux_socket, pane_ok) {
+            (Some(rec), true) => (
+                format!(
+                    "{mine} on tmux server {}",
+                    caller.socket.as_deref().unwrap_or("none")
+                ),
+                format!("{dpane} on tmux server {rec}"),
+            ),
+            _ => (mine, dpane),
+        };
         Err(Error::runtime(format!(
-            "cafleet member {command} is Director-only: the calling pane ({}) is not the Director's pane ({dpane}) of fleet {fleet_id}. Run it from the Director's pane.",
-            caller.pane.as_deref().unwrap_or("none")
+            "cafleet member {command} is Director-only: the calling pane ({mine}) is not the Director's pane ({theirs}) of fleet {fleet_id}. Run it from the Director's pane."
         )))
     }
 

@@ -42,6 +42,8 @@ struct Side {
     /// `PATH` with this side's stand-ins first.
     path: String,
     director_pane: String,
+    /// The tmux server recorded in the Director's placement.
+    socket: String,
     fleet: i64,
     director: i64,
     admin: i64,
@@ -169,6 +171,7 @@ impl Side {
             root,
             path,
             director_pane,
+            socket: String::new(),
             fleet: 0,
             director: 0,
             admin: 0,
@@ -210,6 +213,10 @@ impl Side {
         self.fleet = f;
         self.director = d;
         self.admin = as_i64(&made["administrator_agent_id"]);
+        self.socket = env.query(&format!(
+            "SELECT tmux_socket FROM agent_placements WHERE agent_id = {d}"
+        ))[0][0]
+            .clone();
         let member = |s: &Side, role: &str| -> (i64, String) {
             let v = s.json(
                 env,
@@ -705,12 +712,25 @@ fn director_nf(d: i64, f: i64) -> String {
     format!("Director agent '{d}' not found or not active in fleet '{f}'.")
 }
 
-/// K4's refusal of a caller that is not the fleet's Director pane.
+/// K4's refusal of a caller that is not the fleet's Director pane. The same pane id on
+/// another server names both servers (else it would read "pane %1 is not pane %1").
 fn director_only(w: &World, command: &str, caller: Who, fleet: &Side) -> String {
+    let c = w.side(caller);
+    let (mine, theirs) = if c.director_pane == fleet.director_pane {
+        (
+            format!(
+                "{} on tmux server {}",
+                c.director_pane,
+                c.server.socket.display()
+            ),
+            format!("{} on tmux server {}", fleet.director_pane, fleet.socket),
+        )
+    } else {
+        (c.director_pane.clone(), fleet.director_pane.clone())
+    };
+    assert_ne!(mine, theirs);
     format!(
-        "cafleet member {command} is Director-only: the calling pane ({}) is not the Director's pane ({}) of fleet {}. Run it from the Director's pane.",
-        w.side(caller).director_pane,
-        fleet.director_pane,
+        "cafleet member {command} is Director-only: the calling pane ({mine}) is not the Director's pane ({theirs}) of fleet {}. Run it from the Director's pane.",
         fleet.fleet
     )
 }
