@@ -419,20 +419,39 @@ pub fn sanitize(text: &str) -> String {
     out
 }
 
-/// C1 controls, zero-width and bidi controls, and other non-printing code points.
+/// C1 controls, and the code points a terminal draws as nothing: Unicode's
+/// Default_Ignorable_Code_Point set (zero-width and bidi controls, fillers, tags, variation
+/// selectors) plus the other format characters (Cf). The emoji/text presentation
+/// selectors U+FE0E and U+FE0F stay: they only pick a glyph for the character before them.
 fn is_invisible(c: char) -> bool {
     matches!(c as u32,
         0x80..=0x9f
         | 0xad
+        | 0x034f
+        | 0x0600..=0x0605
         | 0x061c
-        | 0x180e
+        | 0x06dd
+        | 0x070f
+        | 0x0890..=0x0891
+        | 0x08e2
+        | 0x115f..=0x1160
+        | 0x17b4..=0x17b5
+        | 0x180b..=0x180f
         | 0x200b..=0x200f
         | 0x202a..=0x202e
         | 0x2060..=0x206f
+        | 0x3164
+        | 0xfe00..=0xfe0d
         | 0xfeff
-        | 0xfff9..=0xfffb
-        | 0xe0000..=0xe007f
-    ) || (0xd800..=0xdfff).contains(&(c as u32))
+        | 0xffa0
+        | 0xfff0..=0xfffb
+        | 0x110bd
+        | 0x110cd
+        | 0x13430..=0x1343f
+        | 0x1bca0..=0x1bca3
+        | 0x1d173..=0x1d17a
+        | 0xe0000..=0xe0fff
+    )
 }
 
 /// Cuts text to `max` code points plus `…` when longer (cli.md §1.7).
@@ -463,6 +482,12 @@ mod tests {
         );
         assert_eq!(s, "line1⏎line2⏎line3⏎end␉tab ␃c ␕u ␛[Aesc ␡del �c1 �rtl");
         assert!(!s.chars().any(|c| c.is_control()));
+        // Fillers, tags and variation selectors hide text from a reader; emoji keep their
+        // presentation selector.
+        assert_eq!(
+            sanitize("a\u{3164}b\u{e0041}c\u{e0101}d\u{fe01}e\u{34f}f\u{600}g ❤\u{fe0f}"),
+            "a�b�c�d�e�f�g ❤\u{fe0f}"
+        );
         assert_eq!(
             sanitize("-R $(rm -rf /) `x` é 日本"),
             "-R $(rm -rf /) `x` é 日本"

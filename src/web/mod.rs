@@ -136,18 +136,18 @@ pub fn percent_decode(raw: &str) -> String {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
+    let hex = |b: u8| char::from(b).to_digit(16);
     while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&raw[i + 1..i + 3], 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                Err(_) => out.push(b'%'),
-            },
-            b => out.push(b),
+        // Exactly `%` and two hex digits; bytes, not `str` slices (a multi-byte character
+        // after `%` must not split), and no sign (`%+1` stays literal).
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
         }
+        out.push(bytes[i]);
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -252,5 +252,7 @@ mod tests {
         }
         assert_eq!(percent_decode("a%2Bb+c%zz"), "a+b+c%zz");
         assert_eq!(percent_decode("e2e+tok/en="), "e2e+tok/en=");
+        // A multi-byte character after `%` is text (no panic); signs are not hex digits.
+        assert_eq!(percent_decode("%aé%é%+1%-1"), "%aé%é%+1%-1");
     }
 }
