@@ -196,34 +196,31 @@ impl Broker {
         )
         .await?;
         db::tasks::set_origin(&mut tx, summary_id, summary_id).await?;
-        let mut deliveries = Vec::with_capacity(recipients.len());
-        for r in &recipients {
-            let id = db::tasks::insert(
-                &mut tx,
-                &NewTask {
-                    context_id: r.agent_id,
-                    from_agent_id: sender,
-                    to_agent_id: r.agent_id,
-                    r#type: TYPE_UNICAST,
-                    now: &now,
-                    status_state: STATE_INPUT_REQUIRED,
-                    origin_task_id: Some(summary_id),
-                    text,
-                },
-            )
-            .await?;
-            let target = match (&r.tmux_socket, &r.tmux_pane_id) {
-                (Some(s), Some(p)) if !s.is_empty() && !p.is_empty() => Some(PaneTarget {
-                    socket: s.clone(),
-                    pane_id: p.clone(),
-                }),
-                _ => None,
-            };
-            deliveries.push((
-                unicast_row(id, sender, r.agent_id, &now, Some(summary_id), text),
-                target,
-            ));
-        }
+        let ids: Vec<AgentId> = recipients.iter().map(|r| r.agent_id).collect();
+        let inserted =
+            db::tasks::insert_deliveries(&mut tx, sender, &ids, summary_id, &now, text).await?;
+        let panes: std::collections::HashMap<AgentId, Option<PaneTarget>> = recipients
+            .into_iter()
+            .map(|r| {
+                let target = match (r.tmux_socket, r.tmux_pane_id) {
+                    (Some(socket), Some(pane_id)) if !socket.is_empty() && !pane_id.is_empty() => {
+                        Some(PaneTarget { socket, pane_id })
+                    }
+                    _ => None,
+                };
+                (r.agent_id, target)
+            })
+            .collect();
+        let deliveries = inserted
+            .into_iter()
+            .map(|(id, to)| {
+                let target = panes.get(&to).cloned().flatten();
+                (
+                    unicast_row(id, sender, to, &now, Some(summary_id), text),
+                    target,
+                )
+            })
+            .collect();
         tx.commit().await?;
         let mut summary = unicast_row(summary_id, sender, 0, &now, Some(summary_id), &summary_text);
         summary.context_id = sender;

@@ -45,6 +45,39 @@ pub async fn insert(conn: &mut SqliteConnection, t: &NewTask<'_>) -> Result<Task
     Ok(r.last_insert_rowid())
 }
 
+/// Inserts one broadcast delivery per recipient in a single statement (the text is bound
+/// once, however many recipients) and returns `(task_id, recipient)` pairs, ascending id.
+pub async fn insert_deliveries(
+    conn: &mut SqliteConnection,
+    sender: AgentId,
+    recipients: &[AgentId],
+    summary_id: TaskId,
+    now: &str,
+    text: &str,
+) -> Result<Vec<(TaskId, AgentId)>> {
+    let ids = serde_json::to_string(recipients).expect("ids serialise");
+    let rows = sqlx::query!(
+        r#"INSERT INTO tasks (context_id, from_agent_id, to_agent_id, type, created_at, status_state,
+                              status_timestamp, origin_task_id, text)
+           SELECT r.value, ?2, r.value, 'unicast', ?4, 'input_required', ?4, ?3, ?5
+           FROM json_each(?1) r ORDER BY r.key
+           RETURNING task_id AS "task_id!", to_agent_id AS "to_agent_id!""#,
+        ids,
+        sender,
+        summary_id,
+        now,
+        text
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut pairs: Vec<_> = rows
+        .into_iter()
+        .map(|r| (r.task_id, r.to_agent_id))
+        .collect();
+    pairs.sort_unstable();
+    Ok(pairs)
+}
+
 /// Points a broadcast summary at itself (its `origin_task_id`).
 pub async fn set_origin(
     conn: &mut SqliteConnection,
