@@ -163,25 +163,81 @@ impl Db {
     }
 
     /// Keeps a consistent copy of an existing database before its first migration by this
-    /// version (STYLE rule 9). Best effort: a failed backup is logged, not fatal, and a
-    /// backup that already exists (another process got there first) is kept.
+    /// version (STYLE rule 9). The copy is written under a temporary name, synced, and renamed
+    /// into place, so `<file>.bak-schema<N>` is always complete: a process killed while
+    /// copying leaves only a temporary file, which the next run removes and redoes. Best
+    /// effort: a failed backup is logged, not fatal; a finished backup (another process got
+    /// there first) is kept.
     async fn backup(&self, conn: &mut sqlx::SqliteConnection, version: i64) {
-        let mut name = self.path.clone().into_os_string();
-        name.push(format!(".bak-schema{version}"));
-        let target = PathBuf::from(name);
+        let target = suffixed(&self.path, &format!(".bak-schema{version}"));
         if target.exists() {
             return;
         }
-        let target_str = target.display().to_string();
-        match sqlx::query("VACUUM INTO ?1")
-            .bind(&target_str)
+        remove_stale_backup_temps(&target);
+        let temp = suffixed(&target, &format!(".tmp-{}", std::process::id()));
+        let _ = std::fs::remove_file(&temp);
+        let temp_str = temp.display().to_string();
+        let written = sqlx::query("VACUUM INTO ?1")
+            .bind(&temp_str)
             .execute(&mut *conn)
             .await
-        {
-            Ok(_) => {
-                tracing::info!(backup = %target_str, "backed up the database before migrating")
+            .map_err(|e| e.to_string())
+            .and_then(|_| {
+                std::fs::File::open(&temp)
+                    .and_then(|f| f.sync_all())
+                    .and_then(|()| std::fs::rename(&temp, &target))
+                    .map_err(|e| e.to_string())
+            });
+        match written {
+            Ok(()) => {
+                tracing::info!(backup = %target.display(), "backed up the database before migrating")
             }
-            Err(e) => tracing::warn!(error = %e, "could not back up the database before migrating"),
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                tracing::warn!(error = %e, "could not back up the database before migrating")
+            }
+        }
+    }
+}
+
+/// `path` with `suffix` appended to its file name.
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Removes `<backup>.tmp-<pid>` files (and their journals) left by processes that died while writing them.
+fn remove_stale_backup_temps(target: &Path) {
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+        return;
+    };
+    let prefix = format!("{}.tmp-", name.to_string_lossy());
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .map(|rest| rest.trim_end_matches("-journal"))
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let alive = pid > 0
+            && matches!(
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+                Ok(()) | Err(nix::errno::Errno::EPERM)
+            );
+        if !alive {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }
