@@ -26,10 +26,24 @@ lint:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
 
-# Broker benches (in-process) and whole-process CLI benches.
+# Every bench: broker, monitor and web in-process (divan), CLI and member commands as whole
+# processes (benches/cli.sh, benches/cli_members.sh), then benches/report.rs, which measures
+# the key operations itself and writes docs/performance.md (median, p99, peak memory, targets,
+# machine) with the other benches' output attached. About 10 minutes.
 bench:
-    cargo bench --bench broker
-    ./benches/cli.sh
+    #!/usr/bin/env bash
+    set -euo pipefail
+    logs=target/bench-logs
+    rm -rf "$logs"
+    mkdir -p "$logs"
+    if [[ -r /proc/loadavg ]]; then cp /proc/loadavg "$logs/loadavg"; fi
+    cargo build --release
+    for b in broker monitor web; do
+        cargo bench --bench "$b" 2>&1 | tee "$logs/cargo-bench-$b.txt"
+    done
+    ./benches/cli.sh 2>&1 | tee "$logs/benches-cli.sh.txt"
+    ./benches/cli_members.sh 2>&1 | tee "$logs/benches-cli_members.sh.txt"
+    cargo bench --bench report -- --out docs/performance.md --logs "$logs"
 
 # Regenerate the offline query data in .sqlx/ after changing SQL (needs sqlx-cli).
 prepare:
@@ -42,3 +56,16 @@ prepare-check:
     rm -f dev.db
     for f in migrations/*.sql; do sqlite3 dev.db < "$f"; done
     SQLX_OFFLINE=false DATABASE_URL="sqlite:$PWD/dev.db" cargo sqlx prepare --check -- --all-targets
+
+# Needs `cargo install cargo-fuzz`; RUSTC_BOOTSTRAP=1 lets stable Rust take its nightly flags
+# (ASan included). CI does not fuzz: tests/integration/hostile.rs replays the same properties.
+# Fuzz hostile input (fuzz/README.md): every target 180 s, or e.g. `just fuzz keystrokes 600`.
+fuzz target="all" seconds="180":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd fuzz
+    targets="{{target}}"
+    if [[ "$targets" == all ]]; then targets="keystrokes query_decode web_request"; fi
+    for t in $targets; do
+        RUSTC_BOOTSTRAP=1 cargo fuzz run "$t" -O -- -max_total_time={{seconds}} -max_len=4096
+    done
