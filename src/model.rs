@@ -184,7 +184,7 @@ pub struct Placement {
 }
 
 /// A row of `tasks` (a message).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct Task {
     /// Global id.
     pub task_id: TaskId,

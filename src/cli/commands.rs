@@ -9,13 +9,27 @@ use crate::db::{Db, MigrateOutcome};
 use crate::model::Placement;
 use crate::tmux::{PaneContext, Tmux};
 use serde_json::json;
+use std::sync::{Arc, Mutex};
 
 /// Runs the parsed command.
 pub async fn dispatch(cli: Cli, path: String) -> CliResult {
+    let opened = Arc::new(Mutex::new(Vec::new()));
+    let result = run_command(cli, path, &opened).await;
+    let done = Ctx {
+        json: false,
+        path: String::new(),
+        opened,
+    };
+    done.finish().await;
+    result
+}
+
+async fn run_command(cli: Cli, path: String, opened: &Arc<Mutex<Vec<Db>>>) -> CliResult {
     let json = cli.json;
     let ctx = |local_json: bool| Ctx {
         json: json || local_json,
         path: path.clone(),
+        opened: opened.clone(),
     };
     let Some(group) = cli.command else {
         return Err(CliError::Exit(2));
@@ -159,7 +173,6 @@ async fn fleet_create(ctx: &Ctx, a: FleetCreateArgs) -> CliResult {
     let made = broker
         .fleet_create(a.label.as_deref(), a.coding_agent, &pane)
         .await?;
-    broker.db().close().await;
     let f = &made.fleet;
     let d = &made.director;
     if ctx.json {
@@ -259,7 +272,6 @@ async fn fleet_delete(ctx: &Ctx, a: FleetDeleteArgs) -> CliResult {
     let fleet_id = need_arg(a.fleet_id, "FLEET_ID")?;
     let broker = ctx.broker().await?;
     let (count, placements): (u64, Vec<Placement>) = broker.fleet_delete(fleet_id).await?;
-    broker.db().close().await;
     // Retired members' panes are closed too (tmux.md defect §8.5); never the Director's.
     let closed = broker.close_member_panes(&placements).await;
     if ctx.json {
@@ -287,7 +299,6 @@ async fn agent_register(ctx: &Ctx, a: AgentRegisterArgs) -> CliResult {
     let agent = broker
         .agent_register(fleet_id, &name, &description, a.skills.as_deref())
         .await?;
-    broker.db().close().await;
     if ctx.json {
         print_json(&json!({
             "agent_id": agent.agent_id,
@@ -371,7 +382,6 @@ async fn agent_deregister(ctx: &Ctx, a: AgentDeregisterArgs) -> CliResult {
     let agent_id = need(a.agent_id, "--agent-id")?;
     let broker = ctx.broker().await?;
     let placement = broker.agent_deregister(fleet_id, agent_id).await?;
-    broker.db().close().await;
     // A retired member's pane is closed too (tmux.md defect §8.5).
     broker.close_member_panes(placement.as_slice()).await;
     if ctx.json {
@@ -389,7 +399,6 @@ async fn message_send(ctx: &Ctx, a: SendArgs) -> CliResult {
     let text = need(a.text, "--text")?;
     let broker = ctx.broker().await?;
     let sent = broker.message_send(fleet_id, sender, to, &text).await?;
-    broker.db().close().await;
     let max = broker.max_text_len();
     if ctx.json {
         print_json(&json!({
@@ -413,7 +422,6 @@ async fn message_broadcast(ctx: &Ctx, a: BroadcastArgs) -> CliResult {
     let text = need(a.text, "--text")?;
     let broker = ctx.broker().await?;
     let out = broker.message_broadcast(fleet_id, sender, &text).await?;
-    broker.db().close().await;
     let max = broker.max_text_len();
     if ctx.json {
         print_json(&json!([{
@@ -462,7 +470,6 @@ async fn message_ack(ctx: &Ctx, a: AckArgs) -> CliResult {
     let task_id = need(t.task_id, "--task-id")?;
     let broker = ctx.broker().await?;
     let task = broker.message_ack(fleet_id, agent, task_id).await?;
-    broker.db().close().await;
     let max = broker.max_text_len();
     if ctx.json {
         print_json(&json!({"task": output::task_json(&task, t.full, false, max)}));
@@ -483,7 +490,6 @@ async fn message_cancel(ctx: &Ctx, t: TaskArgs) -> CliResult {
     let task_id = need(t.task_id, "--task-id")?;
     let broker = ctx.broker().await?;
     let task = broker.message_cancel(fleet_id, agent, task_id).await?;
-    broker.db().close().await;
     let max = broker.max_text_len();
     if ctx.json {
         print_json(&json!({"task": output::task_json(&task, t.full, false, max)}));

@@ -20,6 +20,7 @@ use args::Cli;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{CommandFactory, FromArgMatches};
 use std::ffi::OsString;
+use std::sync::{Arc, Mutex};
 
 /// How a command failed; the CLI prints it and picks the exit code.
 #[derive(Debug)]
@@ -51,6 +52,8 @@ pub struct Ctx {
     pub json: bool,
     /// e.g. `cafleet agent register`.
     pub path: String,
+    /// The databases this command opened, handed to [`Db::leave_open_for_exit`] when it ends.
+    pub opened: Arc<Mutex<Vec<Db>>>,
 }
 
 impl Ctx {
@@ -59,7 +62,24 @@ impl Ctx {
         let config = Config::from_env()?;
         let db = Db::open(&config.database_path, 1).await?;
         db.migrate().await?;
+        self.opened
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(db.clone());
         Ok(Broker::new(db, Tmux::from_env(), config.max_text_len))
+    }
+
+    /// Called once the command is done: see [`Db::leave_open_for_exit`].
+    pub async fn finish(&self) {
+        let opened = std::mem::take(
+            &mut *self
+                .opened
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for db in opened {
+            db.leave_open_for_exit().await;
+        }
     }
 }
 

@@ -108,18 +108,29 @@ pub async fn get(conn: &mut SqliteConnection, task_id: TaskId) -> Result<Option<
 }
 
 /// Un-acked deliveries addressed to the agent, newest first (ties: higher id first).
+///
+/// The rows come back as ONE JSON array: sqlx hands each result row from its SQLite worker
+/// thread to the caller separately (a thread wake-up per row), which for a CLI poll of a few
+/// dozen messages cost more than the query itself.
 pub async fn inbox_pending(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<Vec<Task>> {
-    Ok(sqlx::query_as!(
-        Task,
-        r#"SELECT task_id AS "task_id!", context_id, from_agent_id, to_agent_id, type AS "type",
-                  created_at, status_state, status_timestamp, origin_task_id, text
+    let rows = sqlx::query_scalar!(
+        r#"SELECT json_group_array(json_object(
+                    'task_id', task_id, 'context_id', context_id, 'from_agent_id', from_agent_id,
+                    'to_agent_id', to_agent_id, 'type', type, 'created_at', created_at,
+                    'status_state', status_state, 'status_timestamp', status_timestamp,
+                    'origin_task_id', origin_task_id, 'text', text)
+                  ORDER BY status_timestamp DESC, task_id DESC) AS "rows!: String"
            FROM tasks
-           WHERE context_id = ?1 AND status_state = 'input_required' AND type <> 'broadcast_summary'
-           ORDER BY status_timestamp DESC, task_id DESC"#,
+           WHERE context_id = ?1 AND status_state = 'input_required' AND type <> 'broadcast_summary'"#,
         agent_id
     )
-    .fetch_all(conn)
-    .await?)
+    .fetch_one(conn)
+    .await?;
+    serde_json::from_str(&rows).map_err(|e| {
+        crate::Error::runtime(format!(
+            "the inbox of agent {agent_id} has a row cafleet cannot read ({e}). Run `cafleet doctor`."
+        ))
+    })
 }
 
 /// Moves an `input_required` task to `to_state`; false when it was no longer pending.
