@@ -1,0 +1,4 @@
+//! Shared property checks of the fuzz targets (also replayed by CI from
+//! `tests/integration/hostile.rs`).
+
+pub mod props;
