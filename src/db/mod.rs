@@ -28,11 +28,42 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 pub const ALEMBIC_HEAD: &str = "0005";
 const ALEMBIC_KNOWN: [&str; 5] = ["0001", "0002", "0003", "0004", "0005"];
 
+/// Appended to the database file name for the writers' queue lock file.
+pub const WRITER_LOCK_SUFFIX: &str = ".writer-lock";
+
 /// WAL pages after which a commit checkpoints the WAL into the database file.
 const WAL_AUTOCHECKPOINT_PAGES: u32 = 128;
 
-/// A write transaction (always `BEGIN IMMEDIATE`).
-pub type WriteTx = Transaction<'static, Sqlite>;
+/// A write transaction (always `BEGIN IMMEDIATE`), taken in this process's turn in the
+/// writers' queue (see [`Db::begin_write`]). Derefs to the sqlx transaction, so `&mut tx`
+/// is a `&mut SqliteConnection`.
+#[derive(Debug)]
+pub struct WriteTx {
+    tx: Transaction<'static, Sqlite>,
+    /// Released (the lock file closed) when the transaction ends.
+    _turn: Option<std::fs::File>,
+}
+
+impl WriteTx {
+    /// Commits, then hands the turn to the next writer.
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = Transaction<'static, Sqlite>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
 
 /// The database handle: a pool over one SQLite file.
 #[derive(Debug, Clone)]
@@ -148,8 +179,57 @@ impl Db {
 
     /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so two
     /// writers never deadlock upgrading read locks (S2).
+    ///
+    /// Writers first queue on an advisory lock on `<database>.writer-lock`: a waiter is
+    /// woken the moment the lock is released. Left to SQLite's busy handler alone, a waiter
+    /// backs off to 100 ms sleeps and, with dozens of processes writing at once, keeps losing
+    /// the lock to newcomers until the busy timeout fails it. The queue is an optimisation:
+    /// when the lock file cannot be used, SQLite's locking still guarantees correctness.
     pub async fn begin_write(&self) -> Result<WriteTx> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        let turn = self.writer_turn().await?;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, _turn: turn })
+    }
+
+    /// Waits (at most the busy timeout) for this process's turn to write.
+    async fn writer_turn(&self) -> Result<Option<std::fs::File>> {
+        let path = suffixed(&self.path, WRITER_LOCK_SUFFIX);
+        let file = match std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!(path = %path.display(), error = %e, "no writer queue");
+                return Ok(None);
+            }
+        };
+        match file.try_lock() {
+            Ok(()) => return Ok(Some(file)),
+            Err(std::fs::TryLockError::WouldBlock) => {}
+            Err(std::fs::TryLockError::Error(e)) => {
+                tracing::debug!(path = %path.display(), error = %e, "no writer queue");
+                return Ok(None);
+            }
+        }
+        // Contended: block on the lock in a thread of its own. If we give up first, the
+        // thread's send fails when it gets the lock, and dropping the file releases it.
+        let (send, receive) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let got = file.lock().map(|()| file);
+            let _ = send.send(got);
+        });
+        match tokio::time::timeout(Duration::from_secs(BUSY_TIMEOUT_SECS), receive).await {
+            Ok(Ok(Ok(file))) => Ok(Some(file)),
+            Ok(Ok(Err(e))) => {
+                tracing::debug!(path = %path.display(), error = %e, "no writer queue");
+                Ok(None)
+            }
+            Ok(Err(_)) => Ok(None),
+            Err(_) => Err(Error::Busy(BUSY_TIMEOUT_SECS)),
+        }
     }
 
     /// Brings the database to head. Cheap when already there (one pragma read); otherwise

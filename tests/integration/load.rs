@@ -377,7 +377,6 @@ fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
 }
 
 #[test]
-#[ignore = "BUG: under this load a writer can starve past the 30 s busy timeout (SQLite's busy handler backs off to 100 ms sleeps while newcomers retry at once): `message send` failed with 'database is busy: another cafleet process held the write lock for more than 30 seconds' though no transaction took more than ~0.1 s"]
 fn thirty_two_senders_with_pollers_monitor_and_server_lose_nothing() {
     let scale = scale();
     let per_worker = SENDS_PER_WORKER * scale;
