@@ -125,7 +125,7 @@ async fn build_seed(
         .bind(description)
         .bind(&registered)
         .bind(&card)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn())
         .await
         .expect("insert agent");
         sqlx::query(
@@ -139,7 +139,7 @@ async fn build_seed(
         .bind(format!("%{id}"))
         .bind(&registered)
         .bind(SOCKET)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .expect("insert placement");
         // Last wakes spread over (t0 - 720 s, t0]: with 5 s ticks about 7 are due per tick.
@@ -151,7 +151,7 @@ async fn build_seed(
         .bind(id)
         .bind(MEMBER_INTERVAL)
         .bind(format_ts(last))
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .expect("insert schedule");
         members.push(id);
@@ -159,7 +159,7 @@ async fn build_seed(
     sqlx::query("UPDATE monitor_config SET last_ping_at = ?2 WHERE agent_id = ?1")
         .bind(director)
         .bind(format_ts(t0 - ChronoDuration::seconds(90)))
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .expect("stamp director");
     // History among the members: 1 in 20 still pending.
@@ -188,7 +188,7 @@ async fn build_seed(
     .bind(SEED_MESSAGES)
     .bind(first)
     .bind(n_members)
-    .execute(&mut *tx)
+    .execute(tx.conn())
     .await
     .expect("seed tasks");
     tx.commit().await.expect("commit");

@@ -399,7 +399,7 @@ async fn insert_history(
     .bind(n)
     .bind(pending_every)
     .bind(start)
-    .execute(&mut **tx)
+    .execute(tx.conn())
     .await
     .expect("seed history");
 }
@@ -508,7 +508,7 @@ async fn seed_monitor(path: &Path) -> MonitorSeed {
         .bind(&name)
         .bind(&registered)
         .bind(&card)
-        .fetch_one(&mut *tx)
+        .fetch_one(tx.conn())
         .await
         .expect("member");
         let last = t0 - ChronoDuration::milliseconds(i * MEMBER_INTERVAL * 1000 / WATCHED);
@@ -522,7 +522,7 @@ async fn seed_monitor(path: &Path) -> MonitorSeed {
         .bind(director)
         .bind(&registered)
         .bind(MONITOR_SOCKET)
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .expect("placement");
         sqlx::query(
@@ -532,7 +532,7 @@ async fn seed_monitor(path: &Path) -> MonitorSeed {
         .bind(id)
         .bind(MEMBER_INTERVAL)
         .bind(format_ts(last))
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .expect("schedule");
         members.push(id);
@@ -540,7 +540,7 @@ async fn seed_monitor(path: &Path) -> MonitorSeed {
     sqlx::query("UPDATE monitor_config SET last_ping_at = ?2 WHERE agent_id = ?1")
         .bind(director)
         .bind(format_ts(t0 - ChronoDuration::seconds(90)))
-        .execute(&mut *tx)
+        .execute(tx.conn())
         .await
         .expect("stamp director");
     assert!(members.windows(2).all(|w| w[1] == w[0] + 1));

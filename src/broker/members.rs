@@ -249,12 +249,12 @@ impl Broker {
             }
             Some(_) => {}
         }
-        if spec.role == Role::Monitor {
-            if let Some(existing) = db::agents::active_monitoring_member(conn, f).await? {
-                return Err(Error::runtime(format!(
-                    "fleet {f} already has an active monitoring member (agent {existing}); only one is allowed."
-                )));
-            }
+        if spec.role == Role::Monitor
+            && let Some(existing) = db::agents::active_monitoring_member(conn, f).await?
+        {
+            return Err(Error::runtime(format!(
+                "fleet {f} already has an active monitoring member (agent {existing}); only one is allowed."
+            )));
         }
         let d = spec.director_id;
         let director = match db::agents::get(conn, d).await? {
@@ -308,10 +308,10 @@ impl Broker {
             "create",
         )
         .await?;
-        if backend == CodingAgent::Opencode {
-            if let Some(path) = backend::opencode_preset_path() {
-                backend::materialize_opencode_preset(&path)?;
-            }
+        if backend == CodingAgent::Opencode
+            && let Some(path) = backend::opencode_preset_path()
+        {
+            backend::materialize_opencode_preset(&path)?;
         }
         let socket = director_placement
             .tmux_socket

@@ -125,12 +125,12 @@ impl Broker {
     pub async fn monitor_claim(&self, fleet_id: FleetId, pid: i64, tick: i64) -> Result<()> {
         let now = now_ts();
         let mut tx = self.db.begin_write().await?;
-        if let Some(rt) = db::monitor::runtime(&mut tx, fleet_id).await? {
-            if is_live(&rt, &now) {
-                return Err(Error::runtime(format!(
-                    "monitor already running for fleet {fleet_id}"
-                )));
-            }
+        if let Some(rt) = db::monitor::runtime(&mut tx, fleet_id).await?
+            && is_live(&rt, &now)
+        {
+            return Err(Error::runtime(format!(
+                "monitor already running for fleet {fleet_id}"
+            )));
         }
         db::monitor::claim(&mut tx, fleet_id, pid, &now, tick).await?;
         tx.commit().await?;

@@ -521,12 +521,12 @@ async fn capture(ctx: &Ctx, a: CaptureArgs) -> CliResult {
 async fn send_input(ctx: &Ctx, a: SendInputArgs) -> CliResult {
     let fleet_id = need_fleet(a.fleet_id)?;
     let member_id = need(a.member_id, "--member-id")?;
-    if let Some(text) = &a.freetext {
-        if text.trim_start().starts_with('!') {
-            return Err(CliError::Usage(
+    if let Some(text) = &a.freetext
+        && text.trim_start().starts_with('!')
+    {
+        return Err(CliError::Usage(
                 "--freetext may not start with '!' — that triggers the coding agent's shell-execution shortcut. Use 'cafleet member exec' for shell dispatch instead.".into(),
             ));
-        }
     }
     if a.choice.is_some() == a.freetext.is_some() {
         return Err(CliError::Usage(

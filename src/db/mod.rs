@@ -45,6 +45,11 @@ pub struct WriteTx {
 }
 
 impl WriteTx {
+    /// The connection, for running a statement in the transaction.
+    pub fn conn(&mut self) -> &mut sqlx::SqliteConnection {
+        &mut self.tx
+    }
+
     /// Commits, then hands the turn to the next writer.
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;

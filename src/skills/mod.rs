@@ -169,14 +169,14 @@ pub fn detect() -> Vec<(CodingAgent, Found)> {
 
 /// `path` with `$HOME` shown as `~`.
 pub fn display_path(path: &Path) -> String {
-    if let Some(home) = env_path("HOME") {
-        if let Ok(rest) = path.strip_prefix(&home) {
-            return if rest.as_os_str().is_empty() {
-                "~".into()
-            } else {
-                format!("~/{}", rest.display())
-            };
-        }
+    if let Some(home) = env_path("HOME")
+        && let Ok(rest) = path.strip_prefix(&home)
+    {
+        return if rest.as_os_str().is_empty() {
+            "~".into()
+        } else {
+            format!("~/{}", rest.display())
+        };
     }
     path.display().to_string()
 }

@@ -20,27 +20,27 @@ pub async fn spa(uri: Uri) -> Response {
     if first == "api" || first == "ui" {
         return super::ApiError::not_found("Not Found").into_response();
     }
-    if !path.is_empty() {
-        if let Some(file) = Dist::get(path) {
-            let mime = mime_guess::from_path(path).first_or_octet_stream();
-            let cache = if path.starts_with("assets/") {
-                "public, max-age=31536000, immutable"
-            } else {
-                "no-cache"
-            };
-            return (
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_str(mime.as_ref())
-                            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-                    ),
-                    (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-                ],
-                file.data.into_owned(),
-            )
-                .into_response();
-        }
+    if !path.is_empty()
+        && let Some(file) = Dist::get(path)
+    {
+        let mime = mime_guess::from_path(path).first_or_octet_stream();
+        let cache = if path.starts_with("assets/") {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        return (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_str(mime.as_ref())
+                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                ),
+                (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+            ],
+            file.data.into_owned(),
+        )
+            .into_response();
     }
     index()
 }

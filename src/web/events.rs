@@ -25,10 +25,10 @@ pub async fn events(
     mut headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    if !headers.contains_key("x-fleet-id") {
-        if let Some(v) = q.get("fleet_id").and_then(|v| v.parse().ok()) {
-            headers.insert("x-fleet-id", v);
-        }
+    if !headers.contains_key("x-fleet-id")
+        && let Some(v) = q.get("fleet_id").and_then(|v| v.parse().ok())
+    {
+        headers.insert("x-fleet-id", v);
     }
     let fleet_id = fleet_of(&state, &headers).await?;
     let resume = headers

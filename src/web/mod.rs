@@ -117,10 +117,9 @@ fn token_of(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     if let Some(v) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
+        && let Some(t) = v.strip_prefix("Bearer ")
     {
-        if let Some(t) = v.strip_prefix("Bearer ") {
-            return Some(t.trim().to_string());
-        }
+        return Some(t.trim().to_string());
     }
     if let Some(v) = headers.get("x-cafleet-token").and_then(|v| v.to_str().ok()) {
         return Some(v.trim().to_string());
@@ -140,12 +139,13 @@ pub fn percent_decode(raw: &str) -> String {
     while i < bytes.len() {
         // Exactly `%` and two hex digits; bytes, not `str` slices (a multi-byte character
         // after `%` must not split), and no sign (`%+1` stays literal).
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;

@@ -159,10 +159,10 @@ fn strip_marker(line: &str) -> &str {
         return r.trim_start();
     }
     let digits = t.chars().take_while(char::is_ascii_digit).count();
-    if digits > 0 {
-        if let Some(r) = t[digits..].strip_prefix(". ") {
-            return r.trim_start();
-        }
+    if digits > 0
+        && let Some(r) = t[digits..].strip_prefix(". ")
+    {
+        return r.trim_start();
     }
     t
 }
@@ -271,12 +271,12 @@ fn extract(file: &str, text: &str) -> (Vec<Found>, Vec<String>) {
                 let start = i;
                 let mut joined = rest.to_string();
                 loop {
-                    if let Some(stripped) = joined.strip_suffix('\\') {
-                        if i + 1 < lines.len() {
-                            joined = format!("{stripped} {}", lines[i + 1].trim());
-                            i += 1;
-                            continue;
-                        }
+                    if let Some(stripped) = joined.strip_suffix('\\')
+                        && i + 1 < lines.len()
+                    {
+                        joined = format!("{stripped} {}", lines[i + 1].trim());
+                        i += 1;
+                        continue;
                     }
                     match shell_words(&joined) {
                         Split::Words(words) => {
