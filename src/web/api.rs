@@ -6,6 +6,7 @@ use crate::db;
 use crate::model::{AgentId, FleetId, KIND_ADMINISTRATOR, KIND_MONITORING_MEMBER};
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
@@ -156,7 +157,20 @@ pub async fn agent_monitor(
     )))
 }
 
-fn parse_json_body(body: &Bytes) -> ApiResult<serde_json::Map<String, Value>> {
+/// The JSON object of a request body. A body the server refused to read (over the 2 MiB
+/// limit, or cut off) gets the API's JSON error with the status axum chose.
+fn parse_json_body(
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<serde_json::Map<String, Value>> {
+    let body = body.map_err(|e| {
+        let status = e.status();
+        let msg = if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            "request body too large (the limit is 2 MiB); send a shorter text".to_string()
+        } else {
+            format!("cannot read the request body: {}", e.body_text())
+        };
+        ApiError::new(status, msg)
+    })?;
     if body.is_empty() {
         return Err(ApiError::invalid(
             "missing",
@@ -165,7 +179,7 @@ fn parse_json_body(body: &Bytes) -> ApiResult<serde_json::Map<String, Value>> {
             Value::Null,
         ));
     }
-    let v: Value = serde_json::from_slice(body).map_err(|e| {
+    let v: Value = serde_json::from_slice(&body).map_err(|e| {
         ApiError::invalid(
             "json_invalid",
             &["body"],
@@ -189,9 +203,9 @@ pub async fn patch_agent_monitor(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(agent_id): Path<String>,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
-    let obj = parse_json_body(&body)?;
+    let obj = parse_json_body(body)?;
     let fleet_id = fleet_of(&state, &headers).await?;
     let agent_id = path_id(&agent_id)?;
     let interval = match obj.get("interval_seconds") {
@@ -334,9 +348,9 @@ fn int_field(obj: &serde_json::Map<String, Value>, key: &str) -> ApiResult<i64> 
 pub async fn send(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
-    let obj = parse_json_body(&body)?;
+    let obj = parse_json_body(body)?;
     let fleet_id = fleet_of(&state, &headers).await?;
     let from = int_field(&obj, "from_agent_id")?;
     let broadcast = matches!(obj.get("to_agent_id"), Some(Value::String(s)) if s == "*");
