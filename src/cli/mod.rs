@@ -52,7 +52,7 @@ pub struct Ctx {
     pub json: bool,
     /// e.g. `cafleet agent register`.
     pub path: String,
-    /// The databases this command opened, handed to [`Db::leave_open_for_exit`] when it ends.
+    /// The databases this command opened, closed by [`Ctx::finish`] when it ends.
     pub opened: Arc<Mutex<Vec<Db>>>,
 }
 
@@ -69,7 +69,12 @@ impl Ctx {
         Ok(Broker::new(db, Tmux::from_env(), config.max_text_len))
     }
 
-    /// Called once the command is done: see [`Db::leave_open_for_exit`].
+    /// Called once the command is done: closes every database it opened, so the last
+    /// connection's close (which checkpoints the WAL into the database file and removes
+    /// the `-wal`/`-shm` files) completes before the process exits instead of racing it.
+    /// Measured: leaving the connection open instead saves the close-time fsyncs but makes
+    /// the next process replay the WAL on open, which costs more (send 12.7 vs 13.7 ms,
+    /// poll 9.2 vs 10.6 ms median, 8.6 vs 9.8 ms CPU per command).
     pub async fn finish(&self) {
         let opened = std::mem::take(
             &mut *self
@@ -78,7 +83,7 @@ impl Ctx {
                 .unwrap_or_else(|poisoned| poisoned.into_inner()),
         );
         for db in opened {
-            db.leave_open_for_exit().await;
+            db.close().await;
         }
     }
 }

@@ -31,9 +31,6 @@ const ALEMBIC_KNOWN: [&str; 5] = ["0001", "0002", "0003", "0004", "0005"];
 /// Appended to the database file name for the writers' queue lock file.
 pub const WRITER_LOCK_SUFFIX: &str = ".writer-lock";
 
-/// WAL pages after which a commit checkpoints the WAL into the database file.
-const WAL_AUTOCHECKPOINT_PAGES: u32 = 128;
-
 /// A write transaction (always `BEGIN IMMEDIATE`), taken in this process's turn in the
 /// writers' queue (see [`Db::begin_write`]). Derefs to the sqlx transaction, so `&mut tx`
 /// is a `&mut SqliteConnection`.
@@ -122,11 +119,7 @@ impl Db {
             // only a wedged process ever exhausts this.
             .busy_timeout(Duration::from_secs(BUSY_TIMEOUT_SECS))
             // Keeps the query planner's statistics fresh without a manual ANALYZE.
-            .optimize_on_close(true, None)
-            // CLI processes leave the WAL in place at exit (`leave_open_for_exit`) and the
-            // next process re-reads it on open, so keep it short: checkpoint every 128 pages
-            // (512 KiB) instead of SQLite's 1,000.
-            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
+            .optimize_on_close(true, None);
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .min_connections(0)
@@ -158,28 +151,6 @@ impl Db {
     /// Closes the pool, letting `optimize_on_close` run.
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    /// For a CLI process about to exit: waits for its connection to be back in the pool and
-    /// leaves it open, for the exit to release. Closing the last connection to a database
-    /// makes SQLite checkpoint the WAL into the main file and delete the WAL and shared-memory
-    /// files, which the next process then creates again: two more fsyncs, a directory sync
-    /// and four file creations and deletions per command, several times the cost of the
-    /// command itself. Nothing is lost by not closing: every commit is already durable in
-    /// the WAL (S2), the file locks go with the process, and the WAL is checkpointed by
-    /// SQLite's automatic checkpoint as it grows, and on close by the long-running server and
-    /// monitor. Only for a process that exits right after: the connection is never freed.
-    pub async fn leave_open_for_exit(&self) {
-        if self.pool.size() == 0 || self.pool.is_closed() {
-            return;
-        }
-        // Let SQLite refresh the planner's statistics, as a close would have.
-        if let Ok(Ok(mut conn)) =
-            tokio::time::timeout(Duration::from_secs(BUSY_TIMEOUT_SECS), self.pool.acquire()).await
-        {
-            let _ = sqlx::raw_sql("PRAGMA optimize").execute(&mut *conn).await;
-            std::mem::forget(conn.detach());
-        }
     }
 
     /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so two
