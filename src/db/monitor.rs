@@ -175,7 +175,9 @@ pub async fn watched(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<V
 
 /// The agents a tick at `now` may wake: enrolled, active, enabled, with a pane, and never
 /// woken or woken about `interval` seconds ago or earlier (one second of slack: the exact
-/// comparison, on the parsed timestamps, is `Broker::monitor_plan`'s). `pending_count` is
+/// comparison, on the parsed timestamps, is `Broker::monitor_plan`'s). The due condition is
+/// the expression of `idx_monitor_config_due` (migration 0007), and `CROSS JOIN` keeps the
+/// schedules as the outer loop, so only the due range of the index is read. `pending_count` is
 /// not computed (0): a tick does not need it. Most ticks read a handful of rows instead of
 /// the whole fleet.
 pub async fn due_candidates(
@@ -190,14 +192,13 @@ pub async fn due_candidates(
                   m.interval_seconds, m.last_ping_at, m.enabled AS "enabled!: bool",
                   p.tmux_pane_id, p.tmux_socket, 0 AS "pending_count!: i64"
            FROM monitor_config m
-           JOIN agents a ON a.agent_id = m.agent_id
+           CROSS JOIN agents a ON a.agent_id = m.agent_id
            JOIN agent_placements p ON p.agent_id = a.agent_id
            JOIN fleets f ON f.fleet_id = a.fleet_id
-           WHERE a.fleet_id = ?1 AND a.status = 'active' AND m.enabled
+           WHERE coalesce(julianday(m.last_ping_at) * 86400 + m.interval_seconds, 0)
+                 <= julianday(?2) * 86400 + 1
+             AND a.fleet_id = ?1 AND a.status = 'active' AND m.enabled
              AND p.tmux_pane_id IS NOT NULL
-             AND (m.last_ping_at IS NULL
-                  OR unixepoch(m.last_ping_at, 'subsec') + m.interval_seconds
-                     <= unixepoch(?2, 'subsec') + 1)
            ORDER BY a.agent_id ASC"#,
         fleet_id,
         now

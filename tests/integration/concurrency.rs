@@ -32,7 +32,7 @@ fn thirty_two_processes_starting_on_a_fresh_database_all_succeed() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert_eq!(env.query("PRAGMA user_version")[0][0], "6");
+    assert_eq!(env.query("PRAGMA user_version")[0][0], "7");
     assert_eq!(
         env.query("SELECT version_num FROM alembic_version"),
         vec![vec!["0005".to_string()]]
