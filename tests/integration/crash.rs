@@ -849,6 +849,9 @@ fn senders_and_ackers_killed_at_random_lose_nothing() {
     let kills = env_count("CAFLEET_CRASH_KILLS", 100);
     let (env, _tmux) = crash_fleet();
     let env = Arc::new(env);
+    // Re-bound after `env` so the tmux server is killed before the temp dir holding its
+    // socket is removed (otherwise the server outlives the test).
+    let _tmux = _tmux;
     let ledger: Shared = Arc::default();
     // Stop at the target, or if kills stop landing (then the counts below will show it).
     run_workers(&env, &ledger, seed, "cli", move |l| {
@@ -876,6 +879,9 @@ fn senders_and_ackers_killed_at_random_lose_nothing() {
 fn the_checks_catch_a_lost_send_a_partial_broadcast_and_a_reopened_ack() {
     let (env, _tmux) = crash_fleet();
     let env = Arc::new(env);
+    // Re-bound after `env` so the tmux server is killed before the temp dir holding its
+    // socket is removed (otherwise the server outlives the test).
+    let _tmux = _tmux;
     let ledger: Shared = Arc::default();
     let mut w = Worker::new(&env, &ledger, 1, 7, "selfcheck");
     for _ in 0..3 {
@@ -1217,6 +1223,9 @@ fn a_killed_server_loses_no_confirmed_message() {
     let rounds = env_count("CAFLEET_CRASH_SERVER_KILLS", 10);
     let (env, _tmux) = crash_fleet();
     let env = Arc::new(env);
+    // Re-bound after `env` so the tmux server is killed before the temp dir holding its
+    // socket is removed (otherwise the server outlives the test).
+    let _tmux = _tmux;
     let ledger: Shared = Arc::default();
     let port: Port = Arc::default();
     let clients: Vec<_> = (0..2)

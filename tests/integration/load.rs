@@ -414,6 +414,9 @@ fn thirty_two_senders_with_pollers_monitor_and_server_lose_nothing() {
     );
 
     let env = Arc::new(env);
+    // Re-bound after `env` so the tmux server is killed before the temp dir holding its
+    // socket is removed (otherwise the server outlives the test).
+    let _tmux = _tmux;
     let stop = Arc::new(AtomicBool::new(false));
     let ackers: Vec<JoinHandle<Acker>> = recipients
         .iter()
