@@ -19,11 +19,14 @@
 //! Seeding is not measured; every benchmark runs on its own copy of the seeded database.
 //! Run with `cargo bench --bench monitor`.
 
+#[path = "common/watched_fleet.rs"]
+mod watched_fleet;
+
 use cafleet::broker::Broker;
 use cafleet::db::Db;
 use cafleet::db::monitor::{Watched, Watcher};
-use cafleet::model::{AgentId, CodingAgent, FleetId, format_ts};
-use cafleet::tmux::{PaneContext, Tmux};
+use cafleet::model::{AgentId, FleetId, format_ts};
+use cafleet::tmux::Tmux;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use divan::Bencher;
 use std::collections::{HashMap, HashSet};
@@ -31,15 +34,12 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
+use watched_fleet::{WATCHED, WatchedFleet, seed_watched_fleet};
 
-/// Watched agents: the root Director plus `WATCHED - 1` members.
-const WATCHED: i64 = 1_000;
 /// Messages already in the database.
 const SEED_MESSAGES: i64 = 100_000;
 /// The monitor's default tick.
 const TICK_SECS: i64 = 5;
-/// Member interval (`db::monitor::MEMBER_INTERVAL_SECS`).
-const MEMBER_INTERVAL: i64 = 720;
 /// The one tmux server every pane lives on.
 const SOCKET: &str = "/tmp/cafleet-bench-monitor.sock";
 
@@ -95,82 +95,18 @@ async fn build_seed(
     t0: DateTime<Utc>,
 ) -> (FleetId, AgentId, HashMap<String, HashSet<String>>) {
     let broker = open_broker(path).await;
-    let caller = PaneContext {
-        session_name: "bench".into(),
-        window_id: "@0".into(),
-        pane_id: "%0".into(),
-        socket_path: SOCKET.into(),
-    };
-    let created = broker
-        .fleet_create(Some("monitor bench"), CodingAgent::Claude, &caller)
-        .await
-        .expect("fleet create");
-    let fleet = created.fleet.fleet_id;
-    let director = created.director.agent_id;
+    let (
+        WatchedFleet {
+            fleet,
+            director,
+            members,
+            live,
+        },
+        mut tx,
+    ) = seed_watched_fleet(&broker, t0, SOCKET).await;
     let db = broker.db();
-    let mut tx = db.begin_write().await.expect("begin");
-    let registered = format_ts(t0 - ChronoDuration::days(1));
-    let mut members = Vec::with_capacity(WATCHED as usize - 1);
-    for i in 1..WATCHED {
-        let name = format!("member-{i}");
-        let description = "benchmark member";
-        let card = cafleet::db::agents::card_json(&name, description, &serde_json::json!([]), None);
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO agents (fleet_id, name, description, status, registered_at,
-                                 deregistered_at, agent_card_json)
-             VALUES (?1, ?2, ?3, 'active', ?4, NULL, ?5) RETURNING agent_id",
-        )
-        .bind(fleet)
-        .bind(&name)
-        .bind(description)
-        .bind(&registered)
-        .bind(&card)
-        .fetch_one(tx.conn())
-        .await
-        .expect("insert agent");
-        sqlx::query(
-            "INSERT INTO agent_placements (agent_id, director_agent_id, tmux_session,
-                                           tmux_window_id, tmux_pane_id, coding_agent,
-                                           created_at, tmux_socket)
-             VALUES (?1, ?2, 'bench', '@0', ?3, 'claude', ?4, ?5)",
-        )
-        .bind(id)
-        .bind(director)
-        .bind(format!("%{id}"))
-        .bind(&registered)
-        .bind(SOCKET)
-        .execute(tx.conn())
-        .await
-        .expect("insert placement");
-        // Last wakes spread over (t0 - 720 s, t0]: with 5 s ticks about 7 are due per tick.
-        let last = t0 - ChronoDuration::milliseconds(i * MEMBER_INTERVAL * 1000 / WATCHED);
-        sqlx::query(
-            "INSERT INTO monitor_config (agent_id, interval_seconds, last_ping_at, enabled)
-             VALUES (?1, ?2, ?3, 1)",
-        )
-        .bind(id)
-        .bind(MEMBER_INTERVAL)
-        .bind(format_ts(last))
-        .execute(tx.conn())
-        .await
-        .expect("insert schedule");
-        members.push(id);
-    }
-    sqlx::query("UPDATE monitor_config SET last_ping_at = ?2 WHERE agent_id = ?1")
-        .bind(director)
-        .bind(format_ts(t0 - ChronoDuration::seconds(90)))
-        .execute(tx.conn())
-        .await
-        .expect("stamp director");
     // History among the members: 1 in 20 still pending.
     let first = members[0];
-    assert!(
-        members
-            .iter()
-            .enumerate()
-            .all(|(i, &a)| a == first + i as i64),
-        "member ids must be contiguous for the seeding SQL"
-    );
     let n_members = members.len() as i64;
     sqlx::query(
         "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1),
@@ -208,10 +144,6 @@ async fn build_seed(
         .await
         .expect("analyze");
     db.close().await;
-    let panes: HashSet<String> = std::iter::once("%0".to_string())
-        .chain(members.iter().map(|id| format!("%{id}")))
-        .collect();
-    let live = HashMap::from([(SOCKET.to_string(), panes)]);
     (fleet, director, live)
 }
 

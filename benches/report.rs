@@ -17,12 +17,15 @@
 //! output, written by `just bench`) under "Raw output". `--quick` takes fewer samples.
 //! Run with `cargo build --release && cargo bench --bench report -- --out docs/performance.md`.
 
+#[path = "common/watched_fleet.rs"]
+mod watched_fleet;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cafleet::broker::Broker;
 use cafleet::db::Db;
-use cafleet::model::{AgentId, CodingAgent, FleetId, TaskId, format_ts};
-use cafleet::tmux::{PaneContext, Tmux};
+use cafleet::model::{AgentId, FleetId, TaskId, format_ts};
+use cafleet::tmux::Tmux;
 use cafleet::web::{AppState, Security, router};
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use http_body_util::BodyExt;
@@ -35,6 +38,7 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
 use tower::ServiceExt;
+use watched_fleet::{WatchedFleet, seed_watched_fleet};
 
 const SEED_MESSAGES: i64 = 100_000;
 /// Agents of the messaging fleet; the last [`DEREGISTERED`] leave after seeding, so a
@@ -44,8 +48,6 @@ const DEREGISTERED: i64 = 9;
 const BROADCAST_RECIPIENTS: usize = (AGENTS - DEREGISTERED - 1) as usize;
 const POLL_PENDING: i64 = 20;
 /// Watched agents of the monitor fleet: the Director and 999 members.
-const WATCHED: i64 = 1_000;
-const MEMBER_INTERVAL: i64 = 720;
 const MONITOR_SOCKET: &str = "/tmp/cafleet-report-monitor.sock";
 const MAX_TEXT_LEN: usize = 200;
 const TEXT: &str = "Please review the diff in src/broker/messages.rs and reply with findings.";
@@ -480,70 +482,16 @@ struct MonitorSeed {
 async fn seed_monitor(path: &Path) -> MonitorSeed {
     let t0: DateTime<Utc> = "2026-06-01T12:00:00Z".parse().expect("t0");
     let broker = open_broker(path, 1).await;
-    let caller = PaneContext {
-        session_name: "bench".into(),
-        window_id: "@0".into(),
-        pane_id: "%0".into(),
-        socket_path: MONITOR_SOCKET.into(),
-    };
-    let created = broker
-        .fleet_create(Some("monitor bench"), CodingAgent::Claude, &caller)
-        .await
-        .expect("fleet create");
-    let fleet = created.fleet.fleet_id;
-    let director = created.director.agent_id;
+    let (
+        WatchedFleet {
+            fleet,
+            members,
+            live,
+            ..
+        },
+        mut tx,
+    ) = seed_watched_fleet(&broker, t0, MONITOR_SOCKET).await;
     let db = broker.db();
-    let registered = format_ts(t0 - ChronoDuration::days(1));
-    let mut tx = db.begin_write().await.expect("begin");
-    let mut members = Vec::new();
-    for i in 1..WATCHED {
-        let name = format!("member-{i}");
-        let card = cafleet::db::agents::card_json(&name, "member", &serde_json::json!([]), None);
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO agents (fleet_id, name, description, status, registered_at,
-                                 deregistered_at, agent_card_json)
-             VALUES (?1, ?2, 'member', 'active', ?3, NULL, ?4) RETURNING agent_id",
-        )
-        .bind(fleet)
-        .bind(&name)
-        .bind(&registered)
-        .bind(&card)
-        .fetch_one(tx.conn())
-        .await
-        .expect("member");
-        let last = t0 - ChronoDuration::milliseconds(i * MEMBER_INTERVAL * 1000 / WATCHED);
-        sqlx::query(
-            "INSERT INTO agent_placements (agent_id, director_agent_id, tmux_session,
-                                           tmux_window_id, tmux_pane_id, coding_agent,
-                                           created_at, tmux_socket)
-             VALUES (?1, ?2, 'bench', '@0', '%' || ?1, 'claude', ?3, ?4);",
-        )
-        .bind(id)
-        .bind(director)
-        .bind(&registered)
-        .bind(MONITOR_SOCKET)
-        .execute(tx.conn())
-        .await
-        .expect("placement");
-        sqlx::query(
-            "INSERT INTO monitor_config (agent_id, interval_seconds, last_ping_at, enabled)
-             VALUES (?1, ?2, ?3, 1)",
-        )
-        .bind(id)
-        .bind(MEMBER_INTERVAL)
-        .bind(format_ts(last))
-        .execute(tx.conn())
-        .await
-        .expect("schedule");
-        members.push(id);
-    }
-    sqlx::query("UPDATE monitor_config SET last_ping_at = ?2 WHERE agent_id = ?1")
-        .bind(director)
-        .bind(format_ts(t0 - ChronoDuration::seconds(90)))
-        .execute(tx.conn())
-        .await
-        .expect("stamp director");
-    assert!(members.windows(2).all(|w| w[1] == w[0] + 1));
     insert_history(
         &mut tx,
         SEED_MESSAGES,
@@ -563,20 +511,10 @@ async fn seed_monitor(path: &Path) -> MonitorSeed {
         .await
         .expect("analyze");
     db.close().await;
-    let panes = std::iter::once(director)
-        .chain(members)
-        .map(|id| {
-            if id == director {
-                "%0".to_string()
-            } else {
-                format!("%{id}")
-            }
-        })
-        .collect();
     MonitorSeed {
         path: path.to_path_buf(),
         fleet,
-        live: HashMap::from([(MONITOR_SOCKET.to_string(), panes)]),
+        live,
         t0,
     }
 }
