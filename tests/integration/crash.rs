@@ -127,17 +127,8 @@ impl Run {
 /// `cafleet <args>` with `env`'s environment; output goes to files so that a large poll can
 /// never block on a full pipe while we wait to kill it.
 fn spawn<S: AsRef<std::ffi::OsStr>>(env: &Env, args: &[S], out: &Path, err: &Path) -> Child {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cafleet"));
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", env.dir.path())
-        .env("LANG", "C.UTF-8")
-        .env("CAFLEET_DATABASE_URL", env.db_url())
-        .current_dir(env.dir.path());
-    for (k, v) in &env.vars {
-        c.env(k, v);
-    }
-    c.args(args)
+    env.std_cmd()
+        .args(args)
         .stdin(Stdio::null())
         .stdout(File::create(out).expect("stdout file"))
         .stderr(File::create(err).expect("stderr file"))

@@ -48,16 +48,8 @@ fn scale() -> usize {
 /// The real binary with this test's environment (as `Env::cmd`, but a std `Command` so
 /// long-running children can be spawned and signalled).
 fn cafleet(env: &Env, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cafleet"));
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", env.dir.path())
-        .env("LANG", "C.UTF-8")
-        .env("CAFLEET_DATABASE_URL", env.db_url())
-        .current_dir(env.dir.path())
-        .envs(env.vars.iter().map(|(k, v)| (k, v)))
-        .args(args)
-        .stdin(Stdio::null());
+    let mut c = env.std_cmd();
+    c.args(args).stdin(Stdio::null());
     c
 }
 

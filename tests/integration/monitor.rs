@@ -31,25 +31,10 @@ struct Monitor {
     status: Option<ExitStatus>,
 }
 
-/// The `cafleet` binary with the same environment as `env.cmd()`.
-fn std_cmd(env: &Env) -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cafleet"));
-    c.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", env.dir.path())
-        .env("LANG", "C.UTF-8")
-        .env("CAFLEET_DATABASE_URL", env.db_url())
-        .current_dir(env.dir.path());
-    for (k, v) in &env.vars {
-        c.env(k, v);
-    }
-    c
-}
-
 impl Monitor {
     /// `cafleet monitor start --fleet-id <fleet> --tick <tick>`, optionally with another PATH.
     fn spawn(env: &Env, fleet: i64, tick: u32, path: Option<&str>) -> Monitor {
-        let mut cmd = std_cmd(env);
+        let mut cmd = env.std_cmd();
         cmd.args([
             "monitor",
             "start",

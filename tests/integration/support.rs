@@ -34,16 +34,19 @@ impl Env {
 
     /// The `cafleet` binary with a clean environment pointing at this test's database.
     pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("cafleet").expect("binary");
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The same as a std `Command`, for children that are spawned, signalled or killed.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cafleet"));
         c.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", self.dir.path())
             .env("LANG", "C.UTF-8")
             .env("CAFLEET_DATABASE_URL", self.db_url())
-            .current_dir(self.dir.path());
-        for (k, v) in &self.vars {
-            c.env(k, v);
-        }
+            .current_dir(self.dir.path())
+            .envs(self.vars.iter().map(|(k, v)| (k, v)));
         c
     }
 
