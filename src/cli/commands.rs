@@ -9,27 +9,24 @@ use crate::db::{Db, MigrateOutcome};
 use crate::model::Placement;
 use crate::tmux::{PaneContext, Tmux};
 use serde_json::json;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Runs the parsed command.
 pub async fn dispatch(cli: Cli, path: String) -> CliResult {
-    let opened = Arc::new(Mutex::new(Vec::new()));
-    let result = run_command(cli, path, &opened).await;
-    let done = Ctx {
-        json: false,
-        path: String::new(),
-        opened,
+    let base = Ctx {
+        json: cli.json,
+        path,
+        opened: Arc::default(),
     };
-    done.finish().await;
+    let result = run_command(cli, &base).await;
+    base.finish().await;
     result
 }
 
-async fn run_command(cli: Cli, path: String, opened: &Arc<Mutex<Vec<Db>>>) -> CliResult {
-    let json = cli.json;
+async fn run_command(cli: Cli, base: &Ctx) -> CliResult {
     let ctx = |local_json: bool| Ctx {
-        json: json || local_json,
-        path: path.clone(),
-        opened: opened.clone(),
+        json: base.json || local_json,
+        ..base.clone()
     };
     let Some(group) = cli.command else {
         return Err(CliError::Exit(2));
