@@ -14,9 +14,7 @@ pub use tasks::NewTask;
 
 use crate::error::BUSY_TIMEOUT_SECS;
 use crate::{Error, Result};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -111,9 +109,7 @@ impl Db {
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
-            // Many processes (CLIs, monitor, server) share the file: WAL lets readers run
-            // beside the single writer instead of failing with "database is locked".
-            .journal_mode(SqliteJournalMode::Wal)
+            // WAL is switched on by `ensure_wal` below, not here: see there.
             // S2: a send that printed an id must survive power loss, so fsync on every commit.
             .synchronous(SqliteSynchronous::Full)
             // The schema's ON DELETE rules only hold with enforcement switched on.
@@ -135,6 +131,7 @@ impl Db {
                     path.display()
                 )),
             })?;
+        ensure_wal(&pool).await?;
         Ok(Db {
             pool,
             path: path.to_path_buf(),
@@ -290,6 +287,38 @@ impl Db {
                 let _ = std::fs::remove_file(&temp);
                 tracing::warn!(error = %e, "could not back up the database before migrating")
             }
+        }
+    }
+}
+
+/// Many processes (CLIs, monitor, server) share the file: WAL lets readers run beside the
+/// single writer instead of failing with "database is locked". The mode is stored in the
+/// file, so this is one pragma read once it is set. Switching a fresh file to WAL needs it
+/// exclusively, and SQLite answers a concurrent switch with an immediate SQLITE_BUSY that
+/// skips the busy handler (two first commands on a new database at once failed that way),
+/// so the switch is retried here for up to the busy timeout.
+async fn ensure_wal(pool: &SqlitePool) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(BUSY_TIMEOUT_SECS);
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let attempt = async {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                let _: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
+                    .fetch_one(pool)
+                    .await?;
+            }
+            Ok::<(), sqlx::Error>(())
+        };
+        match attempt.await.map_err(Error::from) {
+            Err(Error::Busy(_)) if std::time::Instant::now() < deadline => {
+                tracing::debug!(?pause, "switching to WAL: busy, retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
         }
     }
 }

@@ -39,3 +39,36 @@ fn thirty_two_processes_starting_on_a_fresh_database_all_succeed() {
     );
     assert_eq!(env.query("PRAGMA journal_mode")[0][0], "wal");
 }
+
+/// Two first commands racing to switch a new file to WAL: SQLite answers the loser with an
+/// immediate "busy" that skips the busy timeout, so the switch must be retried (this failed
+/// about one round in two before it was).
+#[test]
+fn two_first_commands_racing_on_new_databases_both_succeed_every_round() {
+    for round in 0..20 {
+        let env = Arc::new(Env::new());
+        let barrier = Arc::new(Barrier::new(2));
+        let racers: Vec<_> = (0..2)
+            .map(|_| {
+                let env = Arc::clone(&env);
+                let barrier = Arc::clone(&barrier);
+                std::thread::spawn(move || {
+                    let mut cmd = env.std_cmd();
+                    cmd.args(["db", "init"]);
+                    barrier.wait();
+                    cmd.output().expect("run cafleet")
+                })
+            })
+            .collect();
+        for r in racers {
+            let out = r.join().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: first use failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(env.query("PRAGMA journal_mode")[0][0], "wal");
+        assert_eq!(env.query("PRAGMA user_version")[0][0], "7");
+    }
+}
