@@ -233,6 +233,36 @@ fn message_send(bencher: Bencher) {
     });
 }
 
+/// Writers of one process sending at once (the server under load).
+const CONCURRENT_SENDERS: usize = 32;
+
+/// [`CONCURRENT_SENDERS`] unicasts issued at once on a group-committing broker (as `cafleet
+/// server` runs it): they share one transaction and one fsync, and each call still returns
+/// only after the commit. Items/s is the broker's send throughput.
+#[divan::bench(sample_count = 200)]
+fn message_send_concurrent(bencher: Bencher) {
+    let f = Fixture::new();
+    let s = f.seed;
+    let broker = f.rt.block_on(async {
+        Broker::new(
+            f.broker.db().clone().with_group_commit(),
+            Tmux::from_env(),
+            MAX_TEXT_LEN,
+        )
+    });
+    bencher
+        .counter(ItemsCount::new(CONCURRENT_SENDERS))
+        .bench_local(|| {
+            let sends = (0..CONCURRENT_SENDERS)
+                .map(|_| broker.message_send(s.fleet, s.sender(), s.recipient(), TEXT));
+            let outs = f.rt.block_on(futures::future::join_all(sends));
+            for out in &outs {
+                assert!(!out.as_ref().expect("send").notification_sent);
+            }
+            outs
+        });
+}
+
 /// The inbox query: 20 pending among 100,000 messages.
 #[divan::bench(sample_count = 500)]
 fn message_poll(bencher: Bencher) {

@@ -53,6 +53,8 @@ const MAX_TEXT_LEN: usize = 200;
 const TEXT: &str = "Please review the diff in src/broker/messages.rs and reply with findings.";
 const HOST: &str = "127.0.0.1:8000";
 const MIB: u64 = 1024;
+/// Writers of one process sending at once (the server under load).
+const CONCURRENT_SENDERS: usize = 32;
 
 // ---------------------------------------------------------------------------------------
 // Samples, rows, targets.
@@ -66,7 +68,7 @@ enum Target {
     Median(Duration),
     /// Median at most this and peak RSS at most this many KiB.
     MedianRss(Duration, u64),
-    /// At least this many operations per second (one after another).
+    /// At least this many operations per second.
     Rate(f64),
 }
 
@@ -79,6 +81,8 @@ struct Row {
     /// Mean CPU time (user + system) per run, whole-process rows only.
     cpu: Option<Duration>,
     target: Target,
+    /// Operations per sample (several for a batch of concurrent ones).
+    items: usize,
 }
 
 impl Row {
@@ -101,7 +105,7 @@ impl Row {
 
     fn ops_per_sec(&self) -> f64 {
         let total: Duration = self.samples.iter().sum();
-        self.samples.len() as f64 / total.as_secs_f64()
+        (self.samples.len() * self.items) as f64 / total.as_secs_f64()
     }
 
     fn target_text(&self) -> String {
@@ -190,6 +194,7 @@ fn in_process(
         peak_kib: if can_reset { peak_kib() } else { None },
         cpu: None,
         target,
+        items: 1,
     }
 }
 
@@ -313,6 +318,7 @@ fn whole_process(
         samples,
         peak_kib: peak_rss_kib(n.div_ceil(4), &make),
         target,
+        items: 1,
     }
 }
 
@@ -556,6 +562,30 @@ fn broker_rows(cfg: &Config, seed: &Messaging, rows: &mut Vec<Row>) {
             assert!(!out.notification_sent);
         },
     ));
+    {
+        // As `cafleet server` runs it: concurrent writes share a commit.
+        let grouped = Broker::new(
+            b.db().clone().with_group_commit(),
+            Tmux::from_env(),
+            MAX_TEXT_LEN,
+        );
+        let _guard = rt.enter();
+        let mut row = in_process(
+            G,
+            format!("message send, {CONCURRENT_SENDERS} at once (group commit; per batch)"),
+            Target::Rate(2_000.0),
+            cfg.n / 4,
+            || {
+                let sends =
+                    (0..CONCURRENT_SENDERS).map(|_| grouped.message_send(fleet, a[0], a[1], TEXT));
+                for out in rt.block_on(futures::future::join_all(sends)) {
+                    assert!(!out.expect("send").notification_sent);
+                }
+            },
+        );
+        row.items = CONCURRENT_SENDERS;
+        rows.push(row);
+    }
     rows.push(in_process(
         G,
         format!("message poll ({POLL_PENDING} pending)"),
@@ -996,6 +1026,7 @@ fn member_rows(cfg: &Config, bin: &Path, rows: &mut Vec<Row>) {
         peak_kib: peak,
         cpu: Some(cpu / creates as u32),
         target: Target::None,
+        items: 1,
     });
     // One long-lived member for the rest; keystrokes wait until it runs the stand-in.
     run_measured(cmd().args(create_args("target")));

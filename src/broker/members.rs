@@ -688,11 +688,21 @@ impl Broker {
         text: &str,
     ) -> Result<super::SendOutcome> {
         let now = now_ts();
-        let mut tx = self.db.begin_write().await?;
+        let (text, to) = (text.to_string(), target.agent.agent_id);
         let (task, pane) = self
-            .store_unicast(&mut tx, fleet_id, sender, target.agent.agent_id, text, &now)
+            .db
+            // One INSERT (or none); the refusal path only reads.
+            .write_atomic(move |conn| {
+                Box::pin(async move {
+                    match Broker::store_unicast(conn, fleet_id, sender, to, &text, &now).await? {
+                        Some(stored) => Ok(stored),
+                        None => {
+                            Err(super::messages::unicast_refusal(conn, fleet_id, sender, to).await)
+                        }
+                    }
+                })
+            })
             .await?;
-        tx.commit().await?;
         let notification_sent = self.push_preview(&task, pane).await;
         Ok(super::SendOutcome {
             task,

@@ -70,57 +70,50 @@ impl Broker {
     ) -> Result<(Task, Option<PaneTarget>)> {
         validate_text(text)?;
         let now = now_ts();
-        let mut tx = self.db.begin_write().await?;
-        check_caller(&mut tx, fleet_id, sender).await?;
-        let stored = self
-            .store_unicast(&mut tx, fleet_id, sender, to, text, &now)
-            .await?;
-        tx.commit().await?;
-        Ok(stored)
+        let text = text.to_string();
+        self.db
+            // One INSERT (or none); the refusal path only reads.
+            .write_atomic(move |conn| {
+                Box::pin(async move {
+                    match Broker::store_unicast(conn, fleet_id, sender, to, &text, &now).await? {
+                        Some(stored) => Ok(stored),
+                        None => {
+                            check_caller(conn, fleet_id, sender).await?;
+                            Err(unicast_refusal(conn, fleet_id, sender, to).await)
+                        }
+                    }
+                })
+            })
+            .await
     }
 
-    /// Inserts one unicast delivery inside `conn`'s transaction and returns it with the
-    /// recipient's pane (None for self-sends and unplaced recipients). Shared by `message
-    /// send` and `member nudge`.
+    /// Inserts one unicast delivery inside `conn`'s transaction, if the sender and the
+    /// recipient are active agents of the fleet, and returns it with the recipient's pane
+    /// (None for self-sends and unplaced recipients). `None` when refused: the caller
+    /// reports why (see [`unicast_refusal`]). Shared by `message send` and `member nudge`.
     pub(crate) async fn store_unicast(
-        &self,
         conn: &mut SqliteConnection,
         fleet_id: FleetId,
         sender: AgentId,
         to: AgentId,
         text: &str,
         now: &str,
-    ) -> Result<(Task, Option<PaneTarget>)> {
-        check_sender(conn, fleet_id, sender).await?;
-        // An agent of another fleet is reported exactly like a missing one, so ids of other
-        // fleets do not leak (messaging.md defect §9.7).
-        match db::agents::get(conn, to).await? {
-            Some(a) if a.fleet_id == fleet_id && a.is_active() => {}
-            _ => return Err(Error::runtime(format!("Destination agent not found: {to}"))),
-        }
-        let task_id = db::tasks::insert(
-            conn,
-            &NewTask {
-                context_id: to,
-                from_agent_id: sender,
-                to_agent_id: to,
-                r#type: TYPE_UNICAST,
-                now,
-                status_state: STATE_INPUT_REQUIRED,
-                origin_task_id: None,
-                text,
-            },
-        )
-        .await?;
-        let target = if to == sender {
-            None
-        } else {
-            db::placements::get(conn, to)
-                .await?
-                .and_then(|p| p.target())
+    ) -> Result<Option<(Task, Option<PaneTarget>)>> {
+        let Some(stored) =
+            db::tasks::insert_unicast_checked(conn, fleet_id, sender, to, now, text).await?
+        else {
+            return Ok(None);
         };
-        let task = unicast_row(task_id, sender, to, now, None, text);
-        Ok((task, target))
+        let target = match (stored.tmux_socket, stored.tmux_pane_id) {
+            (Some(socket), Some(pane_id))
+                if to != sender && !socket.is_empty() && !pane_id.is_empty() =>
+            {
+                Some(PaneTarget { socket, pane_id })
+            }
+            _ => None,
+        };
+        let task = unicast_row(stored.task_id, sender, to, now, None, text);
+        Ok(Some((task, target)))
     }
 
     /// Types the preview of a committed delivery.
@@ -177,56 +170,65 @@ impl Broker {
     ) -> Result<(Task, Vec<(Task, Option<PaneTarget>)>)> {
         validate_text(text)?;
         let now = now_ts();
-        let mut tx = self.db.begin_write().await?;
-        check_sender(&mut tx, fleet_id, sender).await?;
-        let recipients = db::agents::broadcast_recipients(&mut tx, fleet_id, sender).await?;
-        let summary_text = format!("Broadcast sent to {} recipients", recipients.len());
-        let summary_id = db::tasks::insert(
-            &mut tx,
-            &NewTask {
-                context_id: sender,
-                from_agent_id: sender,
-                to_agent_id: 0,
-                r#type: TYPE_BROADCAST_SUMMARY,
-                now: &now,
-                status_state: STATE_COMPLETED,
-                origin_task_id: None,
-                text: &summary_text,
-            },
-        )
-        .await?;
-        db::tasks::set_origin(&mut tx, summary_id, summary_id).await?;
-        let ids: Vec<AgentId> = recipients.iter().map(|r| r.agent_id).collect();
-        let inserted =
-            db::tasks::insert_deliveries(&mut tx, sender, &ids, summary_id, &now, text).await?;
-        let panes: std::collections::HashMap<AgentId, Option<PaneTarget>> = recipients
-            .into_iter()
-            .map(|r| {
-                let target = match (r.tmux_socket, r.tmux_pane_id) {
-                    (Some(socket), Some(pane_id)) if !socket.is_empty() && !pane_id.is_empty() => {
-                        Some(PaneTarget { socket, pane_id })
-                    }
-                    _ => None,
-                };
-                (r.agent_id, target)
+        let text = text.to_string();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    check_sender(tx, fleet_id, sender).await?;
+                    let recipients = db::agents::broadcast_recipients(tx, fleet_id, sender).await?;
+                    let summary_text = format!("Broadcast sent to {} recipients", recipients.len());
+                    let summary_id = db::tasks::insert(
+                        &mut *tx,
+                        &NewTask {
+                            context_id: sender,
+                            from_agent_id: sender,
+                            to_agent_id: 0,
+                            r#type: TYPE_BROADCAST_SUMMARY,
+                            now: &now,
+                            status_state: STATE_COMPLETED,
+                            origin_task_id: None,
+                            text: &summary_text,
+                        },
+                    )
+                    .await?;
+                    db::tasks::set_origin(tx, summary_id, summary_id).await?;
+                    let ids: Vec<AgentId> = recipients.iter().map(|r| r.agent_id).collect();
+                    let inserted =
+                        db::tasks::insert_deliveries(tx, sender, &ids, summary_id, &now, &text)
+                            .await?;
+                    let panes: std::collections::HashMap<AgentId, Option<PaneTarget>> = recipients
+                        .into_iter()
+                        .map(|r| {
+                            let target = match (r.tmux_socket, r.tmux_pane_id) {
+                                (Some(socket), Some(pane_id))
+                                    if !socket.is_empty() && !pane_id.is_empty() =>
+                                {
+                                    Some(PaneTarget { socket, pane_id })
+                                }
+                                _ => None,
+                            };
+                            (r.agent_id, target)
+                        })
+                        .collect();
+                    let deliveries = inserted
+                        .into_iter()
+                        .map(|(id, to)| {
+                            let target = panes.get(&to).cloned().flatten();
+                            (
+                                unicast_row(id, sender, to, &now, Some(summary_id), &text),
+                                target,
+                            )
+                        })
+                        .collect();
+                    let mut summary =
+                        unicast_row(summary_id, sender, 0, &now, Some(summary_id), &summary_text);
+                    summary.context_id = sender;
+                    summary.r#type = TYPE_BROADCAST_SUMMARY.to_string();
+                    summary.status_state = STATE_COMPLETED.to_string();
+                    Ok((summary, deliveries))
+                })
             })
-            .collect();
-        let deliveries = inserted
-            .into_iter()
-            .map(|(id, to)| {
-                let target = panes.get(&to).cloned().flatten();
-                (
-                    unicast_row(id, sender, to, &now, Some(summary_id), text),
-                    target,
-                )
-            })
-            .collect();
-        tx.commit().await?;
-        let mut summary = unicast_row(summary_id, sender, 0, &now, Some(summary_id), &summary_text);
-        summary.context_id = sender;
-        summary.r#type = TYPE_BROADCAST_SUMMARY.to_string();
-        summary.status_state = STATE_COMPLETED.to_string();
-        Ok((summary, deliveries))
+            .await
     }
 
     /// Un-acked deliveries addressed to the caller, newest first.
@@ -268,50 +270,54 @@ impl Broker {
         kind: Transition,
     ) -> Result<Task> {
         let now = now_ts();
-        let mut tx = self.db.begin_write().await?;
-        check_caller(&mut tx, fleet_id, agent).await?;
-        let task = db::tasks::get(&mut tx, task_id)
-            .await?
-            .ok_or_else(|| task_not_found(task_id))?;
-        let (owner, not_owner, verb, to_state) = match kind {
-            Transition::Ack => (
-                task.context_id,
-                "Only the recipient can ACK a task",
-                "ACK",
-                STATE_COMPLETED,
-            ),
-            Transition::Cancel => (
-                task.from_agent_id,
-                "Only the sender can cancel a task",
-                "cancel",
-                STATE_CANCELED,
-            ),
-        };
-        // A task whose owning side is in another fleet does not exist for this caller
-        // (messaging.md defect §9.7: task ids are global, existence must not leak).
-        if !agent_in_fleet(&mut tx, owner, fleet_id).await? {
-            return Err(task_not_found(task_id));
-        }
-        if owner != agent {
-            return Err(Error::runtime(not_owner));
-        }
-        if task.status_state != STATE_INPUT_REQUIRED {
-            return Err(Error::runtime(format!(
-                "Cannot {verb} task in state {}",
-                task.status_state
-            )));
-        }
-        if !db::tasks::transition(&mut tx, task_id, to_state, &now).await? {
-            return Err(Error::runtime(format!(
-                "Cannot {verb} task in state {}",
-                task.status_state
-            )));
-        }
-        let updated = db::tasks::get(&mut tx, task_id)
-            .await?
-            .ok_or_else(|| task_not_found(task_id))?;
-        tx.commit().await?;
-        Ok(updated)
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    check_caller(tx, fleet_id, agent).await?;
+                    let task = db::tasks::get(tx, task_id)
+                        .await?
+                        .ok_or_else(|| task_not_found(task_id))?;
+                    let (owner, not_owner, verb, to_state) = match kind {
+                        Transition::Ack => (
+                            task.context_id,
+                            "Only the recipient can ACK a task",
+                            "ACK",
+                            STATE_COMPLETED,
+                        ),
+                        Transition::Cancel => (
+                            task.from_agent_id,
+                            "Only the sender can cancel a task",
+                            "cancel",
+                            STATE_CANCELED,
+                        ),
+                    };
+                    // A task whose owning side is in another fleet does not exist for this caller
+                    // (messaging.md defect §9.7: task ids are global, existence must not leak).
+                    if !agent_in_fleet(tx, owner, fleet_id).await? {
+                        return Err(task_not_found(task_id));
+                    }
+                    if owner != agent {
+                        return Err(Error::runtime(not_owner));
+                    }
+                    if task.status_state != STATE_INPUT_REQUIRED {
+                        return Err(Error::runtime(format!(
+                            "Cannot {verb} task in state {}",
+                            task.status_state
+                        )));
+                    }
+                    if !db::tasks::transition(tx, task_id, to_state, &now).await? {
+                        return Err(Error::runtime(format!(
+                            "Cannot {verb} task in state {}",
+                            task.status_state
+                        )));
+                    }
+                    let updated = db::tasks::get(tx, task_id)
+                        .await?
+                        .ok_or_else(|| task_not_found(task_id))?;
+                    Ok(updated)
+                })
+            })
+            .await
     }
 
     /// Any task with an endpoint in the caller's fleet.
@@ -340,6 +346,21 @@ impl Broker {
 enum Transition {
     Ack,
     Cancel,
+}
+
+/// Why a unicast was refused: the sender's check first, then the recipient. An agent of
+/// another fleet is reported exactly like a missing one, so ids of other fleets do not leak
+/// (messaging.md defect §9.7).
+pub(crate) async fn unicast_refusal(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+    sender: AgentId,
+    to: AgentId,
+) -> Error {
+    match check_sender(conn, fleet_id, sender).await {
+        Err(e) => e,
+        Ok(()) => Error::runtime(format!("Destination agent not found: {to}")),
+    }
 }
 
 /// The sender must be an active agent of the fleet.

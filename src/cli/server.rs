@@ -68,6 +68,8 @@ pub async fn run(_ctx: &Ctx, a: ServerArgs) -> CliResult {
     let config = Config::from_env()?;
     let db = Db::open(&config.database_path, 8).await?;
     db.migrate().await?;
+    // Many requests may write at once: they share commits (and fsyncs) instead of queueing.
+    let db = db.with_group_commit();
     let broker = Broker::new(db, Tmux::from_env(), config.max_text_len);
     let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
         Ok(l) => l,

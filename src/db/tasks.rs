@@ -1,7 +1,7 @@
 //! `tasks`: messages. Inserts, lookups, the inbox poll and state transitions.
 
 use crate::Result;
-use crate::model::{AgentId, Task, TaskId};
+use crate::model::{AgentId, FleetId, Task, TaskId};
 use sqlx::SqliteConnection;
 
 /// The fields of a new task row.
@@ -43,6 +43,48 @@ pub async fn insert(conn: &mut SqliteConnection, t: &NewTask<'_>) -> Result<Task
     .execute(conn)
     .await?;
     Ok(r.last_insert_rowid())
+}
+
+/// A unicast stored by [`insert_unicast_checked`]: its id and the recipient's placement pane.
+#[derive(Debug)]
+pub struct StoredUnicast {
+    pub task_id: TaskId,
+    pub tmux_socket: Option<String>,
+    pub tmux_pane_id: Option<String>,
+}
+
+/// Inserts a unicast from `sender` to `to` in one statement, only if both are active agents
+/// of `fleet_id`, and returns its id with the recipient's pane (`None`: refused; the caller
+/// finds out why). One round trip instead of a read per check.
+pub async fn insert_unicast_checked(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+    sender: AgentId,
+    to: AgentId,
+    now: &str,
+    text: &str,
+) -> Result<Option<StoredUnicast>> {
+    Ok(sqlx::query_as!(
+        StoredUnicast,
+        r#"INSERT INTO tasks (context_id, from_agent_id, to_agent_id, type, created_at, status_state,
+                              status_timestamp, origin_task_id, text)
+           SELECT r.agent_id, s.agent_id, r.agent_id, 'unicast', ?4, 'input_required', ?4, NULL, ?5
+           FROM agents s, agents r
+           WHERE s.agent_id = ?2 AND s.fleet_id = ?1 AND s.status = 'active'
+             AND r.agent_id = ?3 AND r.fleet_id = ?1 AND r.status = 'active'
+           RETURNING task_id AS "task_id!",
+                     (SELECT p.tmux_socket FROM agent_placements p WHERE p.agent_id = ?3)
+                         AS "tmux_socket?: String",
+                     (SELECT p.tmux_pane_id FROM agent_placements p WHERE p.agent_id = ?3)
+                         AS "tmux_pane_id?: String""#,
+        fleet_id,
+        sender,
+        to,
+        now,
+        text
+    )
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Inserts one broadcast delivery per recipient in a single statement (the text is bound

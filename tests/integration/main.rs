@@ -10,6 +10,7 @@ mod cli_parse;
 mod concurrency;
 mod crash;
 mod demo;
+mod group_commit;
 mod hostile;
 mod isolation;
 mod load;

@@ -480,3 +480,14 @@ impl TmuxServer {
         }
     }
 }
+
+/// A calling pane on a tmux server that does not exist, for in-process brokers: previews
+/// fail fast and messages stay queued.
+pub fn unreachable_pane() -> cafleet::tmux::PaneContext {
+    cafleet::tmux::PaneContext {
+        session_name: "t".into(),
+        window_id: "@0".into(),
+        pane_id: "%0".into(),
+        socket_path: "/nonexistent/cafleet-test.sock".into(),
+    }
+}

@@ -5,7 +5,7 @@ use axum::http::{Request, StatusCode};
 use cafleet::broker::Broker;
 use cafleet::db::Db;
 use cafleet::model::CodingAgent;
-use cafleet::tmux::{PaneContext, Tmux};
+use cafleet::tmux::Tmux;
 use cafleet::web::{AppState, Security, router};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -20,15 +20,7 @@ struct Api {
     state: AppState,
 }
 
-fn pane() -> PaneContext {
-    PaneContext {
-        session_name: "t".into(),
-        window_id: "@0".into(),
-        pane_id: "%0".into(),
-        // No server listens here: previews fail fast and messages stay queued.
-        socket_path: "/nonexistent/cafleet-test.sock".into(),
-    }
-}
+use crate::support::unreachable_pane as pane;
 
 impl Api {
     /// Fleet 1 (Director 1, Administrator 2) with alice 3 and bob 4; fleet 2 (5, 6) with eve 7.
@@ -36,7 +28,8 @@ impl Api {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("c.db"), 4).await.unwrap();
         db.migrate().await.unwrap();
-        let broker = Broker::new(db, Tmux::from_env(), 200);
+        // As `cafleet server` runs it.
+        let broker = Broker::new(db.with_group_commit(), Tmux::from_env(), 200);
         broker
             .fleet_create(Some("alpha"), CodingAgent::Claude, &pane())
             .await
