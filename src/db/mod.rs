@@ -41,7 +41,12 @@ pub struct WriteTx {
     tx: Transaction<'static, Sqlite>,
     /// Released (the lock file closed) when the transaction ends.
     _turn: Option<std::fs::File>,
+    /// When `BEGIN IMMEDIATE` took SQLite's write lock.
+    began: std::time::Instant,
 }
+
+/// The tracing target of the "write lock released" events (`CAFLEET_LOG=cafleet::db::lock=debug`).
+pub const LOCK_TRACE_TARGET: &str = "cafleet::db::lock";
 
 impl WriteTx {
     /// The connection, for running a statement in the transaction.
@@ -49,9 +54,13 @@ impl WriteTx {
         &mut self.tx
     }
 
-    /// Commits, then hands the turn to the next writer.
+    /// Commits, then hands the turn to the next writer. Logs how long SQLite's write lock
+    /// was held (`held_us`, from `BEGIN IMMEDIATE` to the end of the commit's fsync) at
+    /// debug level on [`LOCK_TRACE_TARGET`]: what every other writer waited for.
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        let held_us = u64::try_from(self.began.elapsed().as_micros()).unwrap_or(u64::MAX);
+        tracing::debug!(target: LOCK_TRACE_TARGET, held_us, "write lock released");
         Ok(())
     }
 }
@@ -254,7 +263,11 @@ impl Db {
     pub async fn begin_write(&self) -> Result<WriteTx> {
         let turn = self.writer_turn().await?;
         let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(WriteTx { tx, _turn: turn })
+        Ok(WriteTx {
+            tx,
+            _turn: turn,
+            began: std::time::Instant::now(),
+        })
     }
 
     /// Waits (at most the busy timeout) for this process's turn to write.
