@@ -17,7 +17,7 @@ pub enum Error {
     Usage(String),
     /// The database stayed locked by other writers beyond the busy timeout.
     #[error(
-        "the database is busy: waited more than {0} seconds for the write lock while other cafleet processes kept it. Retry the command; if it keeps failing, look for a stuck cafleet process (e.g. with `ps`)."
+        "the database is busy: other cafleet processes kept it locked (a command waits up to {0} seconds for its turn). Retry the command; if it keeps failing, look for a stuck cafleet process (e.g. with `ps`)."
     )]
     Busy(u64),
     /// Any other database failure; the detail is SQLite's message, never SQL text.
