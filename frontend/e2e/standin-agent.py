@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-# A stand-in coding agent for the e2e suite: a copy of STANDIN in
-# tests/integration/support.rs. seed.sh installs it as `claude` in <dir>/bin, which is on
-# the PATH of the CLI and of the private tmux server, so `cafleet member create` spawns it.
+# A stand-in coding agent for the e2e suite and the Rust integration tests (STANDIN in
+# tests/integration/support.rs includes this file). seed.sh installs it as `claude` in
+# <dir>/bin, which is on the PATH of the CLI and of the private tmux server, so
+# `cafleet member create` spawns it.
 # It records its argv, working directory and CAFLEET_DATABASE_URL in
 # <dir>/standin-logs/<pane>.argv (JSON), appends every byte typed into its pane to
 # <dir>/standin-logs/<pane>.keys, echoes each read as RECV b'...', prints "stand-in ready"

@@ -329,31 +329,8 @@ pub fn fleet_in_tmux(env: &mut Env) -> (TmuxServer, String, PathBuf) {
 /// working directory and `CAFLEET_DATABASE_URL` in `<logs>/<pane>.argv` (JSON), appends every
 /// byte typed into it to `<logs>/<pane>.keys`, echoes each read as `RECV b'...'`, and exits
 /// when it receives `/exit` followed by Enter.
-pub const STANDIN: &str = r#"#!/usr/bin/env python3
-import json, os, sys, tty
-here = os.path.dirname(os.path.realpath(__file__))
-logs = os.path.join(here, "..", "standin-logs")
-os.makedirs(logs, exist_ok=True)
-pane = os.environ.get("TMUX_PANE", "nopane")
-with open(os.path.join(logs, pane + ".argv"), "w") as f:
-    json.dump({"argv": [os.path.basename(sys.argv[0])] + sys.argv[1:], "cwd": os.getcwd(),
-               "db": os.environ.get("CAFLEET_DATABASE_URL")}, f)
-keys = open(os.path.join(logs, pane + ".keys"), "ab", buffering=0)
-tty.setraw(0)
-sys.stdout.write("stand-in ready\r\n")
-sys.stdout.flush()
-buf = b""
-while True:
-    b = os.read(0, 4096)
-    if not b:
-        break
-    keys.write(b)
-    buf += b
-    sys.stdout.write("RECV %r\r\n" % b)
-    sys.stdout.flush()
-    if buf.endswith(b"/exit\r"):
-        break
-"#;
+/// One script for these tests and the WebUI e2e suite.
+pub const STANDIN: &str = include_str!("../../frontend/e2e/standin-agent.py");
 
 /// A private tmux server plus stand-in agents on PATH, and a fleet whose Director pane is
 /// a byte recorder. Commands run as if typed in the Director's pane.
