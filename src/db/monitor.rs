@@ -234,7 +234,7 @@ pub async fn watcher(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<O
 }
 
 /// Records that these agents were woken at `now`: one statement however many there are
-/// (the change-log trigger still fires per row).
+/// and one change-log row per fleet.
 pub async fn stamp(conn: &mut SqliteConnection, agents: &[AgentId], now: &str) -> Result<()> {
     let ids = serde_json::to_string(agents).expect("ids serialise");
     sqlx::query!(
@@ -242,6 +242,15 @@ pub async fn stamp(conn: &mut SqliteConnection, agents: &[AgentId], now: &str) -
          WHERE agent_id IN (SELECT value FROM json_each(?1))",
         ids,
         now
+    )
+    .execute(&mut *conn)
+    .await?;
+    // One change per fleet for the WebUI (migration 0008), not one per stamped agent.
+    sqlx::query!(
+        "INSERT INTO change_log (fleet_id, kind, ref_id)
+         SELECT DISTINCT a.fleet_id, 'agent', NULL
+         FROM agents a WHERE a.agent_id IN (SELECT value FROM json_each(?1))",
+        ids
     )
     .execute(conn)
     .await?;

@@ -587,4 +587,32 @@ async fn the_event_stream_pushes_changes_made_by_other_writers() {
     cli.message_send(1, 3, 4, "marker").await.unwrap();
     next(&mut seen, "marker").await;
     assert!(!seen.contains("not for fleet one"));
+    // A monitor tick's stamps reach the page as an agents event, logged once per fleet
+    // however many agents were woken (migration 0008).
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM change_log")
+        .fetch_one(other_pool(&cli))
+        .await
+        .unwrap();
+    let stamp = "2026-11-27T12:34:56.789012+00:00";
+    cli.monitor_stamp(&[1, 3, 4, 5], stamp).await.unwrap();
+    let logged: Vec<(Option<i64>, String)> =
+        sqlx::query_as("SELECT fleet_id, kind FROM change_log ORDER BY seq LIMIT -1 OFFSET ?1")
+            .bind(before)
+            .fetch_all(other_pool(&cli))
+            .await
+            .unwrap();
+    let mut logged = logged;
+    logged.sort();
+    assert_eq!(
+        logged,
+        [
+            (Some(1), "agent".to_string()),
+            (Some(2), "agent".to_string())
+        ]
+    );
+    next(&mut seen, stamp).await;
+}
+
+fn other_pool(b: &Broker) -> &sqlx::SqlitePool {
+    b.db().pool()
 }
