@@ -217,18 +217,23 @@ pub struct PaneTarget {
     pub pane_id: String,
 }
 
-impl Placement {
-    /// The pane to type into, when the placement has a pane and a known server.
-    pub fn target(&self) -> Option<PaneTarget> {
-        match (&self.tmux_socket, &self.tmux_pane_id) {
-            (Some(socket), Some(pane)) if !socket.is_empty() && !pane.is_empty() => {
-                Some(PaneTarget {
-                    socket: socket.clone(),
-                    pane_id: pane.clone(),
-                })
+impl PaneTarget {
+    /// A placement's pane and server as stored (either may be NULL or empty: pending
+    /// placements, placements adopted from 0.14): a target only when both are known.
+    pub fn from_placement(socket: Option<String>, pane_id: Option<String>) -> Option<PaneTarget> {
+        match (socket, pane_id) {
+            (Some(socket), Some(pane_id)) if !socket.is_empty() && !pane_id.is_empty() => {
+                Some(PaneTarget { socket, pane_id })
             }
             _ => None,
         }
+    }
+}
+
+impl Placement {
+    /// The pane to type into, when the placement has a pane and a known server.
+    pub fn target(&self) -> Option<PaneTarget> {
+        PaneTarget::from_placement(self.tmux_socket.clone(), self.tmux_pane_id.clone())
     }
 }
 

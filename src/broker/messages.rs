@@ -104,14 +104,8 @@ impl Broker {
         else {
             return Ok(None);
         };
-        let target = match (stored.tmux_socket, stored.tmux_pane_id) {
-            (Some(socket), Some(pane_id))
-                if to != sender && !socket.is_empty() && !pane_id.is_empty() =>
-            {
-                Some(PaneTarget { socket, pane_id })
-            }
-            _ => None,
-        };
+        let target = PaneTarget::from_placement(stored.tmux_socket, stored.tmux_pane_id)
+            .filter(|_| to != sender);
         let task = unicast_row(stored.task_id, sender, to, now, None, text);
         Ok(Some((task, target)))
     }
@@ -199,14 +193,7 @@ impl Broker {
                     let panes: std::collections::HashMap<AgentId, Option<PaneTarget>> = recipients
                         .into_iter()
                         .map(|r| {
-                            let target = match (r.tmux_socket, r.tmux_pane_id) {
-                                (Some(socket), Some(pane_id))
-                                    if !socket.is_empty() && !pane_id.is_empty() =>
-                                {
-                                    Some(PaneTarget { socket, pane_id })
-                                }
-                                _ => None,
-                            };
+                            let target = PaneTarget::from_placement(r.tmux_socket, r.tmux_pane_id);
                             (r.agent_id, target)
                         })
                         .collect();
