@@ -14,7 +14,8 @@
 //!   and CPU time of the child from `wait4`.
 //!
 //! `--logs <dir>` appends every `*.txt` in that directory (the divan and shell benches'
-//! output, written by `just bench`) under "Raw output". `--quick` takes fewer samples.
+//! output, written by `just bench`) under "Raw output". `--quick` takes fewer samples;
+//! `--only broker|monitor|web|cli|members` measures one part.
 //! Run with `cargo build --release && cargo bench --bench report -- --out docs/performance.md`.
 
 #[path = "common/watched_fleet.rs"]
@@ -607,6 +608,14 @@ struct Config {
     n: usize,
     out: Option<PathBuf>,
     logs: Option<PathBuf>,
+    /// `--only <part>`: measure one part (broker, monitor, web, cli, members) instead of all.
+    only: Option<String>,
+}
+
+impl Config {
+    fn wants(&self, part: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| o == part)
+    }
 }
 
 fn broker_rows(cfg: &Config, seed: &Messaging, rows: &mut Vec<Row>) {
@@ -854,6 +863,18 @@ fn cli_rows(cfg: &Config, bin: &Path, seed: &Messaging, rows: &mut Vec<Row>) {
     ));
     rows.push(whole_process(
         G,
+        "(`cafleet --version`: start-up only, for scale)",
+        Target::None,
+        n,
+        || {
+            let mut c = cafleet_cmd(bin, &path, dir.path(), &[]);
+            c.arg("--version");
+            c
+        },
+    ));
+    sqlite3_floor_rows(cfg, &path, &fleet, &ids, rows);
+    rows.push(whole_process(
+        G,
         "cafleet message send (no pane)",
         target,
         n,
@@ -894,14 +915,62 @@ fn cli_rows(cfg: &Config, bin: &Path, seed: &Messaging, rows: &mut Vec<Row>) {
     ));
 }
 
+/// The floor under any one-process-per-command design: SQLite's own shell (C, no async
+/// runtime, no argument parser to speak of) doing a send's INSERT and a poll's SELECT on the
+/// same database with the same pragmas (WAL, `synchronous=FULL`), one process each. Skipped
+/// when `sqlite3` is not installed.
+fn sqlite3_floor_rows(cfg: &Config, path: &Path, fleet: &str, ids: &[String], rows: &mut Vec<Row>) {
+    const G: &str = "CLI (whole process)";
+    let Some(sqlite3) = find_on_path("sqlite3") else {
+        return;
+    };
+    let n = cfg.n / 2;
+    let pragmas =
+        "PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;";
+    let insert = format!(
+        "{pragmas} BEGIN IMMEDIATE; INSERT INTO tasks (context_id, from_agent_id, to_agent_id, type, \
+         created_at, status_state, status_timestamp, origin_task_id, text) SELECT r.agent_id, \
+         s.agent_id, r.agent_id, 'unicast', '2026-01-01T00:00:00.000000+00:00', 'input_required', \
+         '2026-01-01T00:00:00.000000+00:00', NULL, '{TEXT}' FROM agents s, agents r WHERE \
+         s.agent_id = {s} AND s.fleet_id = {fleet} AND s.status = 'active' AND r.agent_id = {r} \
+         AND r.fleet_id = {fleet} AND r.status = 'active'; COMMIT;",
+        s = ids[0],
+        r = ids[1],
+    );
+    let select = format!(
+        "{pragmas} SELECT task_id, from_agent_id, created_at, text FROM tasks WHERE context_id = \
+         {r} AND status_state = 'input_required' AND type <> 'broadcast_summary' ORDER BY \
+         status_timestamp DESC, task_id DESC;",
+        r = ids[2],
+    );
+    for (op, sql) in [
+        (
+            "(`sqlite3` shell: the same INSERT, floor for scale)",
+            insert,
+        ),
+        (
+            "(`sqlite3` shell: the same inbox SELECT, floor for scale)",
+            select,
+        ),
+    ] {
+        rows.push(whole_process(G, op, Target::None, n, || {
+            let mut c = Command::new(&sqlite3);
+            c.arg(path).arg(&sql);
+            c
+        }));
+    }
+}
+
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(name))
+            .find(|f| f.is_file())
+    })
+}
+
 fn which(name: &str) -> PathBuf {
-    std::env::var_os("PATH")
-        .and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join(name))
-                .find(|f| f.is_file())
-        })
-        .unwrap_or_else(|| panic!("{name} not found on PATH"))
+    find_on_path(name).unwrap_or_else(|| panic!("{name} not found on PATH"))
 }
 
 /// The stand-in coding agent: a raw tty that reads and discards forever.
@@ -1343,6 +1412,7 @@ fn parse_args() -> Config {
         n: 400,
         out: None,
         logs: None,
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -1350,6 +1420,7 @@ fn parse_args() -> Config {
             "--out" => cfg.out = args.next().map(PathBuf::from),
             "--logs" => cfg.logs = args.next().map(PathBuf::from),
             "--quick" => cfg.n = 60,
+            "--only" => cfg.only = args.next(),
             // `cargo bench` passes `--bench`; anything else is not ours either.
             _ => {}
         }
@@ -1370,16 +1441,26 @@ fn main() {
     let monitor = rt.block_on(seed_monitor(&seeds.path().join("monitor.db")));
     drop(rt);
     let mut rows = Vec::new();
-    eprintln!("report: broker");
-    broker_rows(&cfg, &messaging, &mut rows);
-    eprintln!("report: monitor");
-    monitor_rows(&cfg, &monitor, &mut rows);
-    eprintln!("report: web API");
-    web_rows(&cfg, &messaging, &mut rows);
-    eprintln!("report: CLI processes");
-    cli_rows(&cfg, &bin, &messaging, &mut rows);
-    eprintln!("report: member commands");
-    member_rows(&cfg, &bin, &mut rows);
+    if cfg.wants("broker") {
+        eprintln!("report: broker");
+        broker_rows(&cfg, &messaging, &mut rows);
+    }
+    if cfg.wants("monitor") {
+        eprintln!("report: monitor");
+        monitor_rows(&cfg, &monitor, &mut rows);
+    }
+    if cfg.wants("web") {
+        eprintln!("report: web API");
+        web_rows(&cfg, &messaging, &mut rows);
+    }
+    if cfg.wants("cli") {
+        eprintln!("report: CLI processes");
+        cli_rows(&cfg, &bin, &messaging, &mut rows);
+    }
+    if cfg.wants("members") {
+        eprintln!("report: member commands");
+        member_rows(&cfg, &bin, &mut rows);
+    }
     let md = markdown(&m, &rows, cfg.logs.as_deref(), started.elapsed());
     match &cfg.out {
         Some(out) => {

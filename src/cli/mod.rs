@@ -115,18 +115,19 @@ where
     T: Into<OsString> + Clone,
 {
     let argv: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let cmd = command();
-    let matches = match cmd.clone().try_get_matches_from(&argv) {
+    // Parsing consumes the command tree; the error paths build it again rather than every
+    // command paying for a clone of it.
+    let matches = match command().try_get_matches_from(&argv) {
         Ok(m) => m,
-        Err(e) => return report_clap_error(&cmd, &argv, e),
+        Err(e) => return report_clap_error(&command(), &argv, e),
     };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
-        Err(e) => return report_clap_error(&cmd, &argv, e),
+        Err(e) => return report_clap_error(&command(), &argv, e),
     };
     if cli.command.is_none() {
         // A group invoked without a subcommand prints its help to stderr (cli.md §1.1).
-        let mut root = cmd.clone().bin_name("cafleet");
+        let mut root = command().bin_name("cafleet");
         eprint!("{}", root.render_help());
         return 2;
     }
@@ -146,7 +147,7 @@ where
         }
         return 1;
     }
-    let path = command_path(&cmd, &argv);
+    let path = matched_path(&matches);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -165,7 +166,7 @@ where
             1
         }
         Err(CliError::Usage(msg)) => {
-            eprint!("{}", usage_banner(&cmd, &path, &msg));
+            eprint!("{}", usage_banner(&command(), &path, &msg));
             2
         }
         Err(CliError::Exit(code)) => code,
@@ -189,6 +190,18 @@ fn init_tracing(default: Option<&str>) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
+}
+
+/// The words of the command path that was parsed (e.g. `cafleet agent register`).
+fn matched_path(matches: &clap::ArgMatches) -> String {
+    let mut path = String::from("cafleet");
+    let mut current = matches;
+    while let Some((name, sub)) = current.subcommand() {
+        path.push(' ');
+        path.push_str(name);
+        current = sub;
+    }
+    path
 }
 
 /// The words of the command path named by argv (e.g. `cafleet agent register`).
