@@ -1,5 +1,5 @@
-//! Settings from `CAFLEET_*` environment variables, with XDG defaults. No I/O beyond reading
-//! the environment.
+//! Settings from `CAFLEET_*` environment variables, with the spec's defaults. No I/O
+//! beyond reading the environment.
 
 use crate::{Error, Result};
 use std::path::PathBuf;
@@ -53,11 +53,10 @@ impl Config {
     }
 }
 
-/// `$XDG_DATA_HOME/cafleet/cafleet.db`, else `~/.local/share/cafleet/cafleet.db`.
+/// `~/.local/share/cafleet/cafleet.db` (decision S1), whatever `XDG_DATA_HOME` says: that is
+/// where CAFleet 0.14 keeps its database, which must be found to be adopted (C3), and a
+/// member pane whose tmux server has another environment must reach the same file.
 pub fn default_database_path() -> Result<PathBuf> {
-    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(xdg).join("cafleet").join("cafleet.db"));
-    }
     let home = std::env::var_os("HOME").filter(|v| !v.is_empty()).ok_or_else(|| {
         Error::runtime(
             "HOME is not set, so the default database path is unknown. Set CAFLEET_DATABASE_URL=sqlite:////absolute/path/cafleet.db",

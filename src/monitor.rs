@@ -9,6 +9,7 @@ use crate::Result;
 use crate::broker::Broker;
 use crate::broker::monitor::{poll_trigger, wake_payload};
 use crate::model::{FleetId, PaneTarget, now_ts};
+use crate::tmux::Delivery;
 use futures::StreamExt;
 use std::time::Duration;
 use tokio::time::MissedTickBehavior;
@@ -92,17 +93,29 @@ pub async fn tick_once(
     let tmux = broker.tmux();
     if let Some(w) = &plan.watcher {
         let payload = wake_payload(&plan.due, plan.director_agent_id);
-        if tmux.type_line(w, &payload, false).await.is_sent() {
-            let ids: Vec<_> = plan.due.iter().map(|d| d.agent_id).collect();
-            broker.monitor_stamp(&ids, &now).await?;
-            for d in &plan.due {
-                report(&format!(
-                    "{now} due agent {} ({}) -> wake monitor",
-                    d.agent_id, d.name
-                ));
+        let why = match tmux.type_line(w, &payload, false).await {
+            Delivery::Sent => {
+                let ids: Vec<_> = plan.due.iter().map(|d| d.agent_id).collect();
+                broker.monitor_stamp(&ids, &now).await?;
+                for d in &plan.due {
+                    report(&format!(
+                        "{now} due agent {} ({}) -> wake monitor",
+                        d.agent_id, d.name
+                    ));
+                }
+                return Ok(Flow::Continue);
             }
-        }
-        return Ok(Flow::Continue);
+            // A watcher that cannot be woken must not silence the fleet (monitor.md
+            // defect 6): say so, and wake the due agents themselves this tick.
+            Delivery::Shell(cmd) => format!("its pane runs the shell {cmd}"),
+            Delivery::Gone => "its pane is gone".to_string(),
+            Delivery::Failed(e) => format!("tmux failed: {e}"),
+        };
+        tracing::warn!(pane = %w.pane_id, %why, "monitoring member not woken");
+        warn(&format!(
+            "cannot wake the monitoring member in pane {} ({why}); sending poll triggers to the due agents instead",
+            w.pane_id
+        ));
     }
     // Poll triggers go to different panes: type them concurrently (bounded), then stamp
     // every agent whose trigger was delivered in one transaction.

@@ -36,6 +36,14 @@ pub fn spawn_argv(
     prompt: &str,
 ) -> Vec<String> {
     let mut argv: Vec<String> = match backend {
+        // A name starting with `-` would be read as an option (coding-agents.md §8 defect
+        // 5): it is passed attached, `--name=-x`; other names keep the spec's two words.
+        CodingAgent::Claude if name.starts_with('-') => vec![
+            "claude".into(),
+            "--permission-mode".into(),
+            "dontAsk".into(),
+            format!("--name={name}"),
+        ],
         CodingAgent::Claude => vec![
             "claude".into(),
             "--permission-mode".into(),
@@ -231,5 +239,13 @@ mod tests {
         assert!(p.starts_with("---\n{\n  \"description\""));
         assert!(p.contains("\n---\n\n# CAFleet member agent\n"));
         assert!(p.contains("\"git push*\": \"deny\""));
+    }
+
+    #[test]
+    fn a_name_that_looks_like_an_option_is_passed_attached() {
+        assert_eq!(
+            spawn_argv(CodingAgent::Claude, "-x", None, "P"),
+            ["claude", "--permission-mode", "dontAsk", "--name=-x", "P"]
+        );
     }
 }

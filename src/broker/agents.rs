@@ -25,6 +25,7 @@ impl Broker {
         description: &str,
         skills: Option<&str>,
     ) -> Result<Agent> {
+        validate_identity(name, description)?;
         let skills = parse_skills(skills)?;
         let now = now_ts();
         let mut tx = self.db.begin_write().await?;
@@ -57,6 +58,7 @@ impl Broker {
     /// Active agents of a fleet, ascending id.
     pub async fn agent_list(&self, fleet_id: FleetId) -> Result<Vec<Agent>> {
         let mut conn = self.db.pool().acquire().await?;
+        super::listed_fleet(&mut conn, fleet_id).await?;
         db::agents::list_active(&mut conn, fleet_id).await
     }
 
@@ -137,4 +139,20 @@ fn parse_skills(raw: Option<&str>) -> Result<serde_json::Value> {
             )))
         }
     }
+}
+
+/// Refuses a blank (empty or whitespace-only) name or description (cli.md §11 defect 5):
+/// they label the agent everywhere it is shown and name its coding agent's session.
+pub fn validate_identity(name: &str, description: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::runtime(
+            "agent name may not be empty. Pass a name with --name \"...\".",
+        ));
+    }
+    if description.trim().is_empty() {
+        return Err(Error::runtime(
+            "agent description may not be empty. Pass one with --description \"...\".",
+        ));
+    }
+    Ok(())
 }

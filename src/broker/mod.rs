@@ -8,9 +8,9 @@ pub mod members;
 mod messages;
 pub mod monitor;
 
-pub use agents::AgentDetail;
+pub use agents::{AgentDetail, validate_identity};
 pub use fleets::FleetCreated;
-pub use messages::{BroadcastOutcome, SendOutcome};
+pub use messages::{BroadcastOutcome, SendOutcome, validate_text};
 
 use crate::db::Db;
 use crate::model::{AgentId, FleetId, PaneTarget};
@@ -93,6 +93,18 @@ async fn check_caller(
         ))),
         _ => Err(Error::runtime(format!(
             "agent {agent_id} is not a member of fleet {fleet_id}."
+        ))),
+    }
+}
+
+/// A list command's fleet must exist and be live (cli.md §11 defect 14: `agent list` and
+/// `member list` used to answer an unknown or deleted fleet with an empty list). A deleted
+/// fleet is "not found", as for `monitor`.
+async fn listed_fleet(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<()> {
+    match crate::db::fleets::get(conn, fleet_id).await? {
+        Some(f) if f.deleted_at.is_none() => Ok(()),
+        _ => Err(Error::runtime(format!(
+            "fleet {fleet_id} not found. List live fleets with 'cafleet fleet list'."
         ))),
     }
 }

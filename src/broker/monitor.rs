@@ -110,6 +110,13 @@ pub fn is_live(rt: &Runtime, now: &str) -> bool {
     }
 }
 
+/// An agent whose interval elapses within this many seconds counts as due. A tick stamps
+/// the time it started, and the next tick starts a timer period later give or take a few
+/// milliseconds of scheduling: without the slack, an agent whose interval is a multiple of
+/// the tick was due a hair after its tick about half the time, and waited a whole extra
+/// tick. Smaller than half the shortest tick (1 s), so nobody is woken a tick early.
+pub const DUE_SLACK_SECONDS: f64 = 0.25;
+
 impl Broker {
     /// The fleet must exist and not be deleted: `fleet <id> not found` otherwise.
     pub async fn monitor_fleet(&self, fleet_id: FleetId) -> Result<AgentId> {
@@ -167,7 +174,8 @@ impl Broker {
     }
 
     /// Computes who is due at `now` given the live panes per tmux server: enabled, pane
-    /// alive, and never woken or woken at least `interval` seconds ago.
+    /// alive, and never woken or woken at least `interval` seconds ago (less
+    /// [`DUE_SLACK_SECONDS`]).
     pub fn monitor_plan(
         watched: Vec<Watched>,
         watcher: Option<db::monitor::Watcher>,
@@ -184,9 +192,8 @@ impl Broker {
             .filter(|w| w.enabled && alive(&w.tmux_socket, &w.tmux_pane_id))
             .filter(|w| match &w.last_ping_at {
                 None => true,
-                Some(last) => {
-                    age_seconds(now, last).is_some_and(|age| age >= w.interval_seconds as f64)
-                }
+                Some(last) => age_seconds(now, last)
+                    .is_some_and(|age| age >= w.interval_seconds as f64 - DUE_SLACK_SECONDS),
             })
             .collect();
         let watcher = watcher
@@ -436,9 +443,17 @@ mod tests {
         let mut disabled = watched(4, "off", false);
         disabled.enabled = false;
         let dead = watched(5, "dead", false);
+        // Stamped by the last tick a few ms later in its period than this tick runs.
+        let mut jittered = watched(6, "jittered", false);
+        jittered.last_ping_at = Some("2026-11-24T12:00:00.004000+00:00".into());
+        // Due only 0.3 s from now: next tick.
+        let mut early = watched(7, "early", false);
+        early.last_ping_at = Some("2026-11-24T12:00:00.300000+00:00".into());
         let live: HashMap<String, HashSet<String>> = [(
             "/s".to_string(),
-            ["%1", "%2", "%3", "%4"].map(String::from).into(),
+            ["%1", "%2", "%3", "%4", "%6", "%7"]
+                .map(String::from)
+                .into(),
         )]
         .into();
         let plan = Broker::monitor_plan(
@@ -448,6 +463,8 @@ mod tests {
                 elapsed,
                 disabled,
                 dead,
+                jittered,
+                early,
             ],
             None,
             &live,
@@ -455,7 +472,7 @@ mod tests {
             1,
         );
         let ids: Vec<i64> = plan.due.iter().map(|w| w.agent_id).collect();
-        assert_eq!(ids, vec![1, 3]);
+        assert_eq!(ids, vec![1, 3, 6]);
         assert!(plan.watcher.is_none());
     }
 }

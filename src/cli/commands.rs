@@ -2,7 +2,7 @@
 //! print text or JSON.
 
 use super::args::*;
-use super::output::{self, print, print_json};
+use super::output::{self, col, print, print_json, table};
 use super::{CliError, CliResult, Ctx};
 use crate::config::Config;
 use crate::db::{Db, MigrateOutcome};
@@ -217,22 +217,28 @@ async fn fleet_list(ctx: &Ctx) -> CliResult {
     } else if fleets.is_empty() {
         print("No fleets found.");
     } else {
-        let mut lines = vec![format!(
-            "{:<40} {:<40} {:<20} {:<8} {}",
-            "FLEET_ID", "DIRECTOR", "LABEL", "AGENTS", "CREATED_AT"
-        )];
-        for f in &fleets {
-            lines.push(format!(
-                "{:<40} {:<40} {:<20} {:<8} {}",
-                f.fleet_id,
-                f.director_agent_id
-                    .map(|d| d.to_string())
-                    .unwrap_or_default(),
-                f.label.as_deref().unwrap_or(""),
-                f.agent_count,
-                f.created_at
-            ));
-        }
+        let rows: Vec<Vec<String>> = fleets
+            .iter()
+            .map(|f| {
+                vec![
+                    f.fleet_id.to_string(),
+                    f.director_agent_id
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                    f.label.clone().unwrap_or_default(),
+                    f.agent_count.to_string(),
+                    f.created_at.clone(),
+                ]
+            })
+            .collect();
+        let columns = [
+            col("FLEET_ID", 40),
+            col("DIRECTOR", 40),
+            col("LABEL", 20),
+            col("AGENTS", 8),
+            col("CREATED_AT", 0),
+        ];
+        let lines = table("", " ", &columns, false, &rows);
         print(&lines.join("\n"));
     }
     Ok(())

@@ -1,7 +1,7 @@
 //! `cafleet member ...`: spawn, list, steer and remove pane-bound members.
 
 use super::commands::{need, need_fleet};
-use super::output::{self, print, print_json, print_raw};
+use super::output::{self, col, print, print_json, print_raw, table};
 use super::{CliError, CliResult, Ctx};
 use crate::broker::Broker;
 use crate::broker::members::{Caller, MemberSpec, MemberTarget, PaneClosed, PromptSource, Role};
@@ -246,6 +246,8 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
     let director_id = need(a.agent_id, "--agent-id")?;
     let name = need(a.name, "--name")?;
     let description = need(a.description, "--description")?;
+    // Before any tmux check (L4).
+    crate::broker::validate_identity(&name, &description)?;
     if a.prompt_file.is_some() && !a.prompt_argv.is_empty() {
         return Err(CliError::Usage(
             "--prompt-file and the positional prompt argument are mutually exclusive.".into(),
@@ -431,45 +433,54 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
         return Ok(());
     }
     let mut lines = vec![format!("{n} member{}:", if n == 1 { "" } else { "s" })];
-    if a.activity {
-        lines.push(
-            "  agent_id        name      status  last_sent  last_recv  last_ack   idle".into(),
-        );
-        lines.push(
-            "  --------------  --------  ------  ---------  ---------  ---------  -----".into(),
-        );
-        for m in &members {
-            lines.push(format!(
-                "  {:<14}  {:<8}  {:<6}  {:<9}  {:<9}  {:<9}  {}",
-                m.agent_id,
-                m.name,
-                m.status,
-                clock(&m.last_sent),
-                clock(&m.last_recv),
-                clock(&m.last_ack),
-                idle_text(idle_seconds(&m.last_sent, &m.last_recv))
-            ));
-        }
+    let mut columns = vec![col("agent_id", 14), col("name", 8), col("status", 6)];
+    let lead = |m: &crate::db::placements::MemberRow| {
+        vec![m.agent_id.to_string(), m.name.clone(), m.status.to_string()]
+    };
+    let rows: Vec<Vec<String>> = if a.activity {
+        columns.extend([
+            col("last_sent", 9),
+            col("last_recv", 9),
+            col("last_ack", 9),
+            col("idle", 5),
+        ]);
+        members
+            .iter()
+            .map(|m| {
+                let mut row = lead(m);
+                row.extend([
+                    clock(&m.last_sent),
+                    clock(&m.last_recv),
+                    clock(&m.last_ack),
+                    idle_text(idle_seconds(&m.last_sent, &m.last_recv)),
+                ]);
+                row
+            })
+            .collect()
     } else {
-        lines.push(
-            "  agent_id        name      status  backend  session  window_id  pane_id  created_at"
-                .into(),
-        );
-        lines.push("  --------------  --------  ------  -------  -------  ---------  -------  --------------------".into());
-        for m in &members {
-            lines.push(format!(
-                "  {:<14}  {:<8}  {:<6}  {:<7}  {:<7}  {:<9}  {:<7}  {}",
-                m.agent_id,
-                m.name,
-                m.status,
-                m.coding_agent,
-                m.tmux_session,
-                m.tmux_window_id,
-                m.tmux_pane_id.as_deref().unwrap_or("(pending)"),
-                m.created_at
-            ));
-        }
-    }
+        columns.extend([
+            col("backend", 7),
+            col("session", 7),
+            col("window_id", 9),
+            col("pane_id", 7),
+            col("created_at", 20),
+        ]);
+        members
+            .iter()
+            .map(|m| {
+                let mut row = lead(m);
+                row.extend([
+                    m.coding_agent.to_string(),
+                    m.tmux_session.to_string(),
+                    m.tmux_window_id.to_string(),
+                    m.tmux_pane_id.as_deref().unwrap_or("(pending)").to_string(),
+                    m.created_at.to_string(),
+                ]);
+                row
+            })
+            .collect()
+    };
+    lines.extend(table("  ", "  ", &columns, true, &rows));
     print(&lines.join("\n"));
     Ok(())
 }
@@ -635,10 +646,9 @@ async fn nudge(ctx: &Ctx, a: NudgeArgs) -> CliResult {
     let sender = need(a.agent_id, "--agent-id")?;
     let member_id = need(a.member_id, "--member-id")?;
     let text = need(a.text, "--text")?;
+    // O3: refused like send and broadcast (same text, exit 1), before any tmux check (L4).
+    crate::broker::validate_text(&text)?;
     ensure_tmux()?;
-    if text.trim().is_empty() {
-        return Err(CliError::Usage("text may not be empty.".into()));
-    }
     let broker = ctx.broker().await?;
     let target = broker.member_target(fleet_id, member_id, false).await?;
     let sent = broker

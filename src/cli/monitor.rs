@@ -1,6 +1,6 @@
 //! `cafleet monitor ...`: run the per-fleet heartbeat, show its state, tune schedules.
 
-use super::output::{print, print_json};
+use super::output::{col, print, print_json, table};
 use super::{CliError, CliResult, Ctx};
 use crate::broker::monitor::{MAX_INTERVAL_SECS, MAX_TICK_SECS, MonitorStatus};
 use crate::tmux::Tmux;
@@ -185,35 +185,43 @@ fn status_text(st: &MonitorStatus) -> String {
         "monitor: stopped".to_string()
     }];
     if !st.agents.is_empty() {
-        lines.push(
-            "  agent_id  name         role      interval  last_ping  enabled  pending  pane".into(),
-        );
-        lines.push(
-            "  --------  -----------  --------  --------  ---------  -------  -------  ----".into(),
-        );
-        for a in &st.agents {
-            let last = a
-                .last_ping_age_seconds
-                .map(|s| format!("{s}s ago"))
-                .unwrap_or_else(|| "—".into());
-            let pane = match (&a.pane_id, a.pane_alive) {
-                (None, _) => "(pending)".to_string(),
-                (Some(p), Some(true)) => p.clone(),
-                (Some(p), Some(false)) => format!("{p} (dead)"),
-                (Some(p), None) => format!("{p} (unknown)"),
-            };
-            lines.push(format!(
-                "  {:<8}  {:<11}  {:<8}  {:<8}  {:<9}  {:<7}  {:<7}  {}",
-                a.agent_id,
-                a.name,
-                a.role,
-                format!("{}s", a.interval_seconds),
-                last,
-                if a.enabled { "yes" } else { "no" },
-                a.pending_count,
-                pane
-            ));
-        }
+        let columns = [
+            col("agent_id", 8),
+            col("name", 11),
+            col("role", 8),
+            col("interval", 8),
+            col("last_ping", 9),
+            col("enabled", 7),
+            col("pending", 7),
+            col("pane", 4),
+        ];
+        let rows: Vec<Vec<String>> = st
+            .agents
+            .iter()
+            .map(|a| {
+                let last = a
+                    .last_ping_age_seconds
+                    .map(|s| format!("{s}s ago"))
+                    .unwrap_or_else(|| "—".into());
+                let pane = match (&a.pane_id, a.pane_alive) {
+                    (None, _) => "(pending)".to_string(),
+                    (Some(p), Some(true)) => p.clone(),
+                    (Some(p), Some(false)) => format!("{p} (dead)"),
+                    (Some(p), None) => format!("{p} (unknown)"),
+                };
+                vec![
+                    a.agent_id.to_string(),
+                    a.name.clone(),
+                    a.role.to_string(),
+                    format!("{}s", a.interval_seconds),
+                    last,
+                    (if a.enabled { "yes" } else { "no" }).to_string(),
+                    a.pending_count.to_string(),
+                    pane,
+                ]
+            })
+            .collect();
+        lines.extend(table("  ", "  ", &columns, true, &rows));
     }
     lines.join("\n")
 }

@@ -246,3 +246,121 @@ mod tests {
         assert_eq!(visible_controls("a\x1b[A\x03\tb\n"), "a␛[A␃\tb\n");
     }
 }
+
+/// One column of a [`table`]: its title, its width, and (when the table has a rule line
+/// under the titles) the rule's length for the last column, which is not padded.
+pub struct Column {
+    pub title: &'static str,
+    pub width: usize,
+    pub rule: usize,
+}
+
+/// Column `title` at `width` characters; the rule under the last column is `width` long.
+pub const fn col(title: &'static str, width: usize) -> Column {
+    Column {
+        title,
+        width,
+        rule: width,
+    }
+}
+
+/// Lays out a fixed-width table with the spec's widths, widening a column only when a cell
+/// is longer (cli.md §11 defect 11: a long name or `opencode` no longer shifts the columns
+/// after it; tables whose cells fit are byte-identical to the spec's). Every line starts
+/// with `indent`; columns are joined by `sep`; `ruled` adds a dash line under the titles.
+pub fn table(
+    indent: &str,
+    sep: &str,
+    columns: &[Column],
+    ruled: bool,
+    rows: &[Vec<String>],
+) -> Vec<String> {
+    let last = columns.len().saturating_sub(1);
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let longest = rows
+                .iter()
+                .filter_map(|r| r.get(i))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0);
+            if i == last {
+                c.width
+            } else {
+                c.width.max(longest).max(c.title.chars().count())
+            }
+        })
+        .collect();
+    let line = |cells: &mut dyn Iterator<Item = String>| -> String {
+        let mut out = String::from(indent);
+        for (i, cell) in cells.enumerate() {
+            if i > 0 {
+                out.push_str(sep);
+            }
+            if i == last {
+                out.push_str(&cell);
+            } else {
+                let pad = widths[i].saturating_sub(cell.chars().count());
+                out.push_str(&cell);
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out
+    };
+    let mut lines = vec![line(&mut columns.iter().map(|c| c.title.to_string()))];
+    if ruled {
+        lines.push(line(&mut columns.iter().enumerate().map(|(i, c)| {
+            "-".repeat(if i == last { c.rule } else { widths[i] })
+        })));
+    }
+    for row in rows {
+        lines.push(line(&mut row.iter().cloned()));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    const COLS: [Column; 3] = [
+        col("id", 4),
+        col("name", 6),
+        Column {
+            title: "when",
+            width: 4,
+            rule: 8,
+        },
+    ];
+
+    #[test]
+    fn cells_that_fit_keep_the_fixed_widths() {
+        let rows = vec![vec!["1".to_string(), "ann".into(), "today".into()]];
+        assert_eq!(
+            table("  ", "  ", &COLS, true, &rows),
+            vec![
+                "  id    name    when",
+                "  ----  ------  --------",
+                "  1     ann     today",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_cell_widens_its_column_instead_of_shifting_the_rest() {
+        let rows = vec![
+            vec!["1".to_string(), "opencode-reviewer".into(), "today".into()],
+            vec!["22".to_string(), "bo".into(), "never".into()],
+        ];
+        assert_eq!(
+            table("", " ", &COLS, false, &rows),
+            vec![
+                "id   name              when",
+                "1    opencode-reviewer today",
+                "22   bo                never",
+            ]
+        );
+    }
+}

@@ -101,6 +101,9 @@ pub struct Db {
     path: PathBuf,
     /// Set by [`Db::with_group_commit`]: [`Db::write`] then goes through the writer task.
     writer: Option<group::Writer>,
+    /// The schema was at head when opened (no process ever lowers it): `migrate` has
+    /// nothing to read.
+    opened_at_head: bool,
 }
 
 /// What [`Db::migrate`] did.
@@ -159,11 +162,22 @@ impl Db {
                     path.display()
                 )),
             })?;
+        // A file we would refuse to migrate is refused before anything changes it: the WAL
+        // switch below rewrites its header (setup-doctor.md §1: "exit 1, nothing changed").
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&pool)
+            .await?;
+        if version == 0 {
+            let mut conn = pool.acquire().await?;
+            let tables = user_tables(&mut conn).await?;
+            check_adoptable(&mut conn, &tables).await?;
+        }
         ensure_wal(&pool).await?;
         Ok(Db {
             pool,
             path: path.to_path_buf(),
             writer: None,
+            opened_at_head: version == latest_version(),
         })
     }
 
@@ -319,6 +333,9 @@ impl Db {
     /// Brings the database to head. Cheap when already there (one pragma read); otherwise
     /// serialised across processes by `BEGIN IMMEDIATE`, after backing up an existing file.
     pub async fn migrate(&self) -> Result<MigrateOutcome> {
+        if self.opened_at_head {
+            return Ok(MigrateOutcome::Unchanged);
+        }
         let head = latest_version();
         let version = self.user_version().await?;
         if version == head {
@@ -488,6 +505,33 @@ async fn user_tables(conn: &mut sqlx::SqliteConnection) -> Result<Vec<String>> {
 /// Runs inside the `BEGIN IMMEDIATE` of [`Db::migrate`]: re-checks the version (another
 /// process may have migrated meanwhile), refuses foreign or unknown schemas, applies the
 /// missing migrations and stamps `user_version`.
+/// For a database without our schema version (`user_version` 0) holding `tables`: the
+/// alembic revision of a CAFleet 0.14 database we can adopt (`None` when there are no
+/// tables), or the refusal for anything else.
+async fn check_adoptable(
+    conn: &mut sqlx::SqliteConnection,
+    tables: &[String],
+) -> Result<Option<String>> {
+    if tables.is_empty() {
+        return Ok(None);
+    }
+    if !tables.iter().any(|t| t == "alembic_version") {
+        return Err(Error::runtime(
+            "DB has existing tables but no alembic_version. Run `alembic stamp head` manually if you are sure the schema matches.",
+        ));
+    }
+    let rev: Option<String> = sqlx::query_scalar("SELECT version_num FROM alembic_version")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let rev = rev.unwrap_or_default();
+    if !ALEMBIC_KNOWN.contains(&rev.as_str()) {
+        return Err(Error::runtime(format!(
+            "DB schema is at revision {rev} which is unknown to this version of cafleet. Refusing to downgrade automatically."
+        )));
+    }
+    Ok(Some(rev))
+}
+
 async fn migrate_locked(conn: &mut sqlx::SqliteConnection, head: i64) -> Result<MigrateOutcome> {
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&mut *conn)
@@ -503,24 +547,11 @@ async fn migrate_locked(conn: &mut sqlx::SqliteConnection, head: i64) -> Result<
             from_version: version,
         }
     };
-    if version == 0 && !tables.is_empty() {
-        if !tables.iter().any(|t| t == "alembic_version") {
-            return Err(Error::runtime(
-                "DB has existing tables but no alembic_version. Run `alembic stamp head` manually if you are sure the schema matches.",
-            ));
-        }
-        let rev: Option<String> = sqlx::query_scalar("SELECT version_num FROM alembic_version")
-            .fetch_optional(&mut *conn)
-            .await?;
-        let rev = rev.unwrap_or_default();
-        if !ALEMBIC_KNOWN.contains(&rev.as_str()) {
-            return Err(Error::runtime(format!(
-                "DB schema is at revision {rev} which is unknown to this version of cafleet. Refusing to downgrade automatically."
-            )));
-        }
-        if rev != ALEMBIC_HEAD {
-            outcome = MigrateOutcome::Upgraded { from: rev };
-        }
+    if version == 0
+        && let Some(rev) = check_adoptable(conn, &tables).await?
+        && rev != ALEMBIC_HEAD
+    {
+        outcome = MigrateOutcome::Upgraded { from: rev };
     }
     for m in MIGRATOR.migrations.iter().filter(|m| m.version > version) {
         tracing::info!(version = m.version, description = %m.description, "applying migration");

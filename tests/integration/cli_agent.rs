@@ -139,14 +139,37 @@ fn agent_register_writes_a_plain_agent_with_its_card() {
 }
 
 #[test]
-fn agent_register_accepts_empty_name_and_description() {
+fn agent_register_refuses_blank_names_and_descriptions() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
-    assert_eq!(register(&env, "1", "", ""), "3");
-    assert_eq!(
-        env.ok(&["agent", "list", "--fleet-id", "1"]),
-        "1 Director active\n\n2 Administrator active\n\n3  active\n"
-    );
+    let name = "Error: agent name may not be empty. Pass a name with --name \"...\".\n";
+    let description =
+        "Error: agent description may not be empty. Pass one with --description \"...\".\n";
+    for (n, d, expected) in [
+        ("", "d", name),
+        (" \t", "d", name),
+        ("x", "", description),
+        ("x", "  ", description),
+    ] {
+        assert_eq!(
+            env.fails(
+                &[
+                    "agent",
+                    "register",
+                    "--fleet-id",
+                    "1",
+                    "--name",
+                    n,
+                    "--description",
+                    d
+                ],
+                1
+            ),
+            expected,
+            "{n:?} {d:?}"
+        );
+    }
+    assert_eq!(env.query("SELECT count(*) FROM agents"), rows(&["2"]));
 }
 
 #[test]
@@ -329,22 +352,24 @@ fn agent_descriptions_of_exactly_sixty_code_points_are_not_cut() {
 }
 
 #[test]
-fn agent_list_of_an_unknown_or_deleted_fleet_is_empty() {
+fn agent_list_of_an_unknown_or_deleted_fleet_is_refused() {
     let mut env = Env::new();
     let (_server, _pane) = two_fleets(&mut env);
     env.ok(&["fleet", "delete", "2"]);
     for fleet in ["99", "2"] {
-        assert_eq!(
-            env.ok(&["agent", "list", "--fleet-id", fleet]),
-            "No agents found.\n"
+        let expected = format!(
+            "Error: fleet {fleet} not found. List live fleets with 'cafleet fleet list'.\n"
         );
         assert_eq!(
-            env.ok(&["--json", "agent", "list", "--fleet-id", fleet]),
-            "[]\n"
+            env.fails(&["agent", "list", "--fleet-id", fleet], 1),
+            expected
         );
         assert_eq!(
-            env.ok(&["--json", "agent", "list", "--fleet-id", fleet, "--full"]),
-            "[]\n"
+            env.fails(
+                &["--json", "agent", "list", "--fleet-id", fleet, "--full"],
+                1
+            ),
+            expected
         );
     }
 }

@@ -153,6 +153,8 @@ fn db_init_uses_the_home_default_when_no_url_is_set() {
     let out = env
         .cmd()
         .env_remove("CAFLEET_DATABASE_URL")
+        // Not followed: 0.14's database is under HOME, and must be found there (S1, C3).
+        .env("XDG_DATA_HOME", env.dir.path().join("xdg"))
         .args(["db", "init"])
         .output()
         .unwrap();
@@ -166,6 +168,7 @@ fn db_init_uses_the_home_default_when_no_url_is_set() {
         )
     );
     assert!(path.exists());
+    assert!(!env.dir.path().join("xdg").exists());
 }
 
 #[test]
@@ -217,7 +220,10 @@ fn db_init_refuses_tables_without_alembic_version() {
     std::fs::create_dir_all(env.db_path.parent().unwrap()).unwrap();
     std::fs::File::create(&env.db_path).unwrap();
     query_db(&env.db_path, "CREATE TABLE foreign_stuff (x INTEGER)");
+    let before = untouched(&env);
     let err = env.fails(&["db", "init"], 1);
+    // Refused before anything changed: same bytes (no WAL switch), no backup beside it.
+    assert_eq!(untouched(&env), before);
     assert_eq!(
         err,
         "Error: DB has existing tables but no alembic_version. Run `alembic stamp head` manually if you are sure the schema matches.\n"
@@ -236,11 +242,26 @@ fn db_init_refuses_an_unknown_alembic_revision() {
         &env.db_path,
         "UPDATE alembic_version SET version_num = '0099'",
     );
-    let err = env.fails(&["db", "init"], 1);
-    assert_eq!(
-        err,
-        "Error: DB schema is at revision 0099 which is unknown to this version of cafleet. Refusing to downgrade automatically.\n"
-    );
+    let before = untouched(&env);
+    for args in [&["db", "init"][..], &["fleet", "list"]] {
+        let err = env.fails(args, 1);
+        assert_eq!(
+            err,
+            "Error: DB schema is at revision 0099 which is unknown to this version of cafleet. Refusing to downgrade automatically.\n"
+        );
+        assert_eq!(untouched(&env), before, "{args:?}");
+    }
+}
+
+/// The database file's bytes and the names in its directory.
+fn untouched(env: &Env) -> (Vec<u8>, Vec<String>) {
+    let dir = env.db_path.parent().unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    (std::fs::read(&env.db_path).unwrap(), names)
 }
 
 #[test]

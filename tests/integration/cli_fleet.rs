@@ -249,6 +249,26 @@ fn fleet_list_shows_live_fleets_newest_first_with_active_agent_counts() {
 }
 
 #[test]
+fn fleet_list_widens_a_column_for_a_long_label_instead_of_shifting_the_rest() {
+    let mut env = Env::new();
+    let (_server, _pane, _log) = fleet_in_tmux(&mut env);
+    let label = "a-label-well-beyond-the-twenty-characters";
+    env.ok(&["fleet", "create", "--label", label]);
+    let text = redact_ts(&env.ok(&["fleet", "list"]));
+    let lines: Vec<&str> = text.lines().collect();
+    // Every row's AGENTS and CREATED_AT start where the header's do.
+    let agents_at = lines[0].find("AGENTS").unwrap();
+    let created_at = lines[0].find("CREATED_AT").unwrap();
+    assert_eq!(created_at - agents_at, 9, "{text}");
+    assert!(agents_at > 40 + 1 + 40 + 1 + label.len(), "{text}");
+    for row in &lines[1..] {
+        assert_eq!(&row[created_at..], "<TS>", "{text}");
+        assert_ne!(row.as_bytes()[agents_at], b' ', "{text}");
+        assert_eq!(row.as_bytes()[agents_at - 1], b' ', "{text}");
+    }
+}
+
+#[test]
 fn fleet_list_omits_deleted_fleets() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
@@ -497,8 +517,8 @@ fn a_deleted_fleet_accepts_no_new_agents_and_its_agents_can_no_longer_act() {
         )
     );
     assert_eq!(
-        env.ok(&["agent", "list", "--fleet-id", "1"]),
-        "No agents found.\n"
+        env.fails(&["agent", "list", "--fleet-id", "1"], 1),
+        "Error: fleet 1 not found. List live fleets with 'cafleet fleet list'.\n"
     );
     assert_eq!(env.query("SELECT count(*) FROM agents"), rows(&["3"]));
     assert_eq!(env.query("SELECT count(*) FROM tasks"), rows(&["0"]));

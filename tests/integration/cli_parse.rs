@@ -690,8 +690,8 @@ fn negative_integers_are_values() {
         "Error: fleet '-5' not found.\n"
     );
     assert_eq!(
-        env.ok(&["agent", "list", "--fleet-id", "-1"]),
-        "No agents found.\n"
+        env.fails(&["agent", "list", "--fleet-id", "-1"], 1),
+        "Error: fleet -1 not found. List live fleets with 'cafleet fleet list'.\n"
     );
 }
 
@@ -781,7 +781,11 @@ fn first_command_on_a_missing_database_creates_it() {
     let cases: &[(&[&str], i32, &str)] = &[
         (&["fleet", "list"], 0, ""),
         (&["--json", "fleet", "list"], 0, ""),
-        (&["agent", "list", "--fleet-id", "1"], 0, ""),
+        (
+            &["agent", "list", "--fleet-id", "1"],
+            1,
+            "Error: fleet 1 not found. List live fleets with 'cafleet fleet list'.\n",
+        ),
         (&["fleet", "show", "1"], 1, "Error: fleet '1' not found.\n"),
         (
             &["fleet", "delete", "1"],

@@ -18,7 +18,7 @@ fn thirty_two_processes_starting_on_a_fresh_database_all_succeed() {
                 let args: &[&str] = if i % 2 == 0 {
                     &["fleet", "list"]
                 } else {
-                    &["agent", "list", "--fleet-id", "1"]
+                    &["db", "init"]
                 };
                 env.run(args)
             })

@@ -658,8 +658,6 @@ const NO_ID_COMMANDS: &[(&str, &str)] = &[
 enum Expect {
     /// Exit code and the message after `Error: ` (the last stderr line); stdout empty.
     Refused(i32, String),
-    /// Success with exactly this stdout (a read that finds nothing of the other fleet).
-    Prints(String),
 }
 
 struct Case {
@@ -1229,32 +1227,28 @@ fn cli_cases(w: &World) -> Vec<Case> {
         );
     }
 
-    // Reads with an unknown or deleted fleet: nothing of anyone (cli.md §1.4).
+    // Lists of an unknown or deleted fleet are refused (cli.md §11 defect 14).
     for f in [GHOST_FLEET, fc] {
-        v.push(Case {
-            who: A,
-            args: vec![
-                "agent".into(),
-                "list".into(),
-                "--fleet-id".into(),
-                f.to_string(),
-            ],
-            foreign: vec!["--fleet-id"],
-            expect: Expect::Prints("No agents found.\n".into()),
-            ghost: false,
-        });
-        v.push(Case {
-            who: Outside,
-            args: vec![
-                "member".into(),
-                "list".into(),
-                "--fleet-id".into(),
-                f.to_string(),
-            ],
-            foreign: vec!["--fleet-id"],
-            expect: Expect::Prints("0 members.\n".into()),
-            ghost: false,
-        });
+        v.push(
+            case(
+                A,
+                format!("agent list --fleet-id {f}"),
+                &["--fleet-id"],
+                1,
+                format!("fleet {f} not found. List live fleets with 'cafleet fleet list'."),
+            )
+            .no_ghost(),
+        );
+        v.push(
+            case(
+                Outside,
+                format!("member list --fleet-id {f}"),
+                &["--fleet-id"],
+                1,
+                format!("fleet {f} not found. List live fleets with 'cafleet fleet list'."),
+            )
+            .no_ghost(),
+        );
     }
     v
 }
@@ -1321,10 +1315,6 @@ fn check_case(w: &World, c: &Case, baseline: &Snapshot) -> String {
                 "{label}: expected 'Error: {msg}'\nstderr: {stderr}"
             );
             assert_eq!(stdout, "", "{label}: a refusal prints nothing on stdout");
-        }
-        Expect::Prints(expected) => {
-            assert!(out.status.success(), "{label}: {stderr}");
-            assert_eq!(&stdout, expected, "{label}");
         }
     }
     assert_unchanged(baseline, &w.snapshot(), &label);
@@ -1422,10 +1412,7 @@ fn cli_refuses_every_id_of_another_fleet_and_changes_nothing() {
             stderr,
             "{label}: another fleet's id {real} is answered differently from the unknown id {ghost}"
         );
-        let code = match c.expect {
-            Expect::Refused(code, _) => code,
-            Expect::Prints(_) => 0,
-        };
+        let Expect::Refused(code, _) = c.expect;
         assert_eq!(out.status.code(), Some(code), "{label}");
         assert_unchanged(&baseline, &w.snapshot(), &label);
     }

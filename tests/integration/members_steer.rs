@@ -84,7 +84,7 @@ fn member_list_json_has_the_agent_and_its_placement() {
 }
 
 #[test]
-fn member_list_works_outside_tmux_and_for_unknown_fleets() {
+fn member_list_works_outside_tmux_and_refuses_unknown_fleets() {
     let team = Team::new();
     spawn(&team, "m1", &[]);
     for args in [
@@ -104,8 +104,8 @@ fn member_list_works_outside_tmux_and_for_unknown_fleets() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("m1"));
     }
     assert_eq!(
-        team.env.ok(&["member", "list", "--fleet-id", "99"]),
-        "0 members.\n"
+        team.env.fails(&["member", "list", "--fleet-id", "99"], 1),
+        "Error: fleet 99 not found. List live fleets with 'cafleet fleet list'.\n"
     );
 }
 
@@ -697,9 +697,10 @@ fn nudge_that_cannot_be_pushed_is_still_queued() {
 fn nudge_refuses_blank_text_and_unknown_targets() {
     let team = Team::new();
     let (id, pane) = spawn(&team, "m1", &[]);
+    // O3: refused like `message send` (same text, exit 1).
     assert_eq!(
-        team.env.fails(&nudge_args("1", &id, "  \n "), 2),
-        usage("nudge", "text may not be empty.")
+        team.env.fails(&nudge_args("1", &id, "  \n "), 1),
+        "Error: message text may not be empty. Pass the message body with --text \"...\".\n"
     );
     assert_eq!(
         team.env.fails(&nudge_args("1", "99", "hi"), 1),
@@ -778,8 +779,7 @@ fn member_commands_but_list_need_tmux_on_path_and_a_tmux_session() {
         member_args("send-input", &id, &["--choice", "1"]),
         member_args("exec", &id, &["ls"]),
         member_args("ping", &id, &[]),
-        // nudge checks tmux before its blank-text check.
-        nudge_args("1", &id, "  "),
+        nudge_args("1", &id, "hi"),
     ];
     let before = rows(&team.env);
     for args in &commands {
@@ -811,6 +811,31 @@ fn member_commands_but_list_need_tmux_on_path_and_a_tmux_session() {
             "{args:?}"
         );
     }
+    // L4: blank text is refused before any tmux check, as send and broadcast refuse it (O3).
+    // Neither tmux on PATH nor a session: argument errors still come first.
+    let untmuxed = |args: &[&str]| {
+        let out = team
+            .env
+            .cmd()
+            .env("PATH", &team.bin)
+            .env_remove("TMUX")
+            .env_remove("TMUX_PANE")
+            .args(args)
+            .output()
+            .unwrap();
+        expect_code(&out, 1)
+    };
+    assert_eq!(
+        untmuxed(&nudge_args("1", &id, "  ")),
+        "Error: message text may not be empty. Pass the message body with --text \"...\".\n"
+    );
+    // So is a blank member name (cli.md §11 defect 5); nothing is registered, no pane made.
+    let mut blank_name = commands[0].clone();
+    blank_name[7] = " ";
+    assert_eq!(
+        untmuxed(&blank_name),
+        "Error: agent name may not be empty. Pass a name with --name \"...\".\n"
+    );
     // create also needs the calling pane.
     let out = team
         .env
