@@ -265,7 +265,7 @@ pub async fn web_fixture(dir: &Path) -> WebFixture {
         .expect("fleet");
     for name in ["alice", "bob"] {
         broker
-            .agent_register(1, name, "", None)
+            .agent_register(1, name, "fuzz target", None)
             .await
             .expect("agent");
     }

@@ -1,7 +1,7 @@
 //! Messages: send, broadcast, poll, ack, cancel, show. Inline previews are typed only after
 //! the transaction commits (S3); broadcast previews run concurrently.
 
-use super::{Broker, check_caller};
+use super::{Broker, check_caller, check_member};
 use crate::db::{self, NewTask};
 use crate::model::{
     AgentId, FleetId, PaneTarget, STATE_CANCELED, STATE_COMPLETED, STATE_INPUT_REQUIRED,
@@ -78,7 +78,7 @@ impl Broker {
                     match Broker::store_unicast(conn, fleet_id, sender, to, &text, &now).await? {
                         Some(stored) => Ok(stored),
                         None => {
-                            check_caller(conn, fleet_id, sender).await?;
+                            check_member(conn, fleet_id, sender).await?;
                             Err(unicast_refusal(conn, fleet_id, sender, to).await)
                         }
                     }

@@ -97,6 +97,22 @@ async fn check_caller(
     }
 }
 
+/// The membership half of [`check_caller`] for `message send`, whose own checks then refuse
+/// a deregistered sender with the text cli.md §6.1 records (`Sender agent not found or not
+/// active in fleet: <A>`).
+async fn check_member(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+    agent_id: AgentId,
+) -> Result<()> {
+    match crate::db::agents::get(conn, agent_id).await? {
+        Some(a) if a.fleet_id == fleet_id => Ok(()),
+        _ => Err(Error::runtime(format!(
+            "agent {agent_id} is not a member of fleet {fleet_id}."
+        ))),
+    }
+}
+
 /// A list command's fleet must exist and be live (cli.md §11 defect 14: `agent list` and
 /// `member list` used to answer an unknown or deleted fleet with an empty list). A deleted
 /// fleet is "not found", as for `monitor`.

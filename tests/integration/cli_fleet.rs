@@ -512,9 +512,7 @@ fn a_deleted_fleet_accepts_no_new_agents_and_its_agents_can_no_longer_act() {
             ],
             1
         ),
-        format!(
-            "Error: agent {a} is deregistered from fleet 1; a retired agent can no longer act. Register a new agent with 'cafleet agent register'.\n"
-        )
+        format!("Error: Sender agent not found or not active in fleet: {a}\n")
     );
     assert_eq!(
         env.fails(&["agent", "list", "--fleet-id", "1"], 1),

@@ -471,7 +471,8 @@ fn send_refuses_a_deregistered_sender() {
                 "x"
             ]
         ),
-        deregistered_msg("3", "1")
+        // The text of cli.md §6.1 (this case was refused by 0.14 already).
+        "Error: Sender agent not found or not active in fleet: 3\n"
     );
     assert_eq!(snapshot(&env), before);
 }

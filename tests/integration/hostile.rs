@@ -691,6 +691,23 @@ fn odd_agent_names_and_fleet_labels_are_stored_exactly() {
     let mut ids = Vec::new();
     for name in odd_names() {
         let name = name.replace("PWNED", &pwned);
+        if name.trim().is_empty() {
+            // Blank names are refused (cli.md §11 defect 5); blank labels are fine.
+            env.fails(
+                &[
+                    "agent",
+                    "register",
+                    "--fleet-id",
+                    "1",
+                    "--name",
+                    &name,
+                    "--description",
+                    "d",
+                ],
+                1,
+            );
+            continue;
+        }
         let v = env.json(&[
             "agent",
             "register",
