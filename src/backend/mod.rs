@@ -3,7 +3,9 @@
 
 mod prompt;
 
-pub use prompt::{DEFAULT_PROMPT, PromptValues, render_prompt, validate_template};
+pub use prompt::{
+    DEFAULT_MONITOR_PROMPT, DEFAULT_PROMPT, PromptValues, render_prompt, validate_template,
+};
 
 use crate::model::CodingAgent;
 use crate::{Error, Result};

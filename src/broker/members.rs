@@ -297,7 +297,7 @@ impl Broker {
             let mut conn = self.db.pool().acquire().await?;
             Self::check_registration(&mut conn, spec).await?
         };
-        let template = load_template(&spec.prompt)?;
+        let template = load_template(&spec.prompt, spec.role)?;
         backend::validate_template(&template)?;
         self.check_director_caller(
             spec.fleet_id,
@@ -728,8 +728,11 @@ fn deliver(d: Delivery, pane: &PaneTarget) -> Result<()> {
 }
 
 /// Loads the template named by the prompt source (coding-agents.md §3.3), byte for byte.
-fn load_template(source: &PromptSource) -> Result<String> {
+fn load_template(source: &PromptSource, role: Role) -> Result<String> {
     match source {
+        PromptSource::Default if role == Role::Monitor => {
+            Ok(backend::DEFAULT_MONITOR_PROMPT.to_string())
+        }
         PromptSource::Default => Ok(backend::DEFAULT_PROMPT.to_string()),
         PromptSource::Words(w) => Ok(w.clone()),
         PromptSource::File(p) => read_prompt_file(p),

@@ -285,6 +285,35 @@ fn temp_path(dest: &Path) -> PathBuf {
     dest.with_file_name(format!(".{name}.cafleet-tmp-{}", std::process::id()))
 }
 
+/// Regular files under `<dir>/<skill>` (paths relative to `dir`, `/`-separated) that this
+/// release does not ship and that are not backups or temporary files of an install.
+fn foreign_files(dir: &Path, skill: &str) -> Vec<String> {
+    fn walk(dir: &Path, rel: &str, out: &mut Vec<String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let rel = format!("{rel}/{name}");
+            match e.file_type() {
+                Ok(t) if t.is_dir() => walk(&e.path(), &rel, out),
+                Ok(t) if t.is_file() => {
+                    let ours = FILES.iter().any(|f| f.rel() == rel);
+                    let leftover = name.contains(".bak-") || name.contains(".cafleet-tmp-");
+                    if !ours && !leftover {
+                        out.push(rel);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&dir.join(skill), skill, &mut out);
+    out.sort();
+    out
+}
+
 /// `<file>.bak-<stamp>`, or `<file>.bak-<stamp>-2`, `-3`, ... when taken.
 fn backup_path(dest: &Path, stamp: &str) -> PathBuf {
     let base = dest.as_os_str().to_string_lossy().into_owned();
@@ -432,6 +461,22 @@ pub fn install(dir: &Path, stamp: &str) -> std::result::Result<InstallReport, In
         }
     }
 
+    // 4b. Without a manifest, the skill directories were written by something else (CAFleet
+    //     0.14's setup, a copy by hand): files this release does not ship would sit beside
+    //     ours and read as current instructions, so they are moved aside as backups. With a
+    //     manifest, an unknown file was added after our install, by the user: kept.
+    if previous.is_empty() {
+        for skill in SKILLS {
+            for rel in foreign_files(dir, skill) {
+                let path = dir.join(&rel);
+                let backup = backup_path(&path, stamp);
+                std::fs::rename(&path, &backup)
+                    .map_err(|e| fail(io_error("move aside", &path, e), true))?;
+                report.backups.push(backup);
+            }
+        }
+    }
+
     // 5. Record what is installed now (only rewritten when it changed).
     let files: Map<String, Value> = FILES
         .iter()
@@ -539,6 +584,23 @@ mod tests {
         assert_eq!(r.removed, vec!["cafleet/reference/old.md".to_string()]);
         assert!(!dir.path().join("cafleet/reference/old.md").exists());
         assert!(dir.path().join("cafleet/reference/mine.md").exists());
+    }
+
+    #[test]
+    fn without_a_manifest_files_this_release_does_not_ship_are_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("cafleet/roles")).unwrap();
+        std::fs::write(dir.path().join("cafleet/roles/old.md"), "0.14 role").unwrap();
+        let r = install(dir.path(), "S").unwrap();
+        let moved = dir.path().join("cafleet/roles/old.md.bak-S");
+        assert_eq!(r.backups, vec![moved.clone()]);
+        assert!(!dir.path().join("cafleet/roles/old.md").exists());
+        assert_eq!(std::fs::read_to_string(moved).unwrap(), "0.14 role");
+        // Now there is a manifest: a file the user adds later is theirs and stays.
+        std::fs::write(dir.path().join("cafleet/roles/notes.md"), "mine").unwrap();
+        let again = install(dir.path(), "T").unwrap();
+        assert!(again.backups.is_empty());
+        assert!(dir.path().join("cafleet/roles/notes.md").exists());
     }
 
     #[test]

@@ -13,10 +13,10 @@ use std::time::Duration;
 // Helpers shared by the members_* modules.
 // ---------------------------------------------------------------------------------------
 
-/// The default spawn prompt for member `id` of fleet 1 (Director 1).
-pub fn default_prompt(fleet: &str, id: &str, director: &str) -> String {
+/// The default spawn prompt for member `id` of `fleet` running `backend`.
+pub fn default_prompt(fleet: &str, id: &str, director: &str, backend: &str) -> String {
     format!(
-        "Member of cafleet fleet {fleet} (agent={id}, director={director}).\nLoad skill 'cafleet'. Bash auto-approves. Poll: cafleet message poll --fleet-id {fleet} --agent-id {id}"
+        "Member of cafleet fleet {fleet} (agent={id}, director={director}).\nCODING AGENT: {backend}\nLoad skill 'cafleet'. Bash auto-approves. Poll: cafleet message poll --fleet-id {fleet} --agent-id {id}"
     )
 }
 
@@ -233,7 +233,7 @@ fn member_create_spawns_the_exact_claude_argv_in_the_directors_window() {
             "dontAsk",
             "--name",
             "m1",
-            "Member of cafleet fleet 1 (agent=3, director=1).\nLoad skill 'cafleet'. Bash auto-approves. Poll: cafleet message poll --fleet-id 1 --agent-id 3"
+            default_prompt("1", "3", "1", "claude")
         ])
     );
     assert_eq!(rec["db"], team.env.db_url());
@@ -372,7 +372,7 @@ fn claude_model_goes_just_before_the_prompt() {
             "m1",
             "--model",
             "opus",
-            default_prompt("1", "3", "1")
+            default_prompt("1", "3", "1", "claude")
         ])
     );
 }
@@ -427,7 +427,7 @@ fn codex_argv_without_model_has_no_model_tokens() {
             "never",
             "--sandbox",
             "workspace-write",
-            default_prompt("1", "3", "1")
+            default_prompt("1", "3", "1", "codex")
         ])
     );
 }
@@ -471,7 +471,7 @@ fn opencode_argv_uses_the_cafleet_agent_and_a_prompt_flag_and_writes_the_preset(
             "--model",
             "openai/gpt-4o",
             "--prompt",
-            default_prompt("1", "3", "1")
+            default_prompt("1", "3", "1", "opencode")
         ])
     );
     assert_eq!(v["placement"]["coding_agent"], "opencode");
@@ -817,17 +817,40 @@ fn monitor_role_inherits_the_directors_backend_and_is_not_itself_watched() {
     assert_eq!(v["placement"]["coding_agent"], "codex");
     assert_eq!(v["placement"]["director_agent_id"], 3);
     let pane = pane_of(&v);
+    let argv = team.argv(&pane)["argv"].clone();
     assert_eq!(
-        team.argv(&pane)["argv"],
+        argv.as_array().unwrap()[..5],
         json!([
             "codex",
             "--ask-for-approval",
             "never",
             "--sandbox",
-            "workspace-write",
-            default_prompt("2", "5", "3")
+            "workspace-write"
         ])
+        .as_array()
+        .unwrap()[..]
     );
+    // Without a prompt, a monitoring member gets its own default: the overlay line, its
+    // role file and the start-up steps, all with the numbers written out.
+    let prompt = argv[5].as_str().unwrap();
+    assert!(
+        prompt.starts_with(
+            "Monitoring member of cafleet fleet 2 (agent=5, director=3).\nCODING AGENT: codex\nLoad skill 'cafleet' and read its roles/monitor.md"
+        ),
+        "{prompt}"
+    );
+    for line in [
+        "cafleet message send --fleet-id 2 --agent-id 5 --to 3 --text \"ready: monitoring member\"",
+        "cafleet monitor start --fleet-id 2",
+        "cafleet monitor status --fleet-id 2",
+        "cafleet message send --fleet-id 2 --agent-id 5 --to 3 --text \"ready: monitor live\"",
+    ] {
+        assert!(
+            prompt.lines().any(|l| l == line),
+            "{line:?} missing:\n{prompt}"
+        );
+    }
+    assert_eq!(argv.as_array().unwrap().len(), 6);
     let card: Value = serde_json::from_str(
         &team
             .env
