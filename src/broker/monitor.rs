@@ -97,15 +97,37 @@ pub fn pid_alive(pid: i64) -> bool {
     }
 }
 
-/// A slot is live when it has a pid and a heartbeat no older than max(3 × tick, 15) s,
-/// and the pid exists (monitor.md §4.6).
+/// Where this process runs, as far as a pid means anything: the host name and the pid
+/// namespace (`/proc/self/ns/pid`), e.g. `build-box pid:[4026531836]`. Two processes with
+/// the same identity can probe each other's pids; others cannot.
+pub fn host_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "unknown-host".into());
+    match std::fs::read_link("/proc/self/ns/pid") {
+        Ok(ns) => format!("{host} {}", ns.display()),
+        Err(_) => host,
+    }
+}
+
+/// A slot is live when it has a pid and a heartbeat no older than max(3 × tick, 15) s
+/// (monitor.md §4.6), and, when the monitor runs where this process can see its pid, that
+/// pid exists. A monitor on another host or in another pid namespace (a container sharing
+/// the database) cannot be probed: its fresh heartbeat alone says it runs (monitor.md
+/// defect 3); a recycled pid cannot fake a heartbeat either.
 pub fn is_live(rt: &Runtime, now: &str) -> bool {
     let (Some(pid), Some(last)) = (rt.pid, &rt.last_tick_at) else {
         return false;
     };
     let window = (3 * rt.tick_seconds).max(15) as f64;
     match age_seconds(now, last) {
-        Some(age) if age <= window => pid_alive(pid),
+        Some(age) if age <= window => match &rt.host {
+            Some(host) if *host != host_identity() => true,
+            _ => pid_alive(pid),
+        },
         _ => false,
     }
 }
@@ -139,7 +161,7 @@ impl Broker {
                 "monitor already running for fleet {fleet_id}"
             )));
         }
-        db::monitor::claim(&mut tx, fleet_id, pid, &now, tick).await?;
+        db::monitor::claim(&mut tx, fleet_id, pid, &host_identity(), &now, tick).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -60,13 +60,16 @@ pub struct Runtime {
     pub last_tick_at: Option<String>,
     /// Tick length.
     pub tick_seconds: i64,
+    /// Where the owning process runs ([`crate::broker::monitor::host_identity`]); NULL for
+    /// slots claimed by older versions.
+    pub host: Option<String>,
 }
 
 /// The fleet's monitor slot, if it ever ran.
 pub async fn runtime(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Option<Runtime>> {
     Ok(sqlx::query_as!(
         Runtime,
-        r#"SELECT fleet_id AS "fleet_id!", pid, started_at, last_tick_at, tick_seconds
+        r#"SELECT fleet_id AS "fleet_id!", pid, started_at, last_tick_at, tick_seconds, host
            FROM monitor_runtime WHERE fleet_id = ?1"#,
         fleet_id
     )
@@ -74,22 +77,26 @@ pub async fn runtime(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<O
     .await?)
 }
 
-/// Takes the fleet's monitor slot for `pid` (insert or overwrite a dead one).
+/// Takes the fleet's monitor slot for `pid` running on `host` (insert or overwrite a dead
+/// one).
 pub async fn claim(
     conn: &mut SqliteConnection,
     fleet_id: FleetId,
     pid: i64,
+    host: &str,
     now: &str,
     tick: i64,
 ) -> Result<()> {
     sqlx::query!(
-        "INSERT INTO monitor_runtime (fleet_id, pid, started_at, last_tick_at, tick_seconds)
-         VALUES (?1, ?2, ?3, ?3, ?4)
-         ON CONFLICT (fleet_id) DO UPDATE SET pid = ?2, started_at = ?3, last_tick_at = ?3, tick_seconds = ?4",
+        "INSERT INTO monitor_runtime (fleet_id, pid, started_at, last_tick_at, tick_seconds, host)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5)
+         ON CONFLICT (fleet_id) DO UPDATE
+           SET pid = ?2, started_at = ?3, last_tick_at = ?3, tick_seconds = ?4, host = ?5",
         fleet_id,
         pid,
         now,
-        tick
+        tick,
+        host
     )
     .execute(conn)
     .await?;

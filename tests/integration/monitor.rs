@@ -819,6 +819,53 @@ fn a_stale_heartbeat_is_reported_stopped_even_if_its_pid_lives_and_is_reclaimed(
     assert_eq!(runtime_row(&team.env, 1)[0][0], mon.pid.to_string());
 }
 
+#[test]
+fn a_monitor_on_another_host_is_judged_by_its_heartbeat_and_ours_by_its_pid() {
+    let team = Team::new();
+    // A pid that exists nowhere here (above pid_max), with a fresh heartbeat.
+    let ghost = 4_999_999;
+    let fresh = sql_ts(&team.env, 0);
+    team.env.query(&format!(
+        "INSERT INTO monitor_runtime (fleet_id, pid, started_at, last_tick_at, tick_seconds, host) VALUES (1, {ghost}, '{fresh}', '{fresh}', 1, 'other-box pid:[1]')"
+    ));
+    // Another host or pid namespace: its pid cannot be probed from here, so the fresh
+    // heartbeat says it runs (monitor.md defect 3), and a second start is refused.
+    let st = status_json(&team.env, 1);
+    assert_eq!(st["runtime"]["running"], true, "{st}");
+    assert_eq!(st["runtime"]["pid"], json!(ghost));
+    assert_eq!(
+        team.env
+            .fails(&["monitor", "start", "--fleet-id", "1", "--tick", "1"], 1),
+        "Error: monitor already running for fleet 1\n"
+    );
+    // The same row claimed from this host: the missing pid means it died.
+    team.env
+        .query("DELETE FROM monitor_runtime WHERE fleet_id = 1");
+    let here = Monitor::spawn(&team.env, 1, 1, None);
+    here.wait_started(1, 1);
+    let host = team
+        .env
+        .query("SELECT host FROM monitor_runtime WHERE fleet_id = 1")[0][0]
+        .clone();
+    drop(here);
+    team.env.query(&format!(
+        "UPDATE monitor_runtime SET pid = {ghost}, last_tick_at = '{}' WHERE fleet_id = 1",
+        sql_ts(&team.env, 0)
+    ));
+    assert_ne!(host, "other-box pid:[1]");
+    assert_eq!(
+        status_json(&team.env, 1)["runtime"],
+        stopped_runtime(json!(1))
+    );
+    // Rows written before the column existed (NULL host) are probed as before.
+    team.env
+        .query("UPDATE monitor_runtime SET host = NULL WHERE fleet_id = 1");
+    assert_eq!(
+        status_json(&team.env, 1)["runtime"],
+        stopped_runtime(json!(1))
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // The slot.
 // ---------------------------------------------------------------------------------------
