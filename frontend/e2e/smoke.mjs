@@ -345,6 +345,37 @@ await test('scrollback: scrolling to the top loads older pages with ?before=', a
   assert(((await entries.first().textContent()) ?? '').includes('history message 1'), 'oldest first');
 });
 
+await test('panel scrollback: inbox and sent load 200 rows, then older pages with ?before=', async (page) => {
+  await page.goto(BASE);
+  const card = page.getByTestId('fleet-card').filter({ hasText: 'gamma-history' });
+  if ((await card.count()) === 0) return; // seed without history
+  await card.click();
+  const mailUrls = [];
+  page.on('request', (r) => {
+    if (/\/api\/agents\/\d+\/(inbox|sent)/.test(r.url())) mailUrls.push(r.url());
+  });
+  for (const [name, tab] of [
+    ['Listener', 'inbox'],
+    ['Talker', 'sent'],
+  ]) {
+    await page.getByTestId('sidebar-agent').filter({ hasText: name }).click();
+    await page.waitForFunction((n) => document.querySelector('[data-testid=panel-name]')?.textContent === n, name);
+    await page.getByTestId(`detail-tab-${tab}`).click();
+    const rows = page.locator(`[data-testid=detail-list][data-tab=${tab}] [data-testid=detail-message]`);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=detail-message]').length >= 200);
+    assert((await rows.count()) === 200, `${name} ${tab}: first page ${await rows.count()}`);
+    const label = (await page.getByTestId(`detail-tab-${tab}`).textContent()) ?? '';
+    assert(label.includes('(200+)'), `tab says more exist: ${label}`);
+    assert(((await rows.first().textContent()) ?? '').includes('history message 230'), 'newest first');
+    await page.getByTestId('detail-list').evaluate((el) => el.scrollTo(0, el.scrollHeight));
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=detail-message]').length >= 230);
+    await page.getByTestId('detail-edge').filter({ hasText: 'No older messages' }).waitFor();
+    assert(((await rows.last().textContent()) ?? '').includes('history message 1'), 'oldest last');
+    assert((await rows.count()) === 230, `${name} ${tab}: all ${await rows.count()}`);
+  }
+  assert(mailUrls.some((u) => /\/(inbox|sent)\?before=\d+$/.test(u)), `paged with before: ${mailUrls.join(' ')}`);
+});
+
 const CLI = process.env.CAFLEET_BIN;
 if (CLI) {
   await test('changes made with the CLI arrive over the event stream', async (page) => {

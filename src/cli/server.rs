@@ -37,15 +37,6 @@ pub fn env_port() -> Result<Option<u16>, CliError> {
     }
 }
 
-fn is_loopback(host: &str) -> bool {
-    host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(_ctx: &Ctx, a: ServerArgs) -> CliResult {
     let host = a
@@ -60,7 +51,7 @@ pub async fn run(_ctx: &Ctx, a: ServerArgs) -> CliResult {
         .token
         .or_else(|| env_var("CAFLEET_WEBUI_TOKEN"))
         .filter(|t| !t.trim().is_empty());
-    if !is_loopback(&host) && token.is_none() {
+    if !crate::web::is_loopback(&host) && token.is_none() {
         return Err(CliError::Runtime(format!(
             "listening on {host} exposes the WebUI beyond this machine; pass --token <secret> (or set CAFLEET_WEBUI_TOKEN) so every API call must carry it, or use --host 127.0.0.1."
         )));
@@ -85,18 +76,7 @@ pub async fn run(_ctx: &Ctx, a: ServerArgs) -> CliResult {
         broker: broker.clone(),
         security: Arc::new(Security::for_bind(&host, bound_port, token.clone())),
     };
-    let shown_host = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.clone()
-    };
-    let url = match &token {
-        Some(t) => format!(
-            "http://{shown_host}:{bound_port}/?token={}",
-            crate::web::percent_encode(t)
-        ),
-        None => format!("http://{shown_host}:{bound_port}/"),
-    };
+    let url = crate::web::browse_url(&host, bound_port, token.as_deref());
     super::output::print(&format!(
         "CAFleet WebUI on {url} (database {}); Ctrl-C to stop.",
         config.database_path.display()

@@ -252,26 +252,56 @@ pub async fn timeline(
     .await?)
 }
 
-/// Every message addressed to (`inbox`) or sent by (`sent`) an agent, newest first.
+/// Messages addressed to (`inbox`) or sent by (`sent`) an agent, newest state change first,
+/// at most `limit`; with `before`, only those after that task in the same order
+/// (scrollback, as [`timeline`]). Two statements rather than one with an `OR`, so each
+/// walks its own `(agent, status_timestamp)` index and stops after `limit` rows.
 pub async fn mailbox(
     conn: &mut SqliteConnection,
     agent_id: AgentId,
     sent: bool,
+    before: Option<TaskId>,
+    limit: i64,
 ) -> Result<Vec<MessageView>> {
+    if sent {
+        return Ok(sqlx::query_as!(
+            MessageView,
+            r#"WITH cursor AS (SELECT status_timestamp AS ts, task_id AS id FROM tasks WHERE task_id = ?2)
+               SELECT t.task_id AS "task_id!", t.from_agent_id, fa.name AS "from_agent_name?: String",
+                      t.to_agent_id, ta.name AS "to_agent_name?: String", t.type AS kind,
+                      t.status_state AS status, t.created_at, t.status_timestamp, t.origin_task_id,
+                      t.text AS body
+               FROM tasks t
+               LEFT JOIN agents fa ON fa.agent_id = t.from_agent_id
+               LEFT JOIN agents ta ON ta.agent_id = t.to_agent_id
+               WHERE t.from_agent_id = ?1 AND t.type <> 'broadcast_summary'
+                 AND (?2 IS NULL OR (t.status_timestamp, t.task_id) < (SELECT ts, id FROM cursor))
+               ORDER BY t.status_timestamp DESC, t.task_id DESC
+               LIMIT ?3"#,
+            agent_id,
+            before,
+            limit
+        )
+        .fetch_all(conn)
+        .await?);
+    }
     Ok(sqlx::query_as!(
         MessageView,
-        r#"SELECT t.task_id AS "task_id!", t.from_agent_id, fa.name AS "from_agent_name?: String",
+        r#"WITH cursor AS (SELECT status_timestamp AS ts, task_id AS id FROM tasks WHERE task_id = ?2)
+           SELECT t.task_id AS "task_id!", t.from_agent_id, fa.name AS "from_agent_name?: String",
                   t.to_agent_id, ta.name AS "to_agent_name?: String", t.type AS kind,
                   t.status_state AS status, t.created_at, t.status_timestamp, t.origin_task_id,
                   t.text AS body
            FROM tasks t
            LEFT JOIN agents fa ON fa.agent_id = t.from_agent_id
            LEFT JOIN agents ta ON ta.agent_id = t.to_agent_id
-           WHERE t.type <> 'broadcast_summary'
-             AND ((?2 = 0 AND t.context_id = ?1) OR (?2 = 1 AND t.from_agent_id = ?1))
-           ORDER BY t.status_timestamp DESC, t.task_id DESC"#,
+           WHERE t.context_id = ?1 AND t.type <> 'broadcast_summary'
+             AND (?2 IS NULL OR (t.status_timestamp, t.task_id) < (SELECT ts, id FROM cursor))
+           ORDER BY t.status_timestamp DESC, t.task_id DESC
+           LIMIT ?3"#,
         agent_id,
-        sent
+        before,
+        limit
     )
     .fetch_all(conn)
     .await?)

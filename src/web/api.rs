@@ -8,7 +8,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -35,7 +35,8 @@ pub fn parse_python_int(raw: &str) -> Option<i64> {
         .map(|n| sign * n)
 }
 
-/// The fleet named by `X-Fleet-Id` (webui.md §3); soft-deleted fleets are accepted.
+/// The fleet named by `X-Fleet-Id` (webui.md §3). A soft-deleted fleet is not found, as it
+/// is for `GET /api/fleets` (defect 6: 0.14 kept serving its agents and messages).
 pub async fn fleet_of(state: &AppState, headers: &HeaderMap) -> ApiResult<FleetId> {
     let raw = headers
         .get("x-fleet-id")
@@ -48,8 +49,8 @@ pub async fn fleet_of(state: &AppState, headers: &HeaderMap) -> ApiResult<FleetI
         .ok_or_else(|| ApiError::bad_request("X-Fleet-Id must be an integer"))?;
     let mut conn = super::conn(state.broker.db()).await?;
     match db::fleets::get(&mut conn, id).await? {
-        Some(_) => Ok(id),
-        None => Err(ApiError::not_found("Fleet not found")),
+        Some(f) if f.deleted_at.is_none() => Ok(id),
+        _ => Err(ApiError::not_found("Fleet not found")),
     }
 }
 
@@ -157,11 +158,44 @@ pub async fn agent_monitor(
     )))
 }
 
-/// The JSON object of a request body. A body the server refused to read (over the 2 MiB
-/// limit, or cut off) gets the API's JSON error with the status axum chose.
-fn parse_json_body(
+/// A request body as read, before its shape is checked.
+#[derive(Debug)]
+pub(crate) enum RawBody {
+    /// No body at all.
+    Missing,
+    /// A JSON body (JSON content type, or none given), parsed.
+    Json(Value),
+    /// A body with another content type (e.g. `text/plain`), as text.
+    Other(String),
+}
+
+/// Whether a `Content-Type` announces JSON: `application/json` or `application/*+json`
+/// (parameters ignored). No content type counts as JSON, as in 0.14.
+fn is_json_type(headers: &HeaderMap) -> bool {
+    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
+        return true;
+    };
+    let ct = ct.to_str().unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match mime.strip_prefix("application/") {
+        Some(sub) => sub == "json" || sub.ends_with("+json"),
+        None => false,
+    }
+}
+
+/// Step 1 of webui.md §2's check order: reads the body and parses a JSON one. Only an
+/// unreadable body (over the 2 MiB limit, or cut off; the API's JSON error with the status
+/// axum chose) or invalid JSON fails here; the shape is checked by [`body_object`] after
+/// the `X-Fleet-Id` checks.
+pub(crate) fn read_body(
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> ApiResult<serde_json::Map<String, Value>> {
+) -> ApiResult<RawBody> {
     let body = body.map_err(|e| {
         let status = e.status();
         let msg = if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
@@ -172,29 +206,54 @@ fn parse_json_body(
         ApiError::new(status, msg)
     })?;
     if body.is_empty() {
-        return Err(ApiError::invalid(
+        return Ok(RawBody::Missing);
+    }
+    if !is_json_type(headers) {
+        return Ok(RawBody::Other(String::from_utf8_lossy(&body).into_owned()));
+    }
+    serde_json::from_slice(&body)
+        .map(RawBody::Json)
+        .map_err(|e| {
+            ApiError::invalid(
+                "json_invalid",
+                &["body"],
+                &format!("JSON decode error: {e}"),
+                Value::Null,
+            )
+        })
+}
+
+/// Step 3: the body must be a JSON object (webui.md §4.5: a missing body is `missing`; an
+/// array, `null` or a non-JSON content type is `model_attributes_type`).
+pub(crate) fn body_object(raw: RawBody) -> ApiResult<serde_json::Map<String, Value>> {
+    let not_object = |input: Value| {
+        ApiError::invalid(
+            "model_attributes_type",
+            &["body"],
+            "Input should be a valid dictionary or object to extract fields from",
+            input,
+        )
+    };
+    match raw {
+        RawBody::Missing => Err(ApiError::invalid(
             "missing",
             &["body"],
             "Field required",
             Value::Null,
-        ));
-    }
-    let v: Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::invalid(
-            "json_invalid",
-            &["body"],
-            &format!("JSON decode error: {e}"),
-            Value::Null,
-        )
-    })?;
-    match v {
-        Value::Object(m) => Ok(m),
-        other => Err(ApiError::invalid(
-            "model_attributes_type",
-            &["body"],
-            "Input should be a valid dictionary or object to extract fields from",
-            other,
         )),
+        RawBody::Json(Value::Object(m)) => Ok(m),
+        RawBody::Json(other) => Err(not_object(other)),
+        RawBody::Other(text) => Err(not_object(Value::String(text))),
+    }
+}
+
+/// The API error for a failed monitor-config update: 404 `Agent not enrolled` only when the
+/// agent is (no longer) enrolled in this fleet; a busy database is 503 and anything else
+/// goes through [`ApiError::from`] (never a blanket 404).
+pub(crate) fn monitor_update_error(e: crate::Error, still_enrolled: bool) -> ApiError {
+    match e {
+        crate::Error::Runtime(_) if !still_enrolled => ApiError::not_found("Agent not enrolled"),
+        other => ApiError::from(other),
     }
 }
 
@@ -205,9 +264,10 @@ pub async fn patch_agent_monitor(
     Path(agent_id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
-    let obj = parse_json_body(body)?;
+    let raw = read_body(&headers, body)?;
     let fleet_id = fleet_of(&state, &headers).await?;
     let agent_id = path_id(&agent_id)?;
+    let obj = body_object(raw)?;
     let interval = match obj.get("interval_seconds") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) if n.is_i64() => {
@@ -251,74 +311,122 @@ pub async fn patch_agent_monitor(
             ));
         }
     };
-    enrolled(&state, fleet_id, agent_id).await?;
-    let s = state
+    match state
         .broker
         .monitor_config(fleet_id, agent_id, interval, enabled)
         .await
-        .map_err(|_| ApiError::not_found("Agent not enrolled"))?;
-    Ok(Json(schedule_json(&s)))
+    {
+        Ok(s) => Ok(Json(schedule_json(&s))),
+        // The broker's refusals are runtime errors; only "not enrolled" is a 404, so ask.
+        Err(e @ crate::Error::Runtime(_)) => {
+            let still_enrolled = enrolled(&state, fleet_id, agent_id).await.is_ok();
+            Err(monitor_update_error(e, still_enrolled))
+        }
+        Err(e) => Err(monitor_update_error(e, true)),
+    }
+}
+
+/// How many messages one timeline, inbox or sent page holds by default.
+pub const PAGE: i64 = 200;
+
+/// The largest `?limit=` a page may ask for.
+pub const MAX_PAGE: i64 = 1000;
+
+/// An integer query parameter, 422 `int_parsing` when it is not one.
+fn query_int(q: &HashMap<String, String>, key: &str) -> ApiResult<Option<i64>> {
+    q.get(key)
+        .map(|raw| {
+            raw.trim().parse::<i64>().map_err(|_| {
+                ApiError::invalid(
+                    "int_parsing",
+                    &["query", key],
+                    "Input should be a valid integer, unable to parse string as an integer",
+                    json!(raw),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// `?before=<task_id>&limit=<n>` of a paged list: the cursor (the oldest message the client
+/// holds) and the page size (default [`PAGE`], 1..=[`MAX_PAGE`]).
+fn paging(q: &HashMap<String, String>) -> ApiResult<(Option<i64>, i64)> {
+    let before = query_int(q, "before")?;
+    let limit = match query_int(q, "limit")? {
+        None => PAGE,
+        Some(n) if n < 1 => {
+            return Err(ApiError::invalid(
+                "greater_than_equal",
+                &["query", "limit"],
+                "Input should be greater than or equal to 1",
+                json!(n),
+            ));
+        }
+        Some(n) if n > MAX_PAGE => {
+            return Err(ApiError::invalid(
+                "less_than_equal",
+                &["query", "limit"],
+                &format!("Input should be less than or equal to {MAX_PAGE}"),
+                json!(n),
+            ));
+        }
+        Some(n) => n,
+    };
+    Ok((before, limit))
 }
 
 async fn mailbox(
     state: &AppState,
     headers: &HeaderMap,
     raw_id: &str,
+    q: &HashMap<String, String>,
     sent: bool,
 ) -> ApiResult<Json<Value>> {
     let fleet_id = fleet_of(state, headers).await?;
     let agent_id = path_id(raw_id)?;
+    let (before, limit) = paging(q)?;
     let mut conn = super::conn(state.broker.db()).await?;
     match db::agents::get(&mut conn, agent_id).await? {
         Some(a) if a.fleet_id == fleet_id => {}
         _ => return Err(ApiError::not_found("Agent not found")),
     }
-    let messages = db::tasks::mailbox(&mut conn, agent_id, sent).await?;
+    let messages = db::tasks::mailbox(&mut conn, agent_id, sent, before, limit).await?;
     Ok(Json(json!({ "messages": messages })))
 }
 
-/// `GET /api/agents/{agent_id}/inbox`
+/// `GET /api/agents/{agent_id}/inbox[?before=<task_id>][&limit=<n>]`: the newest 200
+/// messages addressed to the agent, or the page before a given one (scrollback).
 pub async fn inbox(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    mailbox(&state, &headers, &id, false).await
+    mailbox(&state, &headers, &id, &q, false).await
 }
 
-/// `GET /api/agents/{agent_id}/sent`
+/// `GET /api/agents/{agent_id}/sent[?before=<task_id>][&limit=<n>]`: as `inbox`, for the
+/// messages the agent sent.
 pub async fn sent(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    mailbox(&state, &headers, &id, true).await
+    mailbox(&state, &headers, &id, &q, true).await
 }
 
-/// How many messages one timeline page holds.
-pub const TIMELINE_PAGE: i64 = 200;
-
-/// `GET /api/timeline[?before=<task_id>]`: the newest 200 messages, or the 200 before a
-/// given one (scrollback).
+/// `GET /api/timeline[?before=<task_id>][&limit=<n>]`: the newest 200 messages, or the
+/// 200 before a given one (scrollback).
 pub async fn timeline(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     let fleet_id = fleet_of(&state, &headers).await?;
-    let before = match q.get("before") {
-        None => None,
-        Some(raw) => Some(raw.trim().parse::<i64>().map_err(|_| {
-            ApiError::invalid(
-                "int_parsing",
-                &["query", "before"],
-                "Input should be a valid integer, unable to parse string as an integer",
-                json!(raw),
-            )
-        })?),
-    };
+    let (before, limit) = paging(&q)?;
     let mut conn = super::conn(state.broker.db()).await?;
-    let messages = db::tasks::timeline(&mut conn, fleet_id, before, TIMELINE_PAGE).await?;
+    let messages = db::tasks::timeline(&mut conn, fleet_id, before, limit).await?;
     Ok(Json(json!({ "messages": messages })))
 }
 
@@ -350,8 +458,9 @@ pub async fn send(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<Value>> {
-    let obj = parse_json_body(body)?;
+    let raw = read_body(&headers, body)?;
     let fleet_id = fleet_of(&state, &headers).await?;
+    let obj = body_object(raw)?;
     let from = int_field(&obj, "from_agent_id")?;
     let broadcast = matches!(obj.get("to_agent_id"), Some(Value::String(s)) if s == "*");
     let to = if broadcast {
@@ -424,7 +533,25 @@ pub async fn send(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_python_int;
+    use super::{monitor_update_error, parse_python_int};
+    use axum::http::StatusCode;
+
+    #[test]
+    fn only_a_lost_enrolment_is_not_enrolled() {
+        let e = monitor_update_error(crate::Error::runtime("agent 1 is not enrolled"), false);
+        assert_eq!(
+            (e.status, e.detail.as_str()),
+            (StatusCode::NOT_FOUND, Some("Agent not enrolled"))
+        );
+        let e = monitor_update_error(crate::Error::Busy(30), true);
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        let e = monitor_update_error(crate::Error::Busy(30), false);
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        let e = monitor_update_error(crate::Error::Db("disk I/O error".into()), true);
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let e = monitor_update_error(crate::Error::runtime("fleet 1 not found"), true);
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+    }
 
     #[test]
     fn python_int_rules() {

@@ -1,7 +1,7 @@
 //! The SPA, embedded from `frontend/dist` at build time: hashed assets cached forever,
 //! `index.html` never cached, unknown non-API paths fall back to `index.html`.
 
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 #[derive(rust_embed::Embed)]
@@ -12,8 +12,12 @@ struct Dist;
 /// Shown when the binary was built without the frontend.
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>CAFleet Admin</title><p>The WebUI is not built into this binary. Run <code>npm --prefix frontend ci &amp;&amp; npm --prefix frontend run build</code>, then rebuild cafleet. The API under <code>/api</code> works.</p>";
 
-/// Serves an embedded file, or `index.html` for any other path (SPA routing).
-pub async fn spa(uri: Uri) -> Response {
+/// Serves an embedded file, or `index.html` for any other path (SPA routing). Only GET and
+/// HEAD: any other method is 405 (webui.md §2), never the page.
+pub async fn spa(method: Method, uri: Uri) -> Response {
+    if !matches!(method, Method::GET | Method::HEAD) {
+        return super::method_not_allowed_here();
+    }
     let path = uri.path().trim_start_matches('/');
     // The API's (and the reserved `/ui`'s) unknown paths are JSON 404s, never the page.
     let first = path.split('/').next().unwrap_or_default();

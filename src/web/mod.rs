@@ -1,8 +1,9 @@
 //! The admin WebUI: `router(state)` serves the HTTP API under `/api` (JSON, fleet-scoped by
 //! `X-Fleet-Id`), a live change stream (`/api/events`, SSE) and the embedded SPA. Every
-//! request passes [`guard`]: the Host must be the bound address or localhost (DNS
-//! rebinding), a configured token is required on every API call (W1), and state-changing
-//! requests need a same-origin `Origin` or the token (W2).
+//! request passes [`guard`]: on a loopback bind the Host must be the bound address or
+//! localhost (DNS rebinding; a bind beyond loopback has a token, which every API call must
+//! carry, so any Host is served there), a configured token is required on every API call
+//! (W1), and state-changing requests need a same-origin `Origin` or the token (W2).
 
 mod api;
 mod assets;
@@ -26,12 +27,18 @@ pub struct Security {
     /// Required on every API call when set (`Authorization: Bearer`, `X-CAFleet-Token`, or
     /// `?token=` for the event stream).
     pub token: Option<String>,
-    /// Acceptable `Host` header values (`host:port`).
+    /// Acceptable `Host` header values (`host:port`; a Host without a port means port 80).
     pub allowed_hosts: Vec<String>,
+    /// Any `Host` is accepted: the server listens beyond loopback with a token, so it is
+    /// reached under names and addresses it cannot know (LAN address, DNS name, a proxy's),
+    /// and the token every API call must carry already defeats DNS rebinding.
+    pub any_host: bool,
 }
 
 impl Security {
-    /// Hosts for a server bound to `host:port`: that address plus the loopback names.
+    /// Rules for a server bound to `host:port`. A loopback bind (or any bind without a
+    /// token) accepts only that address and the loopback names as `Host`; a wildcard
+    /// (`0.0.0.0`, `::`) or other non-loopback bind with a token accepts any `Host`.
     pub fn for_bind(host: &str, port: u16, token: Option<String>) -> Security {
         let mut allowed_hosts = vec![
             format!("127.0.0.1:{port}"),
@@ -46,10 +53,112 @@ impl Security {
         if !allowed_hosts.contains(&bound) {
             allowed_hosts.push(bound);
         }
+        let any_host = token.is_some() && !is_loopback(host);
         Security {
             token,
             allowed_hosts,
+            any_host,
         }
+    }
+
+    /// Whether a request's `Host` header value may be served.
+    pub fn host_allowed(&self, host: &str) -> bool {
+        if self.any_host {
+            return true;
+        }
+        let Some(given) = authority(host, 80) else {
+            return false;
+        };
+        self.allowed_hosts
+            .iter()
+            .filter_map(|h| authority(h, 80))
+            .any(|h| h == given)
+    }
+}
+
+/// Whether `host` (a name or an address, IPv6 with or without brackets) is loopback.
+pub fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether `host` is a wildcard bind address (every interface).
+pub fn is_wildcard(host: &str) -> bool {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_unspecified())
+}
+
+/// What `cafleet server` should print as the address to open for a bind of `host:port`:
+/// the URL (with `?token=` when one is set) and, for a wildcard bind, a note that
+/// `0.0.0.0`/`::` is not an address to browse to.
+pub fn browse_url(host: &str, port: u16, token: Option<&str>) -> String {
+    let wildcard = is_wildcard(host);
+    let shown = if wildcard {
+        "<this-machine>".to_string()
+    } else if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    };
+    let url = match token {
+        Some(t) => format!("http://{shown}:{port}/?token={}", percent_encode(t)),
+        None => format!("http://{shown}:{port}/"),
+    };
+    if wildcard {
+        format!(
+            "{url} (listening on every interface of {host}: replace <this-machine> with this machine's LAN address or host name, or 127.0.0.1 locally)"
+        )
+    } else {
+        url
+    }
+}
+
+/// `(lower-cased name, port)` of a `Host` value or an Origin's authority; a missing port is
+/// `default_port`. `None` for an empty or malformed value (a port must be written plainly:
+/// `08000` is not `8000`).
+fn authority(raw: &str, default_port: u16) -> Option<(String, u16)> {
+    if raw.is_empty() || raw.contains(|c: char| c.is_whitespace() || matches!(c, '/' | '@')) {
+        return None;
+    }
+    let (name, port) = if let Some(rest) = raw.strip_prefix('[') {
+        let (inside, after) = rest.split_once(']')?;
+        let port = match after {
+            "" => None,
+            p => Some(p.strip_prefix(':')?),
+        };
+        (format!("[{}]", inside.to_ascii_lowercase()), port)
+    } else {
+        match raw.rsplit_once(':') {
+            Some((n, p)) if !n.contains(':') => (n.to_ascii_lowercase(), Some(p)),
+            Some(_) => return None,
+            None => (raw.to_ascii_lowercase(), None),
+        }
+    };
+    if name.is_empty() || name == "[]" {
+        return None;
+    }
+    let port = match port {
+        None => default_port,
+        Some(p) => p.parse::<u16>().ok().filter(|n| n.to_string() == p)?,
+    };
+    Some((name, port))
+}
+
+/// Whether an `Origin` header is `http://` plus the request's own `Host` (the server has no
+/// TLS), ports compared after filling in the default: `http://h` is `h:80`.
+fn same_origin(origin: &str, host: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("http://") else {
+        return false;
+    };
+    match (authority(rest, 80), authority(host, 80)) {
+        (Some(o), Some(h)) => o == h,
+        _ => false,
     }
 }
 
@@ -102,11 +211,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn api_not_found() -> ApiError {
-    ApiError::not_found("Not Found")
+/// An `/api` path no route matches: 404 for GET/HEAD, 405 for other methods (webui.md §2).
+async fn api_not_found(method: Method) -> Response {
+    if matches!(method, Method::GET | Method::HEAD) {
+        ApiError::not_found("Not Found").into_response()
+    } else {
+        method_not_allowed_here()
+    }
 }
 
-async fn method_not_allowed() -> Response {
+/// A route that exists, called with a method it does not have. The `Allow` header listing
+/// the route's own methods is added by the router.
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+}
+
+/// 405 for a path only GET/HEAD can be used on (the SPA and unknown paths).
+pub(crate) fn method_not_allowed_here() -> Response {
     let mut r = ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed").into_response();
     r.headers_mut()
         .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
@@ -182,11 +303,7 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
-    if !sec
-        .allowed_hosts
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(host))
-    {
+    if !sec.host_allowed(host) {
         return ApiError::forbidden(format!(
             "Host '{host}' is not allowed; open the WebUI at http://{}/",
             sec.allowed_hosts[0]
@@ -209,11 +326,7 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     let safe = matches!(*req.method(), Method::GET | Method::HEAD);
     if !safe && !token_ok {
         let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
-        let same_origin = origin.is_some_and(|o| {
-            o.strip_prefix("http://")
-                .is_some_and(|h| h.eq_ignore_ascii_case(host))
-        });
-        if !same_origin {
+        if !origin.is_some_and(|o| same_origin(o, host)) {
             return ApiError::forbidden(
                 "cross-origin request refused: changes must come from the WebUI's own page (same Origin) or carry the access token",
             )
@@ -243,7 +356,57 @@ pub async fn serve(
 
 #[cfg(test)]
 mod tests {
-    use super::{percent_decode, percent_encode};
+    use super::{Security, authority, browse_url, percent_decode, percent_encode, same_origin};
+
+    #[test]
+    fn hosts_compare_by_name_and_port_with_80_as_the_default() {
+        assert_eq!(authority("LocalHost", 80), Some(("localhost".into(), 80)));
+        assert_eq!(authority("[::1]", 80), Some(("[::1]".into(), 80)));
+        assert_eq!(authority("[::1]:8000", 80), Some(("[::1]".into(), 8000)));
+        for bad in [
+            "", ":80", "[]:80", "h:x", "h:99999", "h:08000", " h", "::1", "h/x", "u@h", "[::1]x",
+        ] {
+            assert_eq!(authority(bad, 80), None, "{bad:?}");
+        }
+        let sec = Security::for_bind("127.0.0.1", 80, None);
+        assert!(sec.host_allowed("localhost") && sec.host_allowed("127.0.0.1:80"));
+        assert!(!sec.host_allowed("localhost:8000") && !sec.host_allowed("evil:80"));
+        assert!(!sec.any_host);
+        assert!(Security::for_bind("0.0.0.0", 8000, Some("t".into())).any_host);
+        assert!(Security::for_bind("::", 8000, Some("t".into())).any_host);
+        assert!(!Security::for_bind("::1", 8000, Some("t".into())).any_host);
+        assert!(!Security::for_bind("localhost", 8000, Some("t".into())).any_host);
+    }
+
+    #[test]
+    fn origins_match_their_own_host() {
+        assert!(same_origin("http://127.0.0.1:8000", "127.0.0.1:8000"));
+        assert!(same_origin("http://h", "h:80"));
+        assert!(same_origin("http://h:80", "h"));
+        assert!(!same_origin("https://h", "h"));
+        assert!(!same_origin("http://h:080", "h:80"));
+        assert!(!same_origin("http://h:8001", "h:8000"));
+        assert!(!same_origin("null", "h"));
+        assert!(!same_origin("ftp://h", "h"));
+    }
+
+    #[test]
+    fn the_printed_url_says_what_to_open() {
+        assert_eq!(
+            browse_url("127.0.0.1", 8000, None),
+            "http://127.0.0.1:8000/"
+        );
+        assert_eq!(
+            browse_url("::1", 8000, Some("a b")),
+            "http://[::1]:8000/?token=a%20b"
+        );
+        let wild = browse_url("0.0.0.0", 8000, Some("t"));
+        assert!(
+            wild.starts_with("http://<this-machine>:8000/?token=t "),
+            "{wild}"
+        );
+        assert!(wild.contains("LAN address"), "{wild}");
+    }
 
     #[test]
     fn tokens_round_trip_through_a_query_string() {

@@ -1858,8 +1858,6 @@ async fn api_sweep(w: &World, started: Instant) {
         (json!(a.admin), json!(b.r1), fb),
         (json!(a.admin), json!("*"), fb),
         (json!(GHOST_AGENT), json!("*"), fa),
-        (json!(w.c_admin), json!("*"), Some(w.c)),
-        (json!(a.admin), json!("*"), Some(w.c)),
     ] {
         api.refused(
             w,
@@ -1875,27 +1873,45 @@ async fn api_sweep(w: &World, started: Instant) {
         calls += 1;
     }
 
-    // Fleet-scoped reads of a fleet that does not exist.
-    for (route, uri) in [
-        ("/agents", "/api/agents"),
-        ("/monitor", "/api/monitor"),
-        ("/timeline", "/api/timeline"),
-        ("/events", "/api/events"),
-        (MON, "/api/agents/1/monitor"),
-        ("/agents/{agent_id}/inbox", "/api/agents/1/inbox"),
-    ] {
+    // The deleted fleet is gone for the API too (webui.md defect 6), whoever sends.
+    for from in [w.c_admin, a.admin] {
         api.refused(
             w,
             &baseline,
-            ("GET", route),
-            uri,
-            Some(GHOST_FLEET),
-            None,
+            SEND,
+            "/api/messages/send",
+            Some(w.c),
+            Some(json!({"from_agent_id": from, "to_agent_id": "*", "text": "probe"})),
             StatusCode::NOT_FOUND,
             "Fleet not found",
         )
         .await;
         calls += 1;
+    }
+
+    // Fleet-scoped reads of a fleet that does not exist or was deleted.
+    for fleet in [GHOST_FLEET, w.c] {
+        for (route, uri) in [
+            ("/agents", "/api/agents"),
+            ("/monitor", "/api/monitor"),
+            ("/timeline", "/api/timeline"),
+            ("/events", "/api/events"),
+            (MON, "/api/agents/1/monitor"),
+            ("/agents/{agent_id}/inbox", "/api/agents/1/inbox"),
+        ] {
+            api.refused(
+                w,
+                &baseline,
+                ("GET", route),
+                uri,
+                Some(fleet),
+                None,
+                StatusCode::NOT_FOUND,
+                "Fleet not found",
+            )
+            .await;
+            calls += 1;
+        }
     }
     api.refused(
         w,

@@ -616,3 +616,467 @@ async fn the_event_stream_pushes_changes_made_by_other_writers() {
 fn other_pool(b: &Broker) -> &sqlx::SqlitePool {
     b.db().pool()
 }
+
+/// A request as the SPA (or a script) sends it: Host and Origin of the loopback server.
+fn request(method: &str, path: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", HOST)
+        .header("origin", ORIGIN)
+}
+
+/// The same database served with the access rules of another bind address.
+struct Bound {
+    state: AppState,
+}
+
+impl Api {
+    fn bound(&self, host: &str, port: u16, token: Option<&str>) -> Bound {
+        Bound {
+            state: AppState {
+                broker: self.state.broker.clone(),
+                security: Arc::new(Security::for_bind(host, port, token.map(str::to_string))),
+            },
+        }
+    }
+}
+
+impl Bound {
+    async fn status(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, body)
+    }
+}
+
+#[tokio::test]
+async fn a_wildcard_or_lan_bind_with_a_token_accepts_any_host_with_the_token() {
+    let api = Api::new(None).await;
+    for bind in ["0.0.0.0", "::", "192.168.1.7"] {
+        let srv = api.bound(bind, 8000, Some("T0k"));
+        for host in [
+            "192.168.1.7:8000",
+            "cafleet.lan:8000",
+            "[fe80::1]:8000",
+            "example.org",
+        ] {
+            let req = Request::get("/api/fleets")
+                .header("host", host)
+                .header("authorization", "Bearer T0k")
+                .body(Body::empty())
+                .unwrap();
+            assert_eq!(srv.status(req).await.0, StatusCode::OK, "{bind} {host}");
+            // Without the token, the API still refuses.
+            let req = Request::get("/api/fleets")
+                .header("host", host)
+                .body(Body::empty())
+                .unwrap();
+            assert_eq!(
+                srv.status(req).await.0,
+                StatusCode::UNAUTHORIZED,
+                "{bind} {host}"
+            );
+            // The page itself loads from that address (it then calls the API with the token).
+            let req = Request::get("/?token=T0k")
+                .header("host", host)
+                .body(Body::empty())
+                .unwrap();
+            assert_eq!(srv.status(req).await.0, StatusCode::OK, "{bind} {host}");
+        }
+        // A scripted send from another machine: the token, no Origin.
+        let req = Request::post("/api/messages/send")
+            .header("host", "192.168.1.7:8000")
+            .header("x-fleet-id", "1")
+            .header("x-cafleet-token", "T0k")
+            .header("content-type", "application/json")
+            .body(Body::from(
+                r#"{"from_agent_id":2,"to_agent_id":3,"text":"from the lan"}"#,
+            ))
+            .unwrap();
+        assert_eq!(srv.status(req).await.0, StatusCode::OK, "{bind}");
+    }
+    // Loopback binds keep the strict Host check, with or without a token.
+    for token in [None, Some("T0k")] {
+        let srv = api.bound("127.0.0.1", 8000, token);
+        let req = Request::get("/api/fleets")
+            .header("host", "192.168.1.7:8000")
+            .header("authorization", "Bearer T0k")
+            .body(Body::empty())
+            .unwrap();
+        let (s, v) = srv.status(req).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{token:?}");
+        assert!(v["detail"].as_str().unwrap().contains("is not allowed"));
+    }
+    // A non-loopback bind without a token (the CLI refuses it) is strict too.
+    let srv = api.bound("0.0.0.0", 8000, None);
+    let req = Request::get("/api/fleets")
+        .header("host", "192.168.1.7:8000")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(srv.status(req).await.0, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_host_without_a_port_means_port_80() {
+    let api = Api::new(None).await;
+    let on80 = api.bound("127.0.0.1", 80, None);
+    for host in [
+        "localhost",
+        "LOCALHOST:80",
+        "127.0.0.1",
+        "[::1]",
+        "[::1]:80",
+    ] {
+        let req = Request::get("/api/fleets")
+            .header("host", host)
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(on80.status(req).await.0, StatusCode::OK, "{host}");
+    }
+    // The browser leaves the default port out of Origin and Host alike; either may carry it.
+    for (host, origin) in [
+        ("localhost", "http://localhost"),
+        ("localhost:80", "http://localhost"),
+        ("localhost", "http://localhost:80"),
+    ] {
+        let req = Request::patch("/api/agents/1/monitor")
+            .header("host", host)
+            .header("origin", origin)
+            .header("x-fleet-id", "1")
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        assert_eq!(on80.status(req).await.0, StatusCode::OK, "{host} {origin}");
+    }
+    for (host, origin) in [
+        ("localhost", "http://localhost:8000"),
+        ("localhost", "https://localhost"),
+        ("localhost", "http://evil.example"),
+        ("localhost", "null"),
+    ] {
+        let req = Request::patch("/api/agents/1/monitor")
+            .header("host", host)
+            .header("origin", origin)
+            .header("x-fleet-id", "1")
+            .body(Body::from("{}"))
+            .unwrap();
+        assert_eq!(
+            on80.status(req).await.0,
+            StatusCode::FORBIDDEN,
+            "{host} {origin}"
+        );
+    }
+    // On another port a portless Host is port 80, so it is foreign.
+    let req = Request::get("/api/fleets")
+        .header("host", "localhost")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(api.call(req).await.0, StatusCode::FORBIDDEN);
+    for host in [
+        "",
+        "localhost:x",
+        "localhost:08000",
+        "localhost:8000/x",
+        "a@localhost:8000",
+    ] {
+        let req = Request::get("/api/fleets")
+            .header("host", host)
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(api.call(req).await.0, StatusCode::FORBIDDEN, "{host:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_fleet_is_not_found_on_every_fleet_scoped_endpoint() {
+    let api = Api::new(None).await;
+    api.broker()
+        .message_send(1, 3, 4, "before the delete")
+        .await
+        .unwrap();
+    api.broker().fleet_delete(1).await.unwrap();
+    let gone = (StatusCode::NOT_FOUND, json!({"detail": "Fleet not found"}));
+    for path in [
+        "/api/agents",
+        "/api/monitor",
+        "/api/timeline",
+        "/api/agents/3/inbox",
+        "/api/agents/4/sent",
+        "/api/agents/1/monitor",
+        "/api/events",
+        "/api/events?fleet_id=1",
+    ] {
+        let fleet = if path.contains("fleet_id") {
+            None
+        } else {
+            Some("1")
+        };
+        assert_eq!(api.get(path, fleet).await, gone, "{path}");
+    }
+    assert_eq!(
+        api.send(
+            "PATCH",
+            "/api/agents/1/monitor",
+            "1",
+            r#"{"enabled":false}"#
+        )
+        .await,
+        gone
+    );
+    assert_eq!(
+        api.send(
+            "POST",
+            "/api/messages/send",
+            "1",
+            r#"{"from_agent_id":2,"to_agent_id":3,"text":"x"}"#
+        )
+        .await,
+        gone
+    );
+    // The live fleet is untouched.
+    assert_eq!(api.get("/api/agents", Some("2")).await.0, StatusCode::OK);
+}
+
+fn task_ids(v: &Value) -> Vec<i64> {
+    v["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["task_id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn inbox_and_sent_page_back_with_before_and_limit() {
+    let api = Api::new(None).await;
+    let b = api.broker();
+    for i in 0..205 {
+        b.message_send(1, 3, 4, &format!("m{i}")).await.unwrap();
+    }
+    b.message_send(1, 4, 3, "reply").await.unwrap();
+    // Acking the oldest moves it to the top: pages follow the state-change order.
+    b.message_ack(1, 4, 1).await.unwrap();
+    for (path, total) in [("/api/agents/4/inbox", 205), ("/api/agents/3/sent", 205)] {
+        let (s, v) = api.get(path, Some("1")).await;
+        assert_eq!(s, StatusCode::OK);
+        let first = task_ids(&v);
+        assert_eq!(first.len(), 200, "{path}: a page is 200 by default");
+        assert_eq!(first[0], 1, "{path}: the ack moved task 1 up");
+        assert_eq!(first[1], 205);
+        let (_, v) = api
+            .get(&format!("{path}?before={}", first[199]), Some("1"))
+            .await;
+        let rest = task_ids(&v);
+        assert_eq!(rest, [6, 5, 4, 3, 2], "{path}");
+        let mut all = first.clone();
+        all.extend(&rest);
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), total, "{path}: every message exactly once");
+        // A smaller page, then the next from its cursor.
+        let (_, v) = api.get(&format!("{path}?limit=3"), Some("1")).await;
+        assert_eq!(task_ids(&v), [1, 205, 204]);
+        let (_, v) = api
+            .get(&format!("{path}?limit=2&before=204"), Some("1"))
+            .await;
+        assert_eq!(task_ids(&v), [203, 202]);
+        for bad in ["before=x", "limit=0", "limit=1001", "limit=abc"] {
+            let (s, v) = api.get(&format!("{path}?{bad}"), Some("1")).await;
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{path}?{bad}");
+            assert_eq!(v["detail"][0]["loc"][0], "query", "{path}?{bad}");
+        }
+    }
+    // The timeline takes the same limit.
+    let (_, v) = api.get("/api/timeline?limit=2", Some("1")).await;
+    assert_eq!(task_ids(&v), [1, 206]);
+}
+
+#[tokio::test]
+async fn patching_a_monitor_is_404_only_when_not_enrolled() {
+    let api = Api::new(None).await;
+    for agent in ["2", "3", "5", "999"] {
+        assert_eq!(
+            api.send(
+                "PATCH",
+                &format!("/api/agents/{agent}/monitor"),
+                "1",
+                r#"{"enabled":false}"#
+            )
+            .await,
+            (
+                StatusCode::NOT_FOUND,
+                json!({"detail": "Agent not enrolled"})
+            ),
+            "agent {agent}"
+        );
+    }
+    // A failing update of an enrolled agent is the server error it is, not "not enrolled".
+    sqlx::query(
+        "CREATE TRIGGER fail_update BEFORE UPDATE ON monitor_config \
+         BEGIN SELECT RAISE(ABORT, 'disk on fire'); END",
+    )
+    .execute(api.broker().db().pool())
+    .await
+    .unwrap();
+    let (s, v) = api
+        .send(
+            "PATCH",
+            "/api/agents/1/monitor",
+            "1",
+            r#"{"interval_seconds":60}"#,
+        )
+        .await;
+    assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR, "{v}");
+    assert_ne!(v["detail"], "Agent not enrolled");
+    assert!(
+        !v.to_string().contains("disk on fire"),
+        "no raw SQL error: {v}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_methods_are_405_with_the_routes_own_allow_header() {
+    let api = Api::new(None).await;
+    for (method, path, allow) in [
+        ("GET", "/api/messages/send", "POST"),
+        ("DELETE", "/api/messages/send", "POST"),
+        ("OPTIONS", "/api/messages/send", "POST"),
+        ("PUT", "/api/fleets", "GET,HEAD"),
+        ("DELETE", "/api/timeline", "GET,HEAD"),
+        ("POST", "/api/agents/1/monitor", "GET,HEAD,PATCH"),
+        ("POST", "/api/unknown", "GET, HEAD"),
+        ("POST", "/api", "GET, HEAD"),
+        ("POST", "/", "GET, HEAD"),
+        ("POST", "/fleets/1", "GET, HEAD"),
+        ("PUT", "/assets/missing.js", "GET, HEAD"),
+        ("DELETE", "/ui/x", "GET, HEAD"),
+    ] {
+        let req = request(method, path)
+            .header("x-fleet-id", "1")
+            .body(Body::empty())
+            .unwrap();
+        let (s, v, headers) = api.call(req).await;
+        assert_eq!(
+            (s, v),
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                json!({"detail": "Method Not Allowed"})
+            ),
+            "{method} {path}"
+        );
+        let got: Vec<String> = headers["allow"]
+            .to_str()
+            .unwrap()
+            .split(',')
+            .map(|m| m.trim().to_string())
+            .collect();
+        let want: Vec<String> = allow.split(',').map(|m| m.trim().to_string()).collect();
+        let (mut got, mut want) = (got, want);
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{method} {path}");
+    }
+    // HEAD works wherever GET does; unknown API paths stay 404 for GET and HEAD.
+    for (method, path, status) in [
+        ("HEAD", "/api/fleets", StatusCode::OK),
+        ("HEAD", "/fleets/1/agents", StatusCode::OK),
+        ("GET", "/api/unknown", StatusCode::NOT_FOUND),
+        ("HEAD", "/api/unknown", StatusCode::NOT_FOUND),
+    ] {
+        let req = request(method, path).body(Body::empty()).unwrap();
+        assert_eq!(api.call(req).await.0, status, "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn the_fleet_header_is_checked_before_the_body_shape() {
+    let api = Api::new(None).await;
+    let required = (
+        StatusCode::BAD_REQUEST,
+        json!({"detail": "X-Fleet-Id header required"}),
+    );
+    for (method, path) in [
+        ("POST", "/api/messages/send"),
+        ("PATCH", "/api/agents/1/monitor"),
+    ] {
+        for (body, ctype) in [
+            ("", Some("application/json")),
+            ("", None),
+            ("[]", Some("application/json")),
+            ("null", None),
+            ("{}", Some("text/plain")),
+            ("{not json", Some("text/plain")),
+        ] {
+            let mut b = request(method, path);
+            if let Some(ct) = ctype {
+                b = b.header("content-type", ct);
+            }
+            let (s, v, _) = api.call(b.body(Body::from(body)).unwrap()).await;
+            assert_eq!((s, v), required, "{method} {body:?} {ctype:?}");
+        }
+        // Only a JSON syntax error comes first.
+        let req = request(method, path)
+            .header("content-type", "application/json")
+            .body(Body::from("{not json"))
+            .unwrap();
+        let (s, v, _) = api.call(req).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{method}");
+        assert_eq!(v["detail"][0]["type"], "json_invalid");
+        // With the header: a non-JSON content type is not an object (webui.md §4.5), even
+        // when the text would parse as one.
+        for (body, ctype, kind) in [
+            (
+                r#"{"enabled":false}"#,
+                "text/plain",
+                "model_attributes_type",
+            ),
+            (
+                "{not json",
+                "text/plain; charset=utf-8",
+                "model_attributes_type",
+            ),
+            (
+                "enabled=false",
+                "application/x-www-form-urlencoded",
+                "model_attributes_type",
+            ),
+            ("", "text/plain", "missing"),
+            ("[]", "application/json", "model_attributes_type"),
+        ] {
+            let req = request(method, path)
+                .header("x-fleet-id", "1")
+                .header("content-type", ctype)
+                .body(Body::from(body))
+                .unwrap();
+            let (s, v, _) = api.call(req).await;
+            assert_eq!(
+                s,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{method} {body} {ctype}"
+            );
+            assert_eq!(v["detail"][0]["type"], kind, "{method} {body} {ctype}");
+        }
+    }
+    // JSON subtypes and parameters are JSON.
+    for ctype in [
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/merge-patch+json",
+    ] {
+        let req = request("PATCH", "/api/agents/1/monitor")
+            .header("x-fleet-id", "1")
+            .header("content-type", ctype)
+            .body(Body::from(r#"{"interval_seconds":90}"#))
+            .unwrap();
+        let (s, v, _) = api.call(req).await;
+        assert_eq!(
+            (s, v["interval_seconds"].clone()),
+            (StatusCode::OK, json!(90)),
+            "{ctype}"
+        );
+    }
+}

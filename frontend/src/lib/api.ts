@@ -157,19 +157,22 @@ export const api = {
     request<{ agents: Agent[] }>('GET', '/api/agents', undefined, fleet ?? fleetId).then((r) => r.agents),
   monitor: () => request<MonitorRuntime>('GET', '/api/monitor'),
   timeline: (before?: number) =>
-    request<{ messages: Message[] }>(
-      'GET',
-      before === undefined ? '/api/timeline' : `/api/timeline?before=${encodeURIComponent(before)}`,
-    ).then((r) => r.messages),
-  inbox: (agentId: number) =>
-    request<{ messages: Message[] }>('GET', `/api/agents/${agentId}/inbox`).then((r) => r.messages),
-  sent: (agentId: number) =>
-    request<{ messages: Message[] }>('GET', `/api/agents/${agentId}/sent`).then((r) => r.messages),
+    request<{ messages: Message[] }>('GET', pagePath('/api/timeline', before)).then((r) => r.messages),
+  /** A page of an agent's inbox or sent list: the newest, or the one before a task id. */
+  mailbox: (agentId: number, kind: 'inbox' | 'sent', before?: number) =>
+    request<{ messages: Message[] }>('GET', pagePath(`/api/agents/${agentId}/${kind}`, before)).then(
+      (r) => r.messages,
+    ),
   patchMonitor: (agentId: number, patch: { interval_seconds?: number | null; enabled?: boolean | null }) =>
     request<MonitorConfig>('PATCH', `/api/agents/${agentId}/monitor`, patch),
   send: (from: number, to: number | '*', text: string) =>
     request<SendResult>('POST', '/api/messages/send', { from_agent_id: from, to_agent_id: to, text }),
 };
+
+/** A paged list's URL: `path`, with `?before=<task id>` for the page after that message. */
+export function pagePath(path: string, before?: number | null): string {
+  return before === undefined || before === null ? path : `${path}?before=${encodeURIComponent(before)}`;
+}
 
 /** The URL of the fleet's event stream (EventSource cannot set headers). */
 export function eventsUrl(fleet: number): string {

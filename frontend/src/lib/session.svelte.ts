@@ -13,6 +13,9 @@ export const LIVE_POLL_MS = 30000;
 /** One timeline page (the server's). */
 export const PAGE = 200;
 
+/** The API's answer for an unknown or deleted fleet. */
+export const FLEET_NOT_FOUND = 'Fleet not found';
+
 export type Connection = 'connecting' | 'live' | 'polling' | 'offline' | 'error' | 'unauthorized';
 
 export class FleetSession {
@@ -30,8 +33,10 @@ export class FleetSession {
   error = $state<string | null>(null);
   errorStatus = $state(0);
   streamOpen = $state(false);
-  /** Bumped whenever messages may have changed (panels refetch inbox/sent). */
+  /** Bumped after every refresh (panels then refetch the newest inbox/sent page). */
   version = $state(0);
+  /** The last batch of new and changed messages from the event stream (panels merge it). */
+  liveBatch = $state.raw<Message[] | null>(null);
   lastOkAt = $state<number | null>(null);
 
   private es: EventSource | null = null;
@@ -53,6 +58,11 @@ export class FleetSession {
   get sender(): Agent | null {
     const a = this.administrator;
     return a && isActive(a) ? a : null;
+  }
+
+  /** The server no longer knows the fleet (deleted meanwhile): its API answers 404. */
+  get fleetGone(): boolean {
+    return this.errorStatus === 404 && this.error === FLEET_NOT_FOUND;
   }
 
   get connection(): Connection {
@@ -151,7 +161,7 @@ export class FleetSession {
       if (data?.messages && data.messages.length > 0) {
         this.messages = mergeMessages(this.messages, data.messages);
         this.timelineLoaded = true;
-        this.version++;
+        this.liveBatch = data.messages;
       }
     });
     es.addEventListener('agents', (ev) => {

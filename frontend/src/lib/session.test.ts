@@ -153,3 +153,52 @@ describe('FleetSession.loadOlder', () => {
     expect(s.loadingOlder).toBe(false);
   });
 });
+
+describe('FleetSession and the event stream', () => {
+  class FakeEventSource {
+    static last: FakeEventSource | null = null;
+    static CLOSED = 2;
+    readyState = 1;
+    onerror: (() => void) | null = null;
+    private listeners = new Map<string, ((ev: MessageEvent<string>) => void)[]>();
+    constructor(readonly url: string) {
+      FakeEventSource.last = this;
+    }
+    addEventListener(type: string, fn: (ev: MessageEvent<string>) => void) {
+      this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn]);
+    }
+    emit(type: string, data: unknown) {
+      for (const fn of this.listeners.get(type) ?? []) fn({ data: JSON.stringify(data) } as MessageEvent<string>);
+    }
+    close() {}
+  }
+
+  it('hands pushed messages to the panels as a batch, without a refetch (defect 11)', async () => {
+    vi.stubGlobal('EventSource', FakeEventSource);
+    const s = new FleetSession(7);
+    s.start();
+    await vi.waitFor(() => expect(s.timelineLoaded).toBe(true));
+    const version = s.version;
+    const before = calls.length;
+    FakeEventSource.last?.emit('messages', { messages: [msg(2)] });
+    expect(s.liveBatch?.map((m) => m.task_id)).toEqual([2]);
+    expect(s.messages.map((m) => m.task_id)).toEqual([2, 1]);
+    expect(s.version).toBe(version); // panels merge the batch; no inbox/sent refetch
+    expect(calls.length).toBe(before);
+    s.dispose();
+  });
+});
+
+describe('FleetSession.fleetGone', () => {
+  it('is true once the API says the fleet is not found (deleted meanwhile)', async () => {
+    const s = new FleetSession(7);
+    await s.refresh();
+    expect(s.fleetGone).toBe(false);
+    handler = () => json({ detail: 'Fleet not found' }, 404);
+    await s.refresh();
+    expect(s.fleetGone).toBe(true);
+    handler = () => json({ detail: 'Agent not found' }, 404);
+    await s.refresh();
+    expect(s.fleetGone).toBe(false);
+  });
+});
