@@ -82,15 +82,16 @@ pub fn opencode_preset_path() -> Option<PathBuf> {
     Some(PathBuf::from(home).join(".config/opencode/agents/cafleet.md"))
 }
 
-/// Writes the opencode preset unless a regular file (user customisation) is already there.
-pub fn materialize_opencode_preset(path: &Path) -> Result<()> {
+/// Writes the opencode preset unless a regular file (user customisation) is already there;
+/// true when this call created it.
+pub fn materialize_opencode_preset(path: &Path) -> Result<bool> {
     match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => return Ok(()),
+        Ok(m) if m.is_file() => return Ok(false),
         Ok(_) => return Err(preset_conflict(path)),
         Err(_) if std::fs::symlink_metadata(path).is_ok() => return Err(preset_conflict(path)),
         Err(_) => {}
     }
-    write_opencode_preset(path)
+    write_opencode_preset(path).map(|()| true)
 }
 
 /// Writes (or refreshes) the opencode preset file.

@@ -308,10 +308,14 @@ impl Broker {
             "create",
         )
         .await?;
+        // A preset this call creates is removed again if the create fails after all (cli.md
+        // §11 defect 9: no side effects of a failed create); one that existed stays.
+        let mut preset = CreatedPreset(None);
         if backend == CodingAgent::Opencode
             && let Some(path) = backend::opencode_preset_path()
+            && backend::materialize_opencode_preset(&path)?
         {
-            backend::materialize_opencode_preset(&path)?;
+            preset.0 = Some(path);
         }
         let socket = director_placement
             .tmux_socket
@@ -430,6 +434,7 @@ impl Broker {
             }
         }
         placement.tmux_pane_id = Some(pane);
+        preset.keep();
         Ok(MemberCreated {
             agent,
             placement,
@@ -724,6 +729,24 @@ fn deliver(d: Delivery, pane: &PaneTarget) -> Result<()> {
             pane.pane_id
         ))),
         Delivery::Failed(e) => Err(Error::runtime(format!("send failed: {e}"))),
+    }
+}
+
+/// The opencode preset a `member create` wrote; removed on drop unless the create succeeded.
+struct CreatedPreset(Option<std::path::PathBuf>);
+
+impl CreatedPreset {
+    /// The member runs: the preset stays.
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CreatedPreset {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }
 

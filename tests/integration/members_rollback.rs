@@ -242,6 +242,33 @@ fn split_window_failure_from_tmux_rolls_back_everything() {
     // The monitor slot was not taken by the failed attempt.
     let v = team.create("mon", &["--role", "monitor"]);
     assert_eq!(v["name"], "mon");
+    // An opencode member that fails the same way leaves no preset it wrote behind (cli.md
+    // §11 defect 9)...
+    let preset = team
+        .env
+        .dir
+        .path()
+        .join(".config/opencode/agents/cafleet.md");
+    assert!(!preset.exists());
+    let out = create_with_path(
+        &team,
+        &path_with(&team, &wrap),
+        "m2",
+        &["--coding-agent", "opencode"],
+    );
+    expect_code(&out, 1);
+    assert!(!preset.exists(), "a failed create left the opencode preset");
+    // ...while one that runs keeps it, and a failure never removes a preset it found.
+    team.create("oc", &["--coding-agent", "opencode"]);
+    assert!(preset.is_file());
+    let out = create_with_path(
+        &team,
+        &path_with(&team, &wrap),
+        "m3",
+        &["--coding-agent", "opencode"],
+    );
+    expect_code(&out, 1);
+    assert!(preset.is_file());
 }
 
 #[test]
