@@ -86,9 +86,14 @@ pub async fn tick_once(
             "monitor tick failed (will retry next tick): cannot list the panes of tmux server {socket}: {e}"
         ));
     }
-    let plan = Broker::monitor_plan(watched, watcher, &live, &now, director);
+    let mut plan = Broker::monitor_plan(watched, watcher, &live, &now, director);
     if plan.due.is_empty() {
         return Ok(Flow::Continue);
+    }
+    let strictly_due: Vec<_> = plan.due.iter().map(|d| d.agent_id).collect();
+    if plan.watcher.is_some() {
+        let soon = broker.monitor_soon_due(fleet_id, &now).await?;
+        Broker::monitor_coalesce(&mut plan, soon, &live, &now);
     }
     let tmux = broker.tmux();
     if let Some(w) = &plan.watcher {
@@ -111,6 +116,9 @@ pub async fn tick_once(
             Delivery::Gone => "its pane is gone".to_string(),
             Delivery::Failed(e) => format!("tmux failed: {e}"),
         };
+        // Only the agents that are due get poll triggers; the ones the wake pulled
+        // forward wait for their own time.
+        plan.due.retain(|d| strictly_due.contains(&d.agent_id));
         tracing::warn!(pane = %w.pane_id, %why, "monitoring member not woken");
         warn(&format!(
             "cannot wake the monitoring member in pane {} ({why}); sending poll triggers to the due agents instead",

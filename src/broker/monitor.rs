@@ -139,6 +139,18 @@ pub fn is_live(rt: &Runtime, now: &str) -> bool {
 /// tick. Smaller than half the shortest tick (1 s), so nobody is woken a tick early.
 pub const DUE_SLACK_SECONDS: f64 = 0.25;
 
+/// A wake of the monitoring member also names every agent due within a quarter of its
+/// interval, at most this many seconds ahead (monitor.md defect 7): members of different
+/// phases are then woken together and stay in step, instead of waking the watcher up to once
+/// per tick. Poll triggers (no watcher) go to each agent's own pane and are not pulled
+/// forward.
+pub const COALESCE_CAP_SECONDS: i64 = 120;
+
+/// How early an agent with this interval may join a wake (see [`COALESCE_CAP_SECONDS`]).
+fn coalesce_window(interval_seconds: i64) -> f64 {
+    (interval_seconds as f64 / 4.0).min(COALESCE_CAP_SECONDS as f64)
+}
+
 impl Broker {
     /// The fleet must exist and not be deleted: `fleet <id> not found` otherwise.
     pub async fn monitor_fleet(&self, fleet_id: FleetId) -> Result<AgentId> {
@@ -193,6 +205,44 @@ impl Broker {
         let watched = db::monitor::due_candidates(&mut conn, fleet_id, now).await?;
         let watcher = db::monitor::watcher(&mut conn, fleet_id).await?;
         Ok((watched, watcher))
+    }
+
+    /// The watched agents a wake of the monitoring member at `now` may pull forward: the
+    /// candidates due up to [`COALESCE_CAP_SECONDS`] from now ([`Broker::monitor_coalesce`]
+    /// makes the exact call). Read only when the watcher is about to be woken.
+    pub async fn monitor_soon_due(&self, fleet_id: FleetId, now: &str) -> Result<Vec<Watched>> {
+        let Some(t) = crate::model::parse_ts(now) else {
+            return Ok(Vec::new());
+        };
+        let horizon = crate::model::format_ts(t + chrono::Duration::seconds(COALESCE_CAP_SECONDS));
+        let mut conn = self.db.pool().acquire().await?;
+        db::monitor::due_candidates(&mut conn, fleet_id, &horizon).await
+    }
+
+    /// Adds to a watcher wake the agents of `soon` (enabled, pane alive) that are due within
+    /// their coalescing window at `now`; the list stays in ascending id order.
+    pub fn monitor_coalesce(
+        plan: &mut TickPlan,
+        soon: Vec<Watched>,
+        live: &HashMap<String, HashSet<String>>,
+        now: &str,
+    ) {
+        for w in soon {
+            let alive = match (&w.tmux_socket, &w.tmux_pane_id) {
+                (Some(s), Some(p)) => live.get(s).is_some_and(|set| set.contains(p)),
+                _ => false,
+            };
+            let close = match &w.last_ping_at {
+                None => true,
+                Some(last) => age_seconds(now, last).is_some_and(|age| {
+                    age >= w.interval_seconds as f64 - coalesce_window(w.interval_seconds)
+                }),
+            };
+            if w.enabled && alive && close && plan.due.iter().all(|d| d.agent_id != w.agent_id) {
+                plan.due.push(w);
+            }
+        }
+        plan.due.sort_by_key(|d| d.agent_id);
     }
 
     /// Computes who is due at `now` given the live panes per tmux server: enabled, pane
@@ -496,5 +546,40 @@ mod tests {
         let ids: Vec<i64> = plan.due.iter().map(|w| w.agent_id).collect();
         assert_eq!(ids, vec![1, 3, 6]);
         assert!(plan.watcher.is_none());
+    }
+
+    #[test]
+    fn a_watcher_wake_pulls_in_agents_due_within_a_quarter_interval() {
+        let now = "2026-11-24T12:00:10.000000+00:00";
+        let live: HashMap<String, HashSet<String>> = [(
+            "/s".to_string(),
+            ["%1", "%2", "%3", "%4"].map(String::from).into(),
+        )]
+        .into();
+        let mut due = watched(2, "due", false);
+        due.last_ping_at = Some("2026-11-24T11:59:59.000000+00:00".into());
+        let mut plan = TickPlan {
+            due: vec![due.clone()],
+            watcher: None,
+            director_agent_id: 1,
+        };
+        // Interval 10 s: 2.5 s of window. Woken 8 s ago: due in 2 s, joins.
+        let mut soon = watched(3, "soon", false);
+        soon.last_ping_at = Some("2026-11-24T12:00:02.000000+00:00".into());
+        // Woken 7 s ago: due in 3 s, waits.
+        let mut later = watched(4, "later", false);
+        later.last_ping_at = Some("2026-11-24T12:00:03.000000+00:00".into());
+        // Within the window but disabled, or its pane is dead: left out.
+        let mut off = watched(1, "off", true);
+        off.last_ping_at = soon.last_ping_at.clone();
+        off.enabled = false;
+        let mut dead = watched(5, "dead", false);
+        dead.last_ping_at = soon.last_ping_at.clone();
+        Broker::monitor_coalesce(&mut plan, vec![due, soon, later, off, dead], &live, now);
+        let ids: Vec<i64> = plan.due.iter().map(|w| w.agent_id).collect();
+        assert_eq!(ids, vec![2, 3]);
+        // Long intervals pull forward at most COALESCE_CAP_SECONDS.
+        assert_eq!(coalesce_window(720), 120.0);
+        assert_eq!(coalesce_window(180), 45.0);
     }
 }

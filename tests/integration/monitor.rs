@@ -493,6 +493,40 @@ fn not_yet_due_and_disabled_agents_are_left_out_until_due_or_enabled() {
 }
 
 #[test]
+fn a_watcher_wake_also_names_agents_due_within_a_quarter_interval() {
+    let team = Team::new();
+    let (m1, p1) = spawn_member(&team, "m1", &[]);
+    let (m2, p2) = spawn_member(&team, "m2", &[]);
+    let (_, pw) = spawn_member(&team, "watcher", &["--role", "monitor"]);
+    set_schedule(&team, 1, &["--disable"]);
+    for agent in [m1, m2] {
+        set_schedule(&team, agent, &["--interval", "8"]);
+    }
+    // m1 has never been woken (due); m2 was woken 6 s ago: due in 2 s, a quarter of its
+    // interval, so the same wake names it instead of a second one a tick or two later.
+    let six_ago = sql_ts(&team.env, -6);
+    team.env.query(&format!(
+        "UPDATE monitor_config SET last_ping_at = '{six_ago}' WHERE agent_id = {m2}"
+    ));
+    let mon = Monitor::spawn(&team.env, 1, 1, None);
+    mon.wait_started(1, 1);
+    let line = wake(&[("member", m1, "m1"), ("member", m2, "m2")], 1);
+    team.keys_contain(&pw, format!("{line}\r").as_bytes());
+    let due = mon.wait_due(2);
+    assert_eq!(due[0].0, due[1].0, "one tick, one wake: {due:?}");
+    assert_eq!(
+        last_ping(&team.env, m1),
+        last_ping(&team.env, m2),
+        "stamped together"
+    );
+    // Stamped together, they stay in step: no second wake for m2 alone.
+    wait_ticks(&team.env, 1, 3);
+    assert_eq!(typed_lines(&team.keys(&pw)), vec![line]);
+    assert_eq!(team.keys(&p1), b"");
+    assert_eq!(team.keys(&p2), b"");
+}
+
+#[test]
 fn wake_lines_sanitise_agent_names() {
     let team = Team::new();
     let (m1, _) = spawn_member(&team, "Evil`x`$(id)\ttab", &[]);
