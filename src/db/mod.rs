@@ -164,15 +164,22 @@ impl Db {
             })?;
         // A file we would refuse to migrate is refused before anything changes it: the WAL
         // switch below rewrites its header (setup-doctor.md §1: "exit 1, nothing changed").
-        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+        // One round trip for both: every command pays for it.
+        let (version, mode): (i64, String) = retry_busy(|| {
+            sqlx::query_as(
+                "SELECT u.user_version, j.journal_mode FROM pragma_user_version u, pragma_journal_mode j",
+            )
             .fetch_one(&pool)
-            .await?;
+        })
+        .await?;
         if version == 0 {
             let mut conn = pool.acquire().await?;
             let tables = user_tables(&mut conn).await?;
             check_adoptable(&mut conn, &tables).await?;
         }
-        ensure_wal(&pool).await?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            ensure_wal(&pool).await?;
+        }
         Ok(Db {
             pool,
             path: path.to_path_buf(),
@@ -412,28 +419,39 @@ impl Db {
 
 /// Many processes (CLIs, monitor, server) share the file: WAL lets readers run beside the
 /// single writer instead of failing with "database is locked". The mode is stored in the
-/// file, so this is one pragma read once it is set. Switching a fresh file to WAL needs it
+/// file, so once it is set `Db::open` only reads it. Switching a fresh file to WAL needs it
 /// exclusively, and SQLite answers a concurrent switch with an immediate SQLITE_BUSY that
 /// skips the busy handler (two first commands on a new database at once failed that way),
 /// so the switch is retried here for up to the busy timeout.
 async fn ensure_wal(pool: &SqlitePool) -> Result<()> {
+    retry_busy(|| async {
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            let _: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
+                .fetch_one(pool)
+                .await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Runs `attempt` until it is not refused as busy, for up to the busy timeout (2 ms, then
+/// doubling pauses up to 50 ms). For the first statements on a file another process may be
+/// switching to WAL at that moment: SQLite refuses those at once, without its busy handler.
+async fn retry_busy<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, sqlx::Error>>,
+{
     let deadline = std::time::Instant::now() + Duration::from_secs(BUSY_TIMEOUT_SECS);
     let mut pause = Duration::from_millis(2);
     loop {
-        let attempt = async {
-            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-                .fetch_one(pool)
-                .await?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                let _: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
-                    .fetch_one(pool)
-                    .await?;
-            }
-            Ok::<(), sqlx::Error>(())
-        };
-        match attempt.await.map_err(Error::from) {
+        match attempt().await.map_err(Error::from) {
             Err(Error::Busy(_)) if std::time::Instant::now() < deadline => {
-                tracing::debug!(?pause, "switching to WAL: busy, retrying");
+                tracing::debug!(?pause, "database busy at open, retrying");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
