@@ -58,7 +58,7 @@ impl Broker {
     /// Active agents of a fleet, ascending id.
     pub async fn agent_list(&self, fleet_id: FleetId) -> Result<Vec<Agent>> {
         let mut conn = self.db.pool().acquire().await?;
-        super::listed_fleet(&mut conn, fleet_id).await?;
+        super::live_fleet(&mut conn, fleet_id).await?;
         db::agents::list_active(&mut conn, fleet_id).await
     }
 

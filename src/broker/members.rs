@@ -476,7 +476,7 @@ impl Broker {
     /// Active pane-bound members of a fleet, with activity.
     pub async fn member_list(&self, fleet_id: FleetId) -> Result<Vec<db::placements::MemberRow>> {
         let mut conn = self.db.pool().acquire().await?;
-        super::listed_fleet(&mut conn, fleet_id).await?;
+        super::live_fleet(&mut conn, fleet_id).await?;
         db::placements::list_members(&mut conn, fleet_id).await
     }
 

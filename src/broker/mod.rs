@@ -113,14 +113,22 @@ async fn check_member(
     }
 }
 
-/// A list command's fleet must exist and be live (cli.md §11 defect 14: `agent list` and
-/// `member list` used to answer an unknown or deleted fleet with an empty list). A deleted
-/// fleet is "not found", as for `monitor`.
-async fn listed_fleet(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<()> {
+/// The fleet, which must exist and not be deleted: `monitor` commands and the list commands
+/// refuse an unknown or deleted fleet alike (cli.md §11 defect 14: `agent list` and
+/// `member list` used to answer with an empty list).
+pub(crate) async fn live_fleet(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+) -> Result<crate::model::Fleet> {
     match crate::db::fleets::get(conn, fleet_id).await? {
-        Some(f) if f.deleted_at.is_none() => Ok(()),
-        _ => Err(Error::runtime(format!(
-            "fleet {fleet_id} not found. List live fleets with 'cafleet fleet list'."
-        ))),
+        Some(f) if f.deleted_at.is_none() => Ok(f),
+        _ => Err(fleet_not_found(fleet_id)),
     }
+}
+
+/// The refusal of an unknown (or, for [`live_fleet`], deleted) fleet.
+pub(crate) fn fleet_not_found(fleet_id: FleetId) -> Error {
+    Error::runtime(format!(
+        "fleet {fleet_id} not found. List live fleets with 'cafleet fleet list'."
+    ))
 }

@@ -100,17 +100,20 @@ pub fn pid_alive(pid: i64) -> bool {
 /// Where this process runs, as far as a pid means anything: the host name and the pid
 /// namespace (`/proc/self/ns/pid`), e.g. `build-box pid:[4026531836]`. Two processes with
 /// the same identity can probe each other's pids; others cannot.
-pub fn host_identity() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown-host".into());
-    match std::fs::read_link("/proc/self/ns/pid") {
-        Ok(ns) => format!("{host} {}", ns.display()),
-        Err(_) => host,
-    }
+pub fn host_identity() -> &'static str {
+    static IDENTITY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IDENTITY.get_or_init(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "unknown-host".into());
+        match std::fs::read_link("/proc/self/ns/pid") {
+            Ok(ns) => format!("{host} {}", ns.display()),
+            Err(_) => host,
+        }
+    })
 }
 
 /// A slot is live when it has a pid and a heartbeat no older than max(3 × tick, 15) s
@@ -125,7 +128,7 @@ pub fn is_live(rt: &Runtime, now: &str) -> bool {
     let window = (3 * rt.tick_seconds).max(15) as f64;
     match age_seconds(now, last) {
         Some(age) if age <= window => match &rt.host {
-            Some(host) if *host != host_identity() => true,
+            Some(host) if host != host_identity() => true,
             _ => pid_alive(pid),
         },
         _ => false,
@@ -152,13 +155,11 @@ fn coalesce_window(interval_seconds: i64) -> f64 {
 }
 
 impl Broker {
-    /// The fleet must exist and not be deleted: `fleet <id> not found` otherwise.
+    /// The fleet must exist and not be deleted ([`super::live_fleet`]); its root Director.
     pub async fn monitor_fleet(&self, fleet_id: FleetId) -> Result<AgentId> {
         let mut conn = self.db.pool().acquire().await?;
-        match db::fleets::get(&mut conn, fleet_id).await? {
-            Some(f) if f.deleted_at.is_none() => Ok(f.director_agent_id.unwrap_or_default()),
-            _ => Err(Error::runtime(format!("fleet {fleet_id} not found"))),
-        }
+        let fleet = super::live_fleet(&mut conn, fleet_id).await?;
+        Ok(fleet.director_agent_id.unwrap_or_default())
     }
 
     /// Claims the fleet's monitor slot atomically (M2): under the write lock, a live slot
@@ -173,7 +174,7 @@ impl Broker {
                 "monitor already running for fleet {fleet_id}"
             )));
         }
-        db::monitor::claim(&mut tx, fleet_id, pid, &host_identity(), &now, tick).await?;
+        db::monitor::claim(&mut tx, fleet_id, pid, host_identity(), &now, tick).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -392,7 +393,7 @@ impl Broker {
     ) -> Result<Schedule> {
         let mut tx = self.db.begin_write().await?;
         if db::fleets::get(&mut tx, fleet_id).await?.is_none() {
-            return Err(Error::runtime(format!("fleet {fleet_id} not found")));
+            return Err(super::fleet_not_found(fleet_id));
         }
         let not_enrolled = || {
             Error::runtime(format!(

@@ -1196,7 +1196,7 @@ fn cli_cases(w: &World) -> Vec<Case> {
         ),
         &["--fleet-id"],
         1,
-        format!("fleet {GHOST_FLEET} not found"),
+        format!("fleet {GHOST_FLEET} not found. List live fleets with 'cafleet fleet list'."),
     ));
     for sub in ["status", "start"] {
         for f in [GHOST_FLEET, fc] {
@@ -1206,7 +1206,7 @@ fn cli_cases(w: &World) -> Vec<Case> {
                     format!("monitor {sub} --fleet-id {f}"),
                     &["--fleet-id"],
                     1,
-                    format!("fleet {f} not found"),
+                    format!("fleet {f} not found. List live fleets with 'cafleet fleet list'."),
                 )
                 .no_ghost(),
             );

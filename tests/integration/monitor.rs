@@ -713,12 +713,12 @@ fn fleet_delete_stops_the_loop_with_exit_0_within_a_couple_of_ticks() {
     assert!(runtime_row(&team.env, 1).is_empty());
     assert_eq!(
         team.env.fails(&["monitor", "status", "--fleet-id", "1"], 1),
-        "Error: fleet 1 not found\n"
+        "Error: fleet 1 not found. List live fleets with 'cafleet fleet list'.\n"
     );
     assert_eq!(
         team.env
             .fails(&["monitor", "start", "--fleet-id", "1", "--tick", "1"], 1),
-        "Error: fleet 1 not found\n"
+        "Error: fleet 1 not found. List live fleets with 'cafleet fleet list'.\n"
     );
 }
 
@@ -1213,12 +1213,12 @@ fn status_refuses_unknown_and_deleted_fleets_and_a_missing_fleet_id() {
     assert_eq!(
         team.env
             .fails(&["monitor", "status", "--fleet-id", "99"], 1),
-        "Error: fleet 99 not found\n"
+        "Error: fleet 99 not found. List live fleets with 'cafleet fleet list'.\n"
     );
     assert_eq!(
         team.env
             .fails(&["--json", "monitor", "status", "--fleet-id", "99"], 1),
-        "Error: fleet 99 not found\n"
+        "Error: fleet 99 not found. List live fleets with 'cafleet fleet list'.\n"
     );
     let need = "Error: --fleet-id <int> is required for this subcommand. Create a fleet with 'cafleet fleet create' and pass its id.\n";
     assert_eq!(team.env.fails(&["monitor", "status"], 1), need);
@@ -1230,7 +1230,7 @@ fn status_refuses_unknown_and_deleted_fleets_and_a_missing_fleet_id() {
     team.env.ok(&["fleet", "delete", "1"]);
     assert_eq!(
         team.env.fails(&["monitor", "status", "--fleet-id", "1"], 1),
-        "Error: fleet 1 not found\n"
+        "Error: fleet 1 not found. List live fleets with 'cafleet fleet list'.\n"
     );
 }
 
@@ -1387,7 +1387,7 @@ fn monitor_config_refuses_unknown_fleets_and_agents_not_enrolled_in_the_fleet() 
             &["monitor", "config", "--fleet-id", "99", "--agent-id", "1"],
             1
         ),
-        "Error: fleet 99 not found\n"
+        "Error: fleet 99 not found. List live fleets with 'cafleet fleet list'.\n"
     );
     assert_eq!(
         team.env.fails(
@@ -1403,7 +1403,7 @@ fn monitor_config_refuses_unknown_fleets_and_agents_not_enrolled_in_the_fleet() 
             ],
             1
         ),
-        "Error: fleet 99 not found\n"
+        "Error: fleet 99 not found. List live fleets with 'cafleet fleet list'.\n"
     );
     let before = team.env.query("SELECT * FROM monitor_config ORDER BY 1");
     // Administrator, monitoring member, registered-only agent, deregistered member,
