@@ -154,6 +154,30 @@ fn coalesce_window(interval_seconds: i64) -> f64 {
     (interval_seconds as f64 / 4.0).min(COALESCE_CAP_SECONDS as f64)
 }
 
+/// Whether `pane` is among the live panes listed for its tmux server.
+fn pane_listed(
+    live: &HashMap<String, HashSet<String>>,
+    socket: Option<&str>,
+    pane: Option<&str>,
+) -> bool {
+    match (socket, pane) {
+        (Some(s), Some(p)) => live.get(s).is_some_and(|set| set.contains(p)),
+        _ => false,
+    }
+}
+
+/// A watched agent a tick may wake: enabled, its pane alive, and never woken or woken at
+/// least `interval - early` seconds before `now`.
+fn wakeable(w: &Watched, live: &HashMap<String, HashSet<String>>, now: &str, early: f64) -> bool {
+    let due = match &w.last_ping_at {
+        None => true,
+        Some(last) => {
+            age_seconds(now, last).is_some_and(|age| age >= w.interval_seconds as f64 - early)
+        }
+    };
+    w.enabled && due && pane_listed(live, w.tmux_socket.as_deref(), w.tmux_pane_id.as_deref())
+}
+
 impl Broker {
     /// The fleet must exist and not be deleted ([`super::live_fleet`]); its root Director.
     pub async fn monitor_fleet(&self, fleet_id: FleetId) -> Result<AgentId> {
@@ -229,17 +253,9 @@ impl Broker {
         now: &str,
     ) {
         for w in soon {
-            let alive = match (&w.tmux_socket, &w.tmux_pane_id) {
-                (Some(s), Some(p)) => live.get(s).is_some_and(|set| set.contains(p)),
-                _ => false,
-            };
-            let close = match &w.last_ping_at {
-                None => true,
-                Some(last) => age_seconds(now, last).is_some_and(|age| {
-                    age >= w.interval_seconds as f64 - coalesce_window(w.interval_seconds)
-                }),
-            };
-            if w.enabled && alive && close && plan.due.iter().all(|d| d.agent_id != w.agent_id) {
+            let window = coalesce_window(w.interval_seconds);
+            if wakeable(&w, live, now, window) && plan.due.iter().all(|d| d.agent_id != w.agent_id)
+            {
                 plan.due.push(w);
             }
         }
@@ -256,21 +272,12 @@ impl Broker {
         now: &str,
         director_agent_id: AgentId,
     ) -> TickPlan {
-        let alive = |socket: &Option<String>, pane: &Option<String>| match (socket, pane) {
-            (Some(s), Some(p)) => live.get(s).is_some_and(|set| set.contains(p)),
-            _ => false,
-        };
         let due = watched
             .into_iter()
-            .filter(|w| w.enabled && alive(&w.tmux_socket, &w.tmux_pane_id))
-            .filter(|w| match &w.last_ping_at {
-                None => true,
-                Some(last) => age_seconds(now, last)
-                    .is_some_and(|age| age >= w.interval_seconds as f64 - DUE_SLACK_SECONDS),
-            })
+            .filter(|w| wakeable(w, live, now, DUE_SLACK_SECONDS))
             .collect();
         let watcher = watcher
-            .filter(|w| alive(&w.tmux_socket, &Some(w.tmux_pane_id.clone())))
+            .filter(|w| pane_listed(live, w.tmux_socket.as_deref(), Some(&w.tmux_pane_id)))
             .and_then(|w| {
                 Some(PaneTarget {
                     socket: w.tmux_socket?,

@@ -1578,11 +1578,7 @@ struct Api {
 
 impl Api {
     async fn call(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let (status, body, _) = answer(&self.state, req).await;
         (status, body)
     }
 

@@ -468,3 +468,28 @@ pub fn unreachable_pane() -> cafleet::tmux::PaneContext {
         socket_path: "/nonexistent/cafleet-test.sock".into(),
     }
 }
+
+/// Runs one request through the router of `state`: its status, its body as JSON (or as a
+/// JSON string when it is not JSON) and its headers.
+pub async fn answer(
+    state: &cafleet::web::AppState,
+    req: axum::http::Request<axum::body::Body>,
+) -> (
+    axum::http::StatusCode,
+    serde_json::Value,
+    axum::http::HeaderMap,
+) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let resp = cafleet::web::router(state.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
+    });
+    (status, body, headers)
+}

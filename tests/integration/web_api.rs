@@ -66,13 +66,7 @@ impl Api {
     }
 
     async fn call(&self, req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
-        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        (status, body, headers)
+        crate::support::answer(&self.state, req).await
     }
 
     async fn get(&self, path: &str, fleet: Option<&str>) -> (StatusCode, Value) {
@@ -644,11 +638,7 @@ impl Api {
 
 impl Bound {
     async fn status(&self, req: Request<Body>) -> (StatusCode, Value) {
-        let resp = router(self.state.clone()).oneshot(req).await.unwrap();
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let (status, body, _) = crate::support::answer(&self.state, req).await;
         (status, body)
     }
 }
