@@ -4,7 +4,7 @@ use crate::support::*;
 use std::path::PathBuf;
 
 fn fixture() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reference-0.14.db")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference-0.14.db")
 }
 
 /// An Env whose database is a copy of the reference fixture (never the original).

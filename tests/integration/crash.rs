@@ -1352,7 +1352,7 @@ fn first_use_killed_midway_leaves_a_database_the_next_command_completes() {
 fn big_old_database(dir: &Path) -> PathBuf {
     let path = dir.join("old.db");
     let fixture =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reference-0.14.db");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference-0.14.db");
     std::fs::copy(fixture, &path).expect("copy fixture");
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();

@@ -1587,7 +1587,7 @@ fn adopted_env() -> Env {
     let env = Env::new();
     std::fs::create_dir_all(env.db_path.parent().unwrap()).unwrap();
     let fixture =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reference-0.14.db");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference-0.14.db");
     std::fs::copy(fixture, &env.db_path).expect("copy fixture");
     env
 }
@@ -1673,7 +1673,7 @@ fn a_new_fleet_and_member_on_an_adopted_database_are_enrolled_like_fresh_ones() 
     // Adopt the Python file, then run a Team-style fleet on it.
     let mut team = Team::new();
     let fixture =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/reference-0.14.db");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference-0.14.db");
     let adopted = team.env.dir.path().join("adopted").join("cafleet.db");
     std::fs::create_dir_all(adopted.parent().unwrap()).unwrap();
     std::fs::copy(fixture, &adopted).unwrap();
