@@ -11,6 +11,7 @@ run:
 
 # Every quality gate and every test (what CI runs).
 test:
+    tests/agents/install.sh
     npm --prefix frontend ci
     npm --prefix frontend run check
     npm --prefix frontend test

@@ -198,7 +198,8 @@ impl Tmux {
         if escape_first {
             keys.push(Key::Escape);
         }
-        keys.push(Key::Text(payload));
+        let payload = close_mention(payload);
+        keys.push(Key::Text(&payload));
         keys.push(Key::Enter);
         self.send_keys(target, &keys).await
     }
@@ -303,6 +304,52 @@ impl Tmux {
         Ok(out.split_whitespace().map(str::to_string).collect())
     }
 
+    /// Keeps a pane on screen after its program exits (`remain-on-exit`), so that a
+    /// coding agent that fails during start-up leaves its last lines to report; `false`
+    /// restores the default (the pane closes when its program exits).
+    pub async fn set_remain_on_exit(&self, target: &PaneTarget, on: bool) -> Result<(), TmuxError> {
+        let mut args = vec!["set-option", "-p", "-t", target.pane_id.as_str()];
+        if on {
+            args.extend(["remain-on-exit", "on"]);
+        } else {
+            args.extend(["-u", "remain-on-exit"]);
+        }
+        self.run(&target.socket, &args, CALL_TIMEOUT)
+            .await
+            .map(|_| ())
+    }
+
+    /// Whether a pane's program has exited (`Some(status)`, kept by `remain-on-exit`),
+    /// is running (`None`); an error when the pane is gone.
+    pub async fn pane_exit_status(&self, target: &PaneTarget) -> Result<Option<i64>, TmuxError> {
+        let out = self
+            .run(
+                &target.socket,
+                &[
+                    "display-message",
+                    "-p",
+                    "-t",
+                    &target.pane_id,
+                    "#{pane_id}|#{pane_dead}|#{pane_dead_status}",
+                ],
+                CALL_TIMEOUT,
+            )
+            .await?;
+        let mut parts = out.trim().splitn(3, '|');
+        if parts.next() != Some(target.pane_id.as_str()) {
+            return Err(TmuxError::Refused(format!(
+                "pane {} not found",
+                target.pane_id
+            )));
+        }
+        match parts.next() {
+            Some("1") => Ok(Some(
+                parts.next().and_then(|s| s.parse().ok()).unwrap_or(-1),
+            )),
+            _ => Ok(None),
+        }
+    }
+
     /// Kills a pane; a pane that is already gone counts as killed.
     pub async fn kill_pane(&self, target: &PaneTarget) -> Result<(), TmuxError> {
         match self
@@ -352,6 +399,19 @@ pub enum Key<'a> {
     Name(&'a str),
     /// The Enter key.
     Enter,
+}
+
+/// A line whose last word starts with `$` or `@` gets a trailing space: typed as is, that
+/// word opens the coding agent's mention popup (Codex's skill mentions, Claude Code's file
+/// mentions), and the Enter that follows is taken by the popup instead of submitting the
+/// line (docs/real-agents.md).
+pub fn close_mention(line: &str) -> std::borrow::Cow<'_, str> {
+    let last = line.rsplit(char::is_whitespace).next().unwrap_or("");
+    if last.starts_with(['$', '@']) {
+        std::borrow::Cow::Owned(format!("{line} "))
+    } else {
+        std::borrow::Cow::Borrowed(line)
+    }
 }
 
 /// Timeout of `split-window`, which starts a program.
@@ -492,6 +552,18 @@ mod tests {
             sanitize("-R $(rm -rf /) `x` é 日本"),
             "-R $(rm -rf /) `x` é 日本"
         );
+    }
+
+    #[test]
+    fn a_trailing_mention_word_is_closed_with_a_space() {
+        assert_eq!(close_mention("echo $TMUX_PANE"), "echo $TMUX_PANE ");
+        assert_eq!(close_mention("costs $PRICE"), "costs $PRICE ");
+        assert_eq!(close_mention("see @src/main.rs"), "see @src/main.rs ");
+        assert_eq!(close_mention("$X"), "$X ");
+        assert_eq!(close_mention("echo ${TMUX_PANE}."), "echo ${TMUX_PANE}. ");
+        assert_eq!(close_mention("a $b c"), "a $b c");
+        assert_eq!(close_mention("mail me@x"), "mail me@x");
+        assert_eq!(close_mention(""), "");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Coding-agent backends (claude, codex, opencode): the argv that runs a member in its pane,
 //! the spawn prompt and its placeholders, the graceful exit keys, and opencode's preset.
 
+pub mod claude_settings;
 mod prompt;
+pub mod screen;
 
 pub use prompt::{
     DEFAULT_MONITOR_PROMPT, DEFAULT_PROMPT, PromptValues, render_prompt, validate_template,
@@ -30,31 +32,53 @@ pub fn validate_model(backend: CodingAgent, model: Option<&str>) -> Result<()> {
     }
 }
 
+/// The permission rule a claude member needs to run the protocol's commands under
+/// `dontAsk` (which denies every tool without an allow rule). A prefix rule: it matches
+/// `cafleet …` commands without shell operators (`>`, `|`, `&&`, `;`), which the skills
+/// never ask for. docs/real-agents.md has what the real CLI does with it.
+pub const CLAUDE_ALLOW_RULE: &str = "Bash(cafleet:*)";
+
 /// The argv that runs a member (coding-agents.md §2): the prompt is always one element.
+/// `database_dir` is the directory of the CAFleet database: codex's workspace-write
+/// sandbox lets a member write only its working directory and temp dirs, so the database's
+/// directory is added (`--add-dir`), or every cafleet command it runs fails.
 pub fn spawn_argv(
     backend: CodingAgent,
     name: &str,
     model: Option<&str>,
     prompt: &str,
+    database_dir: Option<&Path>,
 ) -> Vec<String> {
     let mut argv: Vec<String> = match backend {
         // A name starting with `-` would be read as an option (coding-agents.md §8 defect
         // 5): it is passed attached, `--name=-x`; other names keep the spec's two words.
         CodingAgent::Claude if name.starts_with('-') => vec![
             "claude".into(),
+            "--allowedTools".into(),
+            CLAUDE_ALLOW_RULE.into(),
             "--permission-mode".into(),
             "dontAsk".into(),
             format!("--name={name}"),
         ],
         CodingAgent::Claude => vec![
             "claude".into(),
+            "--allowedTools".into(),
+            CLAUDE_ALLOW_RULE.into(),
             "--permission-mode".into(),
             "dontAsk".into(),
             "--name".into(),
             name.into(),
         ],
+        // `--no-daemon`: codex's shared background server would run this member's shell
+        // commands with the environment of whichever pane started it (another member's
+        // TMUX_PANE, another fleet's CAFLEET_DATABASE_URL), and outlive the pane.
+        // `allow_login_shell=false`: a login shell's /etc/profile resets PATH, so `cafleet`
+        // would not be found. docs/real-agents.md has what the real CLI does.
         CodingAgent::Codex => vec![
             "codex".into(),
+            "--no-daemon".into(),
+            "-c".into(),
+            "allow_login_shell=false".into(),
             "--ask-for-approval".into(),
             "never".into(),
             "--sandbox".into(),
@@ -62,6 +86,12 @@ pub fn spawn_argv(
         ],
         CodingAgent::Opencode => vec!["opencode".into(), "--agent".into(), "cafleet".into()],
     };
+    if backend == CodingAgent::Codex
+        && let Some(dir) = database_dir
+    {
+        argv.push("--add-dir".into());
+        argv.push(dir.to_string_lossy().into_owned());
+    }
     if let Some(m) = model {
         argv.push("--model".into());
         argv.push(m.into());
@@ -184,9 +214,11 @@ mod tests {
     #[test]
     fn argv_per_backend() {
         assert_eq!(
-            spawn_argv(CodingAgent::Claude, "m1", None, "P"),
+            spawn_argv(CodingAgent::Claude, "m1", None, "P", Some(Path::new("/db"))),
             [
                 "claude",
+                "--allowedTools",
+                "Bash(cafleet:*)",
                 "--permission-mode",
                 "dontAsk",
                 "--name",
@@ -195,20 +227,37 @@ mod tests {
             ]
         );
         assert_eq!(
-            spawn_argv(CodingAgent::Codex, "m", Some("gpt-5"), "P"),
+            spawn_argv(
+                CodingAgent::Codex,
+                "m",
+                Some("gpt-5"),
+                "P",
+                Some(Path::new("/home/me/.local/share/cafleet"))
+            ),
             [
                 "codex",
+                "--no-daemon",
+                "-c",
+                "allow_login_shell=false",
                 "--ask-for-approval",
                 "never",
                 "--sandbox",
                 "workspace-write",
+                "--add-dir",
+                "/home/me/.local/share/cafleet",
                 "--model",
                 "gpt-5",
                 "P"
             ]
         );
         assert_eq!(
-            spawn_argv(CodingAgent::Opencode, "m", Some("openai/gpt-4o"), "P"),
+            spawn_argv(
+                CodingAgent::Opencode,
+                "m",
+                Some("openai/gpt-4o"),
+                "P",
+                Some(Path::new("/db"))
+            ),
             [
                 "opencode",
                 "--agent",
@@ -247,8 +296,16 @@ mod tests {
     #[test]
     fn a_name_that_looks_like_an_option_is_passed_attached() {
         assert_eq!(
-            spawn_argv(CodingAgent::Claude, "-x", None, "P"),
-            ["claude", "--permission-mode", "dontAsk", "--name=-x", "P"]
+            spawn_argv(CodingAgent::Claude, "-x", None, "P", None),
+            [
+                "claude",
+                "--allowedTools",
+                "Bash(cafleet:*)",
+                "--permission-mode",
+                "dontAsk",
+                "--name=-x",
+                "P"
+            ]
         );
     }
 }

@@ -4,6 +4,7 @@
 //! calling pane (K4).
 
 use super::Broker;
+use crate::backend::screen::StartupScreen;
 use crate::backend::{self, PromptValues};
 use crate::db::{self, NewAgent};
 use crate::error::TmuxError;
@@ -20,6 +21,11 @@ use std::time::{Duration, Instant};
 pub const EXIT_WAIT: Duration = Duration::from_secs(15);
 /// How often it checks.
 pub const EXIT_POLL: Duration = Duration::from_millis(500);
+/// How long a new member's input box must stay on screen before `member create` takes the
+/// member as started (a dialog drawn over it in that time is caught).
+pub const READY_SETTLE: Duration = Duration::from_millis(800);
+/// Pause between choosing a question's free-text row and typing into it.
+pub const FREETEXT_ROW_PAUSE: Duration = Duration::from_millis(500);
 
 /// `--role` of `member create`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -66,6 +72,11 @@ pub struct MemberSpec {
     pub cwd: PathBuf,
     /// Environment forwarded into the pane.
     pub env: Vec<(String, String)>,
+    /// The directory of the database the member must write (codex's sandbox is told).
+    pub database_dir: Option<PathBuf>,
+    /// How long to wait for the coding agent's TUI to come up; zero returns right after
+    /// the spawn (docs/real-agents.md, "Start-up").
+    pub ready_timeout: Duration,
 }
 
 /// A spawned member.
@@ -378,7 +389,13 @@ impl Broker {
                 return Err(e);
             }
         };
-        let argv = backend::spawn_argv(backend, &spec.name, spec.model.as_deref(), &prompt);
+        let argv = backend::spawn_argv(
+            backend,
+            &spec.name,
+            spec.model.as_deref(),
+            &prompt,
+            spec.database_dir.as_deref(),
+        );
         let pane = match self
             .tmux
             .split_window(
@@ -433,6 +450,16 @@ impl Broker {
                 )));
             }
         }
+        if let Err(why) = self
+            .wait_started(&target, backend, spec.ready_timeout)
+            .await
+        {
+            let _ = self.tmux.kill_pane(&target).await;
+            self.unregister(agent_id).await;
+            return Err(Error::runtime(format!(
+                "{why}\nRolled back registration of {agent_id} and closed its pane."
+            )));
+        }
         placement.tmux_pane_id = Some(pane);
         preset.keep();
         Ok(MemberCreated {
@@ -440,6 +467,78 @@ impl Broker {
             placement,
             argv,
         })
+    }
+
+    /// Waits until a new member's TUI is up (its input box or working footer shows). A
+    /// program that exits, a screen that waits for a person (login, trust dialog) or the
+    /// deadline is an error naming the cause with the pane's last lines. While waiting the
+    /// pane is kept on screen after its program exits, so its last words can be read.
+    async fn wait_started(
+        &self,
+        target: &PaneTarget,
+        backend: CodingAgent,
+        timeout: Duration,
+    ) -> std::result::Result<(), String> {
+        if timeout.is_zero() {
+            return Ok(());
+        }
+        let name = backend.as_str();
+        let kept = self.tmux.set_remain_on_exit(target, true).await.is_ok();
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut last = String::new();
+        let mut ready_since: Option<tokio::time::Instant> = None;
+        let outcome = loop {
+            match self.tmux.pane_exit_status(target).await {
+                Ok(Some(status)) => {
+                    let screen = self.tmux.capture(target, 200).await.unwrap_or_default();
+                    break Err(format!(
+                        "{name} exited (status {status}) before its input box appeared. Its pane's last lines:\n{}",
+                        start_lines(&screen)
+                    ));
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    break Err(format!(
+                        "{name}'s pane closed before its input box appeared. Its last lines seen:\n{}",
+                        start_lines(&last)
+                    ));
+                }
+            }
+            if let Ok(screen) = self.tmux.capture(target, 200).await {
+                last = screen;
+            }
+            match backend::screen::startup_screen(backend, &last) {
+                // Confirmed once more after a pause: Codex draws its input box before it
+                // replaces it with a trust dialog.
+                StartupScreen::Ready
+                    if ready_since.is_some_and(|t| t.elapsed() >= READY_SETTLE) =>
+                {
+                    break Ok(());
+                }
+                StartupScreen::Ready => {
+                    ready_since.get_or_insert_with(tokio::time::Instant::now);
+                }
+                StartupScreen::Blocked(hint) => {
+                    break Err(format!(
+                        "{name} is waiting at a screen it cannot pass on its own: {hint}. Its pane's last lines:\n{}",
+                        start_lines(&last)
+                    ));
+                }
+                StartupScreen::Starting => ready_since = None,
+            }
+            if tokio::time::Instant::now() >= deadline {
+                break Err(format!(
+                    "{name} did not show its input box within {} s. Its pane's last lines:\n{}\nIf it is only slow, retry with a longer --ready-timeout.",
+                    timeout.as_secs(),
+                    start_lines(&last)
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        if outcome.is_ok() && kept {
+            let _ = self.tmux.set_remain_on_exit(target, false).await;
+        }
+        outcome
     }
 
     /// Rolls back a registration whose spawn failed: the rows are removed; if a message
@@ -651,12 +750,40 @@ impl Broker {
         deliver(self.tmux.send_keys(pane, &[Key::Name(&digit)]).await, pane)
     }
 
-    /// Types free text into the "type something" field: `4`, the sanitised text, Enter.
+    /// Types free text into a question frame's free-text row: its digit (read off the
+    /// pane: options + 1 in Claude Code's frame), the sanitised text, Enter. Nothing is
+    /// typed when no frame with such a row is on screen.
     pub async fn member_freetext(&self, pane: &PaneTarget, text: &str) -> Result<()> {
+        // A shell or a gone pane is refused as every other keystroke is (K2).
+        match self.tmux.pane_command(pane).await {
+            Ok(None) => return deliver(Delivery::Gone, pane),
+            Ok(Some(cmd)) if crate::tmux::is_shell(&cmd) => {
+                return deliver(Delivery::Shell(cmd), pane);
+            }
+            Err(e) => return deliver(Delivery::Failed(e), pane),
+            Ok(Some(_)) => {}
+        }
+        let screen = self
+            .tmux
+            .capture(pane, 60)
+            .await
+            .map_err(|e| Error::runtime(format!("capture failed: {e}")))?;
+        let Some(digit) = backend::screen::freetext_digit(&screen) else {
+            return Err(Error::runtime(format!(
+                "no question with a free-text row (\"Type something.\") is showing in pane {}; nothing was typed. See the pane with 'cafleet member capture', answer an option with --choice, or send the member a message instead.",
+                pane.pane_id
+            )));
+        };
         let text = sanitize(text);
+        let text = crate::tmux::close_mention(&text);
+        let digit = digit.to_string();
+        deliver(self.tmux.send_keys(pane, &[Key::Name(&digit)]).await, pane)?;
+        // The digit turns the row into a text field; text typed before it has done so is
+        // lost (Claude Code then takes the Enter as declining the question).
+        tokio::time::sleep(FREETEXT_ROW_PAUSE).await;
         deliver(
             self.tmux
-                .send_keys(pane, &[Key::Name("4"), Key::Text(&text), Key::Enter])
+                .send_keys(pane, &[Key::Text(&text), Key::Enter])
                 .await,
             pane,
         )
@@ -715,6 +842,19 @@ impl Broker {
             notification_sent,
         })
     }
+}
+
+/// The last non-blank lines of a start-up screen, indented, for an error message.
+fn start_lines(screen: &str) -> String {
+    let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return "    (nothing on screen)".into();
+    }
+    lines[lines.len().saturating_sub(15)..]
+        .iter()
+        .map(|l| format!("    {}", l.trim_end()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn deliver(d: Delivery, pane: &PaneTarget) -> Result<()> {

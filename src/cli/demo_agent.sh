@@ -24,6 +24,8 @@ if [ -z "$agent" ]; then
   echo "[$name] no fleet/agent ids in the prompt; waiting"; exec sleep infinity
 fi
 echo "[$name] demo $role ready: fleet $fleet, agent $agent. Waiting for messages..."
+# The footer Claude Code shows once its input box is up: `member create` waits for it.
+echo "  ? for shortcuts"
 handle() {
   local out id from text
   out=$(cafleet message poll --fleet-id "$fleet" --agent-id "$agent" 2>&1) || { echo "[$name] poll failed: $out"; return; }

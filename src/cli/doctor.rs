@@ -1,10 +1,15 @@
 //! `cafleet doctor`: the calling pane's tmux identity (as 0.14), then a diagnosis of the
-//! environment — tmux, the tmux session, the database, the coding-agent backends — each
-//! problem with its fix. Exit 1 when a check fails.
+//! environment — tmux, the tmux session, the database, the coding-agent backends, the
+//! installed skills and, for claude, the permission rules the Director and its members
+//! need — each problem with its fix. Exit 1 when a check fails.
 
 use super::output::{print, print_json};
 use super::{CliError, CliResult, Ctx};
+use crate::backend::CLAUDE_ALLOW_RULE;
+use crate::backend::claude_settings::{self, EXAMPLE_BUILD_RULE};
 use crate::config::Config;
+use crate::model::CodingAgent;
+use crate::skills::display_path;
 use crate::tmux::{PaneContext, Tmux, find_on_path};
 use serde::Serialize;
 use serde_json::json;
@@ -129,7 +134,123 @@ pub async fn diagnose() -> (Option<PaneContext>, Vec<Check>) {
         ));
     }
     checks.extend(skills_checks());
+    checks.extend(claude_checks());
     (pane, checks)
+}
+
+/// `"Edit" or "Write"`
+fn quoted_or(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|i| format!("\"{i}\""))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// When claude is installed here, its allow rules for a claude started in this directory
+/// (the Director's, and so its members'): may the Director run cafleet commands without
+/// asking, and may a member (`dontAsk`: whatever no rule allows is denied) change files?
+fn claude_checks() -> Vec<Check> {
+    let claude = crate::skills::detect()
+        .iter()
+        .any(|(b, _)| *b == CodingAgent::Claude);
+    let Some(cwd) = std::env::current_dir().ok().filter(|_| claude) else {
+        return Vec::new();
+    };
+    let found = claude_settings::allow_rules(&cwd);
+    let files = found
+        .files
+        .iter()
+        .map(|f| display_path(f))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut checks = Vec::new();
+    for p in &found.problems {
+        checks.push(check(
+            "claude",
+            "warn",
+            format!(
+                "{} {}, so its allow rules are not counted below",
+                display_path(p.path()),
+                p.reason()
+            ),
+            Some(&format!(
+                "fix {} (Claude Code reads its permissions from it)",
+                display_path(p.path())
+            )),
+        ));
+    }
+    let user = claude_settings::user_settings_path()
+        .map(|p| display_path(&p))
+        .unwrap_or_else(|| "~/.claude/settings.json".into());
+    checks.push(match found.cafleet_rule() {
+        Some(r) => check(
+            "claude",
+            "ok",
+            format!(
+                "the Director may run cafleet commands (\"{}\" in {})",
+                r.rule,
+                display_path(&r.file)
+            ),
+            None,
+        ),
+        None => check(
+            "claude",
+            "warn",
+            format!(
+                "the Director's cafleet commands ask for permission: no \"{CLAUDE_ALLOW_RULE}\" allow rule in {files}"
+            ),
+            Some(&format!(
+                "run `cafleet setup --claude-allow` (adds \"{CLAUDE_ALLOW_RULE}\" to {user})"
+            )),
+        ),
+    });
+    let project = display_path(&claude_settings::project_settings_path(&cwd));
+    let missing = found.missing_file_tools();
+    checks.push(if let Some(add) = found.member_rules_to_add() {
+        check(
+            "claude",
+            "warn",
+            format!(
+                "members (dontAsk) can run cafleet commands but cannot {}: no {} allow rule in {files}",
+                if missing.len() == 1 {
+                    "edit files"
+                } else {
+                    "edit or write files"
+                },
+                quoted_or(&missing)
+            ),
+            Some(&format!("add {add} to permissions.allow in {project}")),
+        )
+    } else if found.has_other_commands() {
+        let commands: Vec<&str> = found
+            .rules
+            .iter()
+            .map(|r| r.rule.as_str())
+            .filter(|r| claude_settings::names_tool(r, "Bash") && !claude_settings::is_cafleet_only(r))
+            .collect();
+        let shown = match commands.len() {
+            0 => "cafleet commands".to_string(),
+            1..=4 => format!("cafleet commands and {}", commands.join(", ")),
+            n => format!("cafleet commands and {}, ... ({n} Bash rules)", commands[..4].join(", ")),
+        };
+        check(
+            "claude",
+            "ok",
+            format!("members (dontAsk) may edit files and run {shown}"),
+            None,
+        )
+    } else {
+        check(
+            "claude",
+            "ok",
+            format!(
+                "members (dontAsk) may edit files but run only cafleet commands; add build/test rules (e.g. \"{EXAMPLE_BUILD_RULE}\") to permissions.allow in {project} if they need them"
+            ),
+            None,
+        )
+    });
+    checks
 }
 
 /// For each coding agent installed here: are the skills `cafleet setup` installs present and

@@ -61,6 +61,11 @@ pub struct CreateArgs {
     /// {director_agent_id}, {coding_agent}).
     #[arg(long, value_name = "PATH")]
     pub prompt_file: Option<String>,
+    /// Seconds to wait for the coding agent's input box to appear; a member that exits,
+    /// waits at a login or trust screen, or is not up in time is reported with its pane's
+    /// last lines and removed again. 0 returns right after the spawn.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub ready_timeout: u64,
     /// Long text form.
     #[arg(long, hide = true)]
     pub full: bool,
@@ -280,6 +285,11 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
             .ok()
             .map(|v| vec![("CAFLEET_DATABASE_URL".to_string(), v)])
             .unwrap_or_default(),
+        ready_timeout: std::time::Duration::from_secs(a.ready_timeout),
+        // The database `ctx.broker()` opened (so the configuration is known to be valid).
+        database_dir: crate::config::Config::from_env()
+            .ok()
+            .and_then(|c| c.database_path.parent().map(std::path::Path::to_path_buf)),
     };
     let backend = broker.resolve_backend(&spec).await?;
     crate::backend::validate_model(backend, spec.model.as_deref())?;
@@ -312,7 +322,23 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
             made.agent.agent_id, made.agent.name, p.coding_agent, pane
         ));
     }
+    if backend == CodingAgent::Claude {
+        claude_rules_note(&made.agent.name, &spec.cwd);
+    }
     Ok(())
+}
+
+/// A claude member runs in `dontAsk` mode: without allow rules for editing it can only talk.
+/// Names what to add, and where, on stderr (stdout and `--json` stay the data).
+fn claude_rules_note(name: &str, cwd: &std::path::Path) {
+    use crate::backend::claude_settings;
+    let found = claude_settings::allow_rules(cwd);
+    if let Some(add) = found.member_rules_to_add() {
+        eprintln!(
+            "Note: claude member {name} runs in dontAsk mode, so it can run cafleet commands but cannot edit files; add {add} to permissions.allow in {}",
+            crate::skills::display_path(&claude_settings::project_settings_path(cwd))
+        );
+    }
 }
 
 async fn delete(ctx: &Ctx, a: DeleteArgs) -> CliResult {

@@ -3,14 +3,19 @@
 //!
 //! Both parts of `setup` always run. Each target prints one line on stdout; each failure
 //! prints `Error: ...` with its fix on stderr, and any failure makes the exit code 1.
+//! With `--claude-allow` it also adds the Director's allow rule to claude's user settings
+//! (the user's consent is the flag); without it, a claude target missing that rule gets a
+//! one-line `Note:` on stderr naming the flag.
 
 use super::output::{print, print_json, print_raw};
 use super::{CliError, CliResult, Ctx};
+use crate::backend::CLAUDE_ALLOW_RULE;
+use crate::backend::claude_settings::{self, AddOutcome, SettingsError};
 use crate::model::CodingAgent;
 use crate::skills::{self, FileOutcome, Found, InstallReport};
 use clap::{ArgAction, Args};
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Options of `setup`.
 #[derive(Debug, Args)]
@@ -25,6 +30,12 @@ pub struct SetupArgs {
         action = ArgAction::Append
     )]
     pub coding_agent: Vec<CodingAgent>,
+    /// Let your own claude (the Director) run `cafleet ...` commands without asking: adds
+    /// "Bash(cafleet:*)" to permissions.allow in ~/.claude/settings.json (or
+    /// $CLAUDE_CONFIG_DIR/settings.json), creating the file if needed and keeping everything
+    /// else in it. A file that is not valid JSON is left untouched.
+    #[arg(long = "claude-allow")]
+    pub claude_allow: bool,
 }
 
 /// Options of `completions`.
@@ -171,6 +182,27 @@ pub async fn run(ctx: &Ctx, a: SetupArgs) -> CliResult {
         }
     }
 
+    // The Director's allow rule in claude's user settings.
+    let claude_target = targets.iter().any(|t| t.backend == CodingAgent::Claude);
+    let allow = if a.claude_allow {
+        Some(claude_allow_add())
+    } else if claude_target {
+        Some(claude_allow_probe())
+    } else {
+        None
+    };
+    if let Some(c) = &allow {
+        if let Some(line) = c.line() {
+            lines.push(line);
+        }
+        if let Some(e) = &c.error
+            && c.requested
+        {
+            eprintln!("Error: claude: {e}");
+            failed = true;
+        }
+    }
+
     // The database part: exactly `db init`.
     let db = super::commands::db_init_report().await;
     let db_value = match &db {
@@ -197,15 +229,171 @@ pub async fn run(ctx: &Ctx, a: SetupArgs) -> CliResult {
             "skills_error": skills_error,
             "targets": targets.iter().map(target_json).collect::<Vec<_>>(),
             "db": db_value,
+            "claude_allow": allow.as_ref().map(ClaudeAllow::to_json),
         }));
     } else if !lines.is_empty() {
         print(&lines.join("\n"));
+    }
+    if let Some(c) = &allow
+        && c.status == "missing"
+    {
+        eprintln!(
+            "Note: claude: your own claude (the Director) asks before each cafleet command; to allow them, run 'cafleet setup --claude-allow' (adds \"{CLAUDE_ALLOW_RULE}\" to {})",
+            c.shown_path()
+        );
     }
     if failed {
         Err(CliError::Exit(1))
     } else {
         Ok(())
     }
+}
+
+/// The Director's allow rule in claude's user settings: added (`--claude-allow`) or only
+/// looked up.
+struct ClaudeAllow {
+    /// Whether `--claude-allow` asked to add it.
+    requested: bool,
+    /// The user settings file (`None` when HOME and CLAUDE_CONFIG_DIR are unset).
+    path: Option<PathBuf>,
+    /// Requested: `created`, `added`, `unchanged` or `failed`; looked up: `present`,
+    /// `missing` or `unreadable`.
+    status: &'static str,
+    /// A broader rule already in the file that allows cafleet commands (e.g. `Bash`).
+    allowed_by: Option<String>,
+    /// What failed, with the fix.
+    error: Option<String>,
+}
+
+impl ClaudeAllow {
+    fn shown_path(&self) -> String {
+        self.path
+            .as_deref()
+            .map(skills::display_path)
+            .unwrap_or_else(|| "claude's settings.json".into())
+    }
+
+    /// `claude: permission Bash(cafleet:*) added -> ~/.claude/settings.json`
+    fn line(&self) -> Option<String> {
+        let what = match self.status {
+            "created" | "added" => "added",
+            "unchanged" => "already allowed",
+            _ => return None,
+        };
+        let mut line = format!(
+            "claude: permission {CLAUDE_ALLOW_RULE} {what} -> {}",
+            self.shown_path()
+        );
+        if self.status == "created" {
+            line.push_str(" (file created)");
+        } else if let Some(by) = &self.allowed_by
+            && by != CLAUDE_ALLOW_RULE
+        {
+            line.push_str(&format!(" (by \"{by}\")"));
+        }
+        Some(line)
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "requested": self.requested,
+            "rule": CLAUDE_ALLOW_RULE,
+            "path": self.path.as_ref().map(|p| p.display().to_string()),
+            "status": self.status,
+            "allowed_by": self.allowed_by,
+            "error": self.error,
+        })
+    }
+}
+
+/// The rule in the user file that already lets cafleet commands run.
+fn cafleet_rule_in(path: &Path) -> Result<Option<String>, SettingsError> {
+    Ok(claude_settings::read_allow(path)?
+        .into_iter()
+        .find(|r| claude_settings::allows_cafleet(r)))
+}
+
+/// `--claude-allow`: adds the rule unless the file already allows cafleet commands.
+fn claude_allow_add() -> ClaudeAllow {
+    let path = claude_settings::user_settings_path();
+    let mut out = ClaudeAllow {
+        requested: true,
+        path: path.clone(),
+        status: "failed",
+        allowed_by: None,
+        error: None,
+    };
+    let Some(path) = path else {
+        out.error = Some(format!(
+            "HOME is not set, so claude's settings file is unknown. Set HOME or CLAUDE_CONFIG_DIR and re-run 'cafleet setup --claude-allow' to add \"{CLAUDE_ALLOW_RULE}\""
+        ));
+        return out;
+    };
+    let result = match cafleet_rule_in(&path) {
+        Ok(Some(by)) => Ok((AddOutcome::Present, Some(by))),
+        Ok(None) => claude_settings::add_allow_rule(&path, CLAUDE_ALLOW_RULE).map(|o| (o, None)),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok((outcome, by)) => {
+            out.status = match outcome {
+                AddOutcome::Created => "created",
+                AddOutcome::Added => "added",
+                AddOutcome::Present => "unchanged",
+            };
+            out.allowed_by = by.or_else(|| {
+                (outcome == AddOutcome::Present).then(|| CLAUDE_ALLOW_RULE.to_string())
+            });
+        }
+        Err(e) => out.error = Some(add_error(&e)),
+    }
+    out
+}
+
+/// `cannot add "Bash(cafleet:*)" to <file>: <why>. <what to do>`
+fn add_error(e: &SettingsError) -> String {
+    let shown = skills::display_path(e.path());
+    let (why, fix) = match e {
+        SettingsError::Invalid { reason, .. } => (
+            format!("it is not valid JSON ({reason})"),
+            "fix the JSON (or move the file away)",
+        ),
+        SettingsError::Unreadable { error, .. } => {
+            (format!("it cannot be read: {error}"), "fix its permissions")
+        }
+        SettingsError::Unwritable { error, .. } => (
+            format!("it cannot be written: {error}"),
+            "fix the cause (e.g. permissions or free space)",
+        ),
+    };
+    format!(
+        "cannot add \"{CLAUDE_ALLOW_RULE}\" to {shown}: {why}. The file was left unchanged; {fix} and re-run 'cafleet setup --claude-allow'"
+    )
+}
+
+/// Without `--claude-allow`: is the rule (or a broader one) already in the user file?
+fn claude_allow_probe() -> ClaudeAllow {
+    let path = claude_settings::user_settings_path();
+    let mut out = ClaudeAllow {
+        requested: false,
+        path: path.clone(),
+        status: "unreadable",
+        allowed_by: None,
+        error: None,
+    };
+    let Some(path) = path else {
+        out.error = Some("HOME is not set, so claude's settings file is unknown".into());
+        return out;
+    };
+    match cafleet_rule_in(&path) {
+        Ok(Some(by)) => {
+            out.status = "present";
+            out.allowed_by = Some(by);
+        }
+        Ok(None) => out.status = "missing",
+        Err(e) => out.error = Some(format!("{} {}", skills::display_path(e.path()), e.reason())),
+    }
+    out
 }
 
 fn plural(n: usize, word: &str) -> String {

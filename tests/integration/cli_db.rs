@@ -392,3 +392,97 @@ fn doctor_says_whether_installed_skills_are_up_to_date() {
         "{edited}"
     );
 }
+
+/// `cafleet doctor` run in `dir` (the Director's working directory); its stdout.
+fn doctor_in(env: &Env, dir: &std::path::Path, json: bool) -> String {
+    let mut cmd = env.cmd();
+    cmd.current_dir(dir);
+    if json {
+        cmd.arg("--json");
+    }
+    let out = cmd.arg("doctor").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn doctor_names_the_claude_allow_rules_that_are_missing() {
+    let mut env = Env::new();
+    let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
+    let pane = server.new_pane(&["sleep", "100000"]);
+    server.enter(&mut env, &pane);
+    let project = env.dir.path().join("proj");
+    std::fs::create_dir_all(&project).unwrap();
+    // claude is found by its configuration directory.
+    std::fs::create_dir_all(env.dir.path().join(".claude")).unwrap();
+    let text = doctor_in(&env, &project, false);
+    let files =
+        "~/.claude/settings.json, ~/proj/.claude/settings.json, ~/proj/.claude/settings.local.json";
+    assert!(
+        text.contains(&format!(
+            "  warn  claude    the Director's cafleet commands ask for permission: no \"Bash(cafleet:*)\" allow rule in {files}\n                  fix: run `cafleet setup --claude-allow` (adds \"Bash(cafleet:*)\" to ~/.claude/settings.json)\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "  warn  claude    members (dontAsk) can run cafleet commands but cannot edit or write files: no \"Edit\" or \"Write\" allow rule in {files}\n                  fix: add \"Edit\", \"Write\" and your build/test commands (e.g. \"Bash(cargo test:*)\") to permissions.allow in ~/proj/.claude/settings.json\n"
+        )),
+        "{text}"
+    );
+
+    // The Director's rule from setup, the members' from the project's files.
+    env.ok(&["setup", "--coding-agent", "claude", "--claude-allow"]);
+    std::fs::create_dir_all(project.join(".claude")).unwrap();
+    std::fs::write(
+        project.join(".claude/settings.json"),
+        r#"{"permissions": {"allow": ["Edit"]}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        project.join(".claude/settings.local.json"),
+        r#"{"permissions": {"allow": ["Bash(cargo test:*)"]}}"#,
+    )
+    .unwrap();
+    let text = doctor_in(&env, &project, false);
+    assert!(
+        text.contains("  ok    claude    the Director may run cafleet commands (\"Bash(cafleet:*)\" in ~/.claude/settings.json)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  ok    claude    members (dontAsk) may edit files and run cafleet commands and Bash(cargo test:*)\n"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(doctor_in(&env, &project, true).trim()).unwrap();
+    let claude: Vec<&serde_json::Value> = json["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["name"] == "claude")
+        .collect();
+    assert_eq!(claude.len(), 2, "{json}");
+    assert!(
+        claude
+            .iter()
+            .all(|c| c["status"] == "ok" && c["fix"].is_null())
+    );
+
+    // A broken project file is reported (with its fix) and its rules are not counted.
+    std::fs::write(project.join(".claude/settings.json"), "{\"permissions\": ").unwrap();
+    let text = doctor_in(&env, &project, false);
+    assert!(
+        text.contains("  warn  claude    ~/proj/.claude/settings.json is not valid JSON (EOF while parsing a value at line 1 column 16), so its allow rules are not counted below\n                  fix: fix ~/proj/.claude/settings.json (Claude Code reads its permissions from it)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "fix: add \"Edit\", \"Write\" to permissions.allow in ~/proj/.claude/settings.json\n"
+        ),
+        "{text}"
+    );
+}

@@ -295,7 +295,9 @@ fn next_preview(log: &Path, from: usize) -> Vec<u8> {
 fn assert_inert_preview(chunk: &[u8], header: &str, text: &str, max: usize) {
     let got = std::str::from_utf8(chunk).expect("typed bytes are UTF-8");
     let body = cafleet::tmux::sanitize(&truncate(text, max));
-    assert_eq!(got, format!("\x1b{header}\n{body}\r"), "typed for {text:?}");
+    // A last word starting with `$` or `@` is closed with a space (mention popups).
+    let line = cafleet::tmux::close_mention(&format!("{header}\n{body}")).into_owned();
+    assert_eq!(got, format!("\x1b{line}\r"), "typed for {text:?}");
     let typed = &got[1..got.len() - 1];
     let bad: Vec<char> = typed
         .chars()

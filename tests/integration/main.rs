@@ -19,6 +19,7 @@ mod members_delete;
 mod members_rollback;
 mod members_steer;
 mod monitor;
+mod real;
 mod setup;
 mod skills;
 mod support;

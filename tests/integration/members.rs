@@ -16,7 +16,7 @@ use std::time::Duration;
 /// The default spawn prompt for member `id` of `fleet` running `backend`.
 pub fn default_prompt(fleet: &str, id: &str, director: &str, backend: &str) -> String {
     format!(
-        "Member of cafleet fleet {fleet} (agent={id}, director={director}).\nCODING AGENT: {backend}\nLoad skill 'cafleet'. Bash auto-approves. Poll: cafleet message poll --fleet-id {fleet} --agent-id {id}"
+        "Member of cafleet fleet {fleet} (agent={id}, director={director}).\nCODING AGENT: {backend}\nLoad skill 'cafleet'. Your cafleet commands run without a permission prompt when each runs on its own (no pipes, redirects, &&, ; or $(...)). Poll: cafleet message poll --fleet-id {fleet} --agent-id {id}"
     )
 }
 
@@ -229,6 +229,8 @@ fn member_create_spawns_the_exact_claude_argv_in_the_directors_window() {
         rec["argv"],
         serde_json::json!([
             "claude",
+            "--allowedTools",
+            "Bash(cafleet:*)",
             "--permission-mode",
             "dontAsk",
             "--name",
@@ -366,6 +368,8 @@ fn claude_model_goes_just_before_the_prompt() {
         team.argv(&pane_of(&v))["argv"],
         json!([
             "claude",
+            "--allowedTools",
+            "Bash(cafleet:*)",
             "--permission-mode",
             "dontAsk",
             "--name",
@@ -404,10 +408,15 @@ fn codex_argv_with_model_and_positional_prompt_words_with_placeholders() {
         team.argv(&pane_of(&v))["argv"],
         json!([
             "codex",
+            "--no-daemon",
+            "-c",
+            "allow_login_shell=false",
             "--ask-for-approval",
             "never",
             "--sandbox",
             "workspace-write",
+            "--add-dir",
+            team.env.db_path.parent().unwrap().to_str().unwrap(),
             "--model",
             "gpt-5",
             "Custom prompt for 3 in 1 by 1 using codex {literal}"
@@ -423,10 +432,15 @@ fn codex_argv_without_model_has_no_model_tokens() {
         team.argv(&pane_of(&v))["argv"],
         json!([
             "codex",
+            "--no-daemon",
+            "-c",
+            "allow_login_shell=false",
             "--ask-for-approval",
             "never",
             "--sandbox",
             "workspace-write",
+            "--add-dir",
+            team.env.db_path.parent().unwrap().to_str().unwrap(),
             default_prompt("1", "3", "1", "codex")
         ])
     );
@@ -440,6 +454,8 @@ fn prompt_words_starting_with_a_dash_follow_double_dash() {
         team.argv(&pane_of(&v))["argv"],
         json!([
             "claude",
+            "--allowedTools",
+            "Bash(cafleet:*)",
             "--permission-mode",
             "dontAsk",
             "--name",
@@ -703,6 +719,8 @@ fn prompt_file_is_used_byte_for_byte_with_placeholders_and_crlf_kept() {
         team.argv(&pane_of(&v))["argv"],
         json!([
             "claude",
+            "--allowedTools",
+            "Bash(cafleet:*)",
             "--permission-mode",
             "dontAsk",
             "--name",
@@ -819,20 +837,25 @@ fn monitor_role_inherits_the_directors_backend_and_is_not_itself_watched() {
     let pane = pane_of(&v);
     let argv = team.argv(&pane)["argv"].clone();
     assert_eq!(
-        argv.as_array().unwrap()[..5],
+        argv.as_array().unwrap()[..10],
         json!([
             "codex",
+            "--no-daemon",
+            "-c",
+            "allow_login_shell=false",
             "--ask-for-approval",
             "never",
             "--sandbox",
-            "workspace-write"
+            "workspace-write",
+            "--add-dir",
+            team.env.db_path.parent().unwrap().to_str().unwrap()
         ])
         .as_array()
         .unwrap()[..]
     );
     // Without a prompt, a monitoring member gets its own default: the overlay line, its
     // role file and the start-up steps, all with the numbers written out.
-    let prompt = argv[5].as_str().unwrap();
+    let prompt = argv[10].as_str().unwrap();
     assert!(
         prompt.starts_with(
             "Monitoring member of cafleet fleet 2 (agent=5, director=3).\nCODING AGENT: codex\nLoad skill 'cafleet' and read its roles/monitor.md"
@@ -850,7 +873,7 @@ fn monitor_role_inherits_the_directors_backend_and_is_not_itself_watched() {
             "{line:?} missing:\n{prompt}"
         );
     }
-    assert_eq!(argv.as_array().unwrap().len(), 6);
+    assert_eq!(argv.as_array().unwrap().len(), 11);
     let card: Value = serde_json::from_str(
         &team
             .env
@@ -1128,4 +1151,66 @@ pub fn create_with_path(team: &Team, path: &str, name: &str, extra: &[&str]) -> 
         .args(&args)
         .output()
         .expect("run cafleet")
+}
+
+#[test]
+fn claude_member_without_edit_rules_gets_a_note_naming_them_and_the_file() {
+    let team = Team::new();
+    let project = team.env.dir.path().join("proj");
+    std::fs::create_dir_all(project.join(".claude")).unwrap();
+    let create = |name: &str, backend: &str| {
+        let out = team
+            .env
+            .cmd()
+            .current_dir(&project)
+            .args([
+                "--json",
+                "member",
+                "create",
+                "--fleet-id",
+                "1",
+                "--agent-id",
+                "1",
+                "--name",
+                name,
+                "--description",
+                "d",
+                "--coding-agent",
+                backend,
+            ])
+            .output()
+            .unwrap();
+        let err = expect_code(&out, 0);
+        // stdout stays the JSON record.
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["name"], name);
+        err
+    };
+    let note = |add: &str, name: &str| {
+        format!(
+            "Note: claude member {name} runs in dontAsk mode, so it can run cafleet commands but cannot edit files; add {add} to permissions.allow in ~/proj/.claude/settings.json\n"
+        )
+    };
+    assert_eq!(
+        create("m1", "claude"),
+        note(
+            "\"Edit\", \"Write\" and your build/test commands (e.g. \"Bash(cargo test:*)\")",
+            "m1"
+        )
+    );
+    // Other backends have no such rules.
+    assert_eq!(create("m2", "codex"), "");
+    // Rules from the project's local file count; only what is still missing is named.
+    std::fs::write(
+        project.join(".claude/settings.local.json"),
+        r#"{"permissions": {"allow": ["Write", "Bash(make:*)"]}}"#,
+    )
+    .unwrap();
+    assert_eq!(create("m3", "claude"), note("\"Edit\"", "m3"));
+    std::fs::write(
+        project.join(".claude/settings.json"),
+        r#"{"permissions": {"allow": ["Edit"]}}"#,
+    )
+    .unwrap();
+    assert_eq!(create("m4", "claude"), "");
 }

@@ -397,7 +397,8 @@ fn nothing_is_typed_into_a_member_pane_that_runs_a_shell() {
         &team.bin.join("codex"),
         "#!/bin/sh\nexec bash --norc --noprofile\n",
     );
-    let v = team.create("sh", &["--coding-agent", "codex"]);
+    // No input box ever shows: skip the start-up wait.
+    let v = team.create("sh", &["--coding-agent", "codex", "--ready-timeout", "0"]);
     let pane = pane_of(&v);
     assert!(
         wait_for(std::time::Duration::from_secs(10), || pane_format(

@@ -5,6 +5,7 @@
 use crate::members::*;
 use crate::support::*;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 /// `cafleet member <sub> --fleet-id 1 --member-id <id> <extra>`.
 fn member_args<'a>(sub: &'a str, id: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -302,11 +303,11 @@ fn capture_returns_the_last_visible_lines_without_blank_padding() {
     );
     assert_eq!(
         team.env.ok(&member_args("capture", &id, &["--tail", "10"])),
-        "stand-in ready\nRECV b'1'\nRECV b'2'\nRECV b'3'\n"
+        "stand-in ready\n  ? for shortcuts\nRECV b'1'\nRECV b'2'\nRECV b'3'\n"
     );
     assert_eq!(
         team.env.ok(&member_args("capture", &id, &[])),
-        "stand-in ready\nRECV b'1'\nRECV b'2'\nRECV b'3'\n"
+        "stand-in ready\n  ? for shortcuts\nRECV b'1'\nRECV b'2'\nRECV b'3'\n"
     );
     assert_eq!(
         team.env
@@ -367,10 +368,19 @@ fn send_input_choice_types_only_the_digit() {
     assert_keys(&team, &pane, b"23");
 }
 
+/// Makes the stand-in in `pane` draw a question frame like Claude Code's (options 1 and 2,
+/// "3. Type something.", "4. Chat about this"); the keys log then starts with `?question`.
+fn show_question(team: &Team, pane: &str) {
+    team.server
+        .tmux(&["send-keys", "-t", pane, "-l", "--", "?question"]);
+    wait_screen(team, pane, "3. Type something.");
+}
+
 #[test]
-fn send_input_freetext_types_four_then_the_text_then_enter() {
+fn send_input_freetext_types_the_free_text_rows_digit_then_the_text_then_enter() {
     let team = Team::new();
     let (id, pane) = spawn(&team, "m1", &[]);
+    show_question(&team, &pane);
     assert_eq!(
         team.env.ok(&member_args(
             "send-input",
@@ -379,8 +389,10 @@ fn send_input_freetext_types_four_then_the_text_then_enter() {
         )),
         format!("Sent free text to member m1 ({pane}).\n")
     );
-    assert_keys(&team, &pane, b"4my answer\r");
+    // The frame's free-text row is 3 (two options + 1), not 4 ("Chat about this").
+    assert_keys(&team, &pane, b"?question3my answer\r");
     // The text is typed unmodified (not trimmed), and reported as given.
+    show_question(&team, &pane);
     assert_eq!(
         team.env.json(&member_args(
             "send-input",
@@ -389,40 +401,61 @@ fn send_input_freetext_types_four_then_the_text_then_enter() {
         )),
         json!({"member_agent_id": 3, "pane_id": pane, "action": "freetext", "value": "  answer two "})
     );
-    assert_keys(&team, &pane, b"4my answer\r4  answer two \r");
+    assert_keys(
+        &team,
+        &pane,
+        b"?question3my answer\r?question3  answer two \r",
+    );
+}
+
+#[test]
+fn send_input_freetext_without_a_question_on_screen_types_nothing() {
+    let team = Team::new();
+    let (id, pane) = spawn(&team, "m1", &[]);
+    let err = team
+        .env
+        .fails(&member_args("send-input", &id, &["--freetext", "hello"]), 1);
+    assert!(err.contains("no question with a free-text row"), "{err}");
+    assert!(err.contains("nothing was typed"), "{err}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(team.keys(&pane), b"");
 }
 
 #[test]
 fn send_input_freetext_starting_with_a_dash_is_typed_as_text() {
     let team = Team::new();
     let (id, pane) = spawn(&team, "m1", &[]);
+    show_question(&team, &pane);
     team.env
         .ok(&member_args("send-input", &id, &["--freetext", "-R"]));
-    assert_keys(&team, &pane, b"4-R\r");
+    assert_keys(&team, &pane, b"?question3-R\r");
+    show_question(&team, &pane);
     team.env
         .ok(&member_args("send-input", &id, &["--freetext=-Z"]));
-    assert_keys(&team, &pane, b"4-R\r4-Z\r");
+    assert_keys(&team, &pane, b"?question3-R\r?question3-Z\r");
 }
 
 #[test]
 fn send_input_freetext_control_characters_arrive_as_visible_text() {
     let team = Team::new();
     let (id, pane) = spawn(&team, "m1", &[]);
+    show_question(&team, &pane);
     team.env.ok(&member_args(
         "send-input",
         &id,
         &["--freetext", "a\x1b[Ab\x03c\x7f"],
     ));
-    assert_keys(&team, &pane, "4a␛[Ab␃c␡\r".as_bytes());
+    assert_keys(&team, &pane, "?question3a␛[Ab␃c␡\r".as_bytes());
 }
 
 #[test]
 fn send_input_empty_freetext_is_allowed() {
     let team = Team::new();
     let (id, pane) = spawn(&team, "m1", &[]);
+    show_question(&team, &pane);
     team.env
         .ok(&member_args("send-input", &id, &["--freetext", ""]));
-    assert_keys(&team, &pane, b"4\r");
+    assert_keys(&team, &pane, b"?question3\r");
 }
 
 #[test]

@@ -448,3 +448,205 @@ fn completions_for_every_shell() {
     let err = env.fails(&["completions"], 2);
     assert!(err.contains("Missing argument 'SHELL'."), "{err}");
 }
+
+/// The note `setup` prints when claude is set up without the Director's allow rule.
+fn allow_note(shown: &str) -> String {
+    format!(
+        "Note: claude: your own claude (the Director) asks before each cafleet command; to allow them, run 'cafleet setup --claude-allow' (adds \"Bash(cafleet:*)\" to {shown})\n"
+    )
+}
+
+#[test]
+fn claude_allow_creates_the_user_settings_file() {
+    let (env, _) = env_with(&[("CLAUDE_CONFIG_DIR", "c")]);
+    let settings = home(&env).join("c/settings.json");
+    let out = env.run(&["setup", "--coding-agent", "claude", "--claude-allow"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    let lines: Vec<String> = stdout(&out).lines().map(String::from).collect();
+    assert_eq!(
+        lines[1],
+        "claude: permission Bash(cafleet:*) added -> ~/c/settings.json (file created)"
+    );
+    assert!(lines[2].starts_with("Created "), "{lines:?}");
+    assert_eq!(
+        std::fs::read_to_string(&settings).unwrap(),
+        "{\n  \"permissions\": {\n    \"allow\": [\n      \"Bash(cafleet:*)\"\n    ]\n  }\n}\n"
+    );
+    // The flag alone is enough, whichever agents are set up; the JSON says what happened.
+    let json = env.json(&["setup", "--coding-agent", "codex", "--claude-allow"]);
+    assert_eq!(
+        json["claude_allow"],
+        serde_json::json!({
+            "requested": true,
+            "rule": "Bash(cafleet:*)",
+            "path": settings.display().to_string(),
+            "status": "unchanged",
+            "allowed_by": "Bash(cafleet:*)",
+            "error": null,
+        })
+    );
+    assert_eq!(json["ok"], true);
+    // Not asked for and claude not set up: no field, no note.
+    let out = env.run(&["--json", "setup", "--coding-agent", "codex"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["claude_allow"], serde_json::Value::Null);
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn claude_allow_merges_into_the_users_settings_and_is_idempotent() {
+    let (env, _) = env_with(&[]);
+    let settings = home(&env).join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(
+        &settings,
+        r#"{
+  "model": "opus",
+  "permissions": {"allow": ["Edit", "Bash(cargo test:*)"], "deny": ["Bash(rm:*)"]},
+  "env": {"FOO": "1"},
+  "hooks": {}
+}
+"#,
+    )
+    .unwrap();
+    let out = env.ok(&["setup", "--coding-agent", "claude", "--claude-allow"]);
+    assert_eq!(
+        out.lines().nth(1).unwrap(),
+        "claude: permission Bash(cafleet:*) added -> ~/.claude/settings.json"
+    );
+    let text = std::fs::read_to_string(&settings).unwrap();
+    assert_eq!(
+        text,
+        r#"{
+  "model": "opus",
+  "permissions": {
+    "allow": [
+      "Edit",
+      "Bash(cargo test:*)",
+      "Bash(cafleet:*)"
+    ],
+    "deny": [
+      "Bash(rm:*)"
+    ]
+  },
+  "env": {
+    "FOO": "1"
+  },
+  "hooks": {}
+}
+"#
+    );
+    // A rerun changes nothing, says so, and leaves no temporary file behind.
+    let before = snapshot(&home(&env).join(".claude"));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let out = env.run(&["setup", "--coding-agent", "claude", "--claude-allow"]);
+    assert!(out.status.success());
+    assert_eq!(stderr(&out), "");
+    assert_eq!(
+        stdout(&out).lines().nth(1).unwrap(),
+        "claude: permission Bash(cafleet:*) already allowed -> ~/.claude/settings.json"
+    );
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), text);
+    assert_eq!(snapshot(&home(&env).join(".claude")), before);
+    let names: Vec<String> = std::fs::read_dir(home(&env).join(".claude"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "skills")
+        .collect();
+    assert_eq!(names, ["settings.json"]);
+}
+
+#[test]
+fn claude_allow_keeps_a_broader_rule_and_adds_nothing() {
+    let (env, _) = env_with(&[("CLAUDE_CONFIG_DIR", "c")]);
+    let settings = home(&env).join("c/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(&settings, r#"{"permissions":{"allow":["Bash"]}}"#).unwrap();
+    let out = env.ok(&["setup", "--coding-agent", "claude", "--claude-allow"]);
+    assert_eq!(
+        out.lines().nth(1).unwrap(),
+        "claude: permission Bash(cafleet:*) already allowed -> ~/c/settings.json (by \"Bash\")"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&settings).unwrap(),
+        r#"{"permissions":{"allow":["Bash"]}}"#
+    );
+}
+
+#[test]
+fn claude_allow_refuses_a_settings_file_that_is_not_json() {
+    let (env, _) = env_with(&[("CLAUDE_CONFIG_DIR", "c")]);
+    let settings = home(&env).join("c/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    let broken = b"{\n  \"model\": \"opus\",\n  \"permissions\": {\n";
+    std::fs::write(&settings, broken).unwrap();
+    let out = env.run(&["setup", "--coding-agent", "claude", "--claude-allow"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "Error: claude: cannot add \"Bash(cafleet:*)\" to ~/c/settings.json: it is not valid JSON (EOF while parsing an object at line 4 column 0). The file was left unchanged; fix the JSON (or move the file away) and re-run 'cafleet setup --claude-allow'\n"
+    );
+    // The rest of setup still ran.
+    let text = stdout(&out);
+    assert!(text.starts_with("claude: skills installed"), "{text}");
+    assert!(!text.contains("permission"), "{text}");
+    assert!(text.contains("Created "), "{text}");
+    assert_eq!(std::fs::read(&settings).unwrap(), broken);
+    let names: Vec<_> = std::fs::read_dir(home(&env).join("c"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    // JSON: the same failure, exit 1.
+    let out = env.run(&[
+        "--json",
+        "setup",
+        "--coding-agent",
+        "claude",
+        "--claude-allow",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["claude_allow"]["status"], "failed");
+    assert!(
+        v["claude_allow"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("it is not valid JSON"),
+        "{v}"
+    );
+    // A top level that is not an object is refused the same way.
+    std::fs::write(&settings, "[]").unwrap();
+    let err = env.fails(&["setup", "--coding-agent", "claude", "--claude-allow"], 1);
+    assert!(
+        err.contains("it is not valid JSON (its top level is not an object)"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), "[]");
+}
+
+#[test]
+fn without_claude_allow_a_missing_rule_gets_a_note_on_stderr() {
+    let (env, _) = env_with(&[]);
+    let out = env.run(&["setup", "--coding-agent", "claude"]);
+    assert!(out.status.success());
+    assert_eq!(stderr(&out), allow_note("~/.claude/settings.json"));
+    assert!(!stdout(&out).contains("permission"), "{}", stdout(&out));
+    assert!(!home(&env).join(".claude/settings.json").exists());
+    let out = env.run(&["--json", "setup", "--coding-agent", "claude"]);
+    assert_eq!(stderr(&out), allow_note("~/.claude/settings.json"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["claude_allow"]["requested"], false);
+    assert_eq!(v["claude_allow"]["status"], "missing");
+    // Once the rule is there, setup is quiet again.
+    env.ok(&["setup", "--coding-agent", "claude", "--claude-allow"]);
+    let out = env.run(&["setup", "--coding-agent", "claude"]);
+    assert_eq!(stderr(&out), "");
+    assert!(!stdout(&out).contains("permission"), "{}", stdout(&out));
+    // codex alone: nothing to say about claude.
+    std::fs::remove_file(home(&env).join(".claude/settings.json")).unwrap();
+    let out = env.run(&["setup", "--coding-agent", "codex"]);
+    assert_eq!(stderr(&out), "");
+}

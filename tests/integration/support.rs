@@ -19,7 +19,16 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        let dir = tempfile::tempdir().expect("tempdir");
+        Env::with_dir(tempfile::tempdir().expect("tempdir"))
+    }
+
+    /// Like [`Env::new`], with the scratch directory inside `parent`.
+    pub fn new_in(parent: &Path) -> Env {
+        std::fs::create_dir_all(parent).expect("create the parent of a scratch dir");
+        Env::with_dir(tempfile::tempdir_in(parent).expect("tempdir"))
+    }
+
+    fn with_dir(dir: TempDir) -> Env {
         let db_path = dir.path().join("data").join("cafleet.db");
         Env {
             dir,
