@@ -319,9 +319,13 @@ impl Tmux {
             .map(|_| ())
     }
 
-    /// Whether a pane's program has exited (`Some(status)`, kept by `remain-on-exit`),
-    /// is running (`None`); an error when the pane is gone.
-    pub async fn pane_exit_status(&self, target: &PaneTarget) -> Result<Option<i64>, TmuxError> {
+    /// Whether a pane's program has exited (`Some`, kept by `remain-on-exit`, with its exit
+    /// status once tmux has recorded it) or is running (`None`); an error when the pane is
+    /// gone.
+    pub async fn pane_exit_status(
+        &self,
+        target: &PaneTarget,
+    ) -> Result<Option<Option<i64>>, TmuxError> {
         let out = self
             .run(
                 &target.socket,
@@ -343,9 +347,7 @@ impl Tmux {
             )));
         }
         match parts.next() {
-            Some("1") => Ok(Some(
-                parts.next().and_then(|s| s.parse().ok()).unwrap_or(-1),
-            )),
+            Some("1") => Ok(Some(parts.next().and_then(|s| s.trim().parse().ok()))),
             _ => Ok(None),
         }
     }

@@ -489,10 +489,27 @@ impl Broker {
         let mut ready_since: Option<tokio::time::Instant> = None;
         let outcome = loop {
             match self.tmux.pane_exit_status(target).await {
-                Ok(Some(status)) => {
+                Ok(Some(mut status)) => {
+                    // tmux can mark the pane dead (its terminal closed) a moment before it
+                    // has reaped the program and recorded the status.
+                    for _ in 0..10 {
+                        if status.is_some() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        status = self
+                            .tmux
+                            .pane_exit_status(target)
+                            .await
+                            .ok()
+                            .flatten()
+                            .flatten();
+                    }
+                    let how = status
+                        .map_or_else(|| "exited".to_string(), |s| format!("exited (status {s})"));
                     let screen = self.tmux.capture(target, 200).await.unwrap_or_default();
                     break Err(format!(
-                        "{name} exited (status {status}) before its input box appeared. Its pane's last lines:\n{}",
+                        "{name} {how} before its input box appeared. Its pane's last lines:\n{}",
                         start_lines(&screen)
                     ));
                 }

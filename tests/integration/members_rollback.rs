@@ -340,3 +340,77 @@ fn create_errors_of_the_spec_come_before_the_director_only_check() {
     let err = team.env.fails(&args, 1);
     assert_eq!(err, "Error: Administrator cannot be a director\n");
 }
+
+#[test]
+fn a_coding_agent_that_exits_during_start_up_is_reported_with_its_last_lines() {
+    let team = Team::new();
+    // This "claude" prints an error and exits, as a real CLI does without credentials.
+    install(
+        &team.bin.join("claude"),
+        "#!/bin/sh\necho 'Error: Invalid API key. Please run /login'\nsleep 0.5\nexit 3\n",
+    );
+    let err = create_fails(&team, &[], 1);
+    assert!(
+        err.starts_with("Error: claude exited (status 3) before its input box appeared."),
+        "{err}"
+    );
+    assert!(
+        err.contains("    Error: Invalid API key. Please run /login"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("Rolled back registration of 3 and closed its pane.\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_coding_agent_whose_input_box_never_appears_is_given_up_at_the_deadline() {
+    let team = Team::new();
+    // Runs, but never shows an input box.
+    install(
+        &team.bin.join("claude"),
+        "#!/bin/sh\necho 'Loading something forever'\nexec sleep 600\n",
+    );
+    let started = std::time::Instant::now();
+    let err = create_fails(&team, &["--ready-timeout", "2"], 1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.starts_with("Error: claude did not show its input box within 2 s."),
+        "{err}"
+    );
+    assert!(err.contains("    Loading something forever"), "{err}");
+    assert!(err.contains("--ready-timeout"), "{err}");
+    next_create_with_the_standin_works(&team);
+}
+
+/// The stand-in back in place, the next create succeeds.
+fn next_create_with_the_standin_works(team: &Team) {
+    install(&team.bin.join("claude"), STANDIN);
+    next_create_works(team);
+}
+
+#[test]
+fn a_coding_agent_at_a_trust_dialog_is_reported_at_once() {
+    let team = Team::new();
+    install(
+        &team.bin.join("claude"),
+        "#!/bin/sh\necho 'Do you trust the files in this folder?'\necho ' 1. Yes, I trust this folder'\nexec sleep 600\n",
+    );
+    let started = std::time::Instant::now();
+    let err = create_fails(&team, &[], 1);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.starts_with("Error: claude is waiting at a screen it cannot pass on its own: Claude Code asks whether to trust the working directory"),
+        "{err}"
+    );
+    next_create_with_the_standin_works(&team);
+}

@@ -3,14 +3,6 @@
 
 use super::*;
 
-/// Types `text` and Enter straight into a pane (as a person would), not through cafleet.
-pub fn type_in(team: &RealTeam, pane: &str, text: &str) {
-    team.server
-        .tmux(&["send-keys", "-t", pane, "-l", "--", text]);
-    std::thread::sleep(Duration::from_millis(300));
-    team.server.tmux(&["send-keys", "-t", pane, "Enter"]);
-}
-
 #[test]
 fn claude_member_runs_the_protocol_and_is_steered_by_the_director() {
     let team = RealTeam::new(Cli::Claude);
@@ -77,39 +69,23 @@ fn claude_member_runs_the_protocol_and_is_steered_by_the_director() {
     team.wait_screen(&pane, "exec-marker-42", 30);
 
     // ping types the poll command; the member runs it with its Bash tool.
-    let polls_before = team
-        .model
-        .tool_results()
-        .iter()
-        .filter(|r| r.contains("No messages found."))
-        .count();
+    let polls_before = team.results_containing("No messages found.");
     team.ok(&["member", "ping", "--fleet-id", "1", "--member-id", &id]);
-    assert!(
-        wait_for(Duration::from_secs(30), || team
-            .model
-            .tool_results()
-            .iter()
-            .filter(|r| r.contains("No messages found."))
-            .count()
-            > polls_before),
-        "the ping's poll never ran:\n{}",
-        team.model.dump()
+    team.wait_result(
+        "No messages found.",
+        polls_before,
+        "the ping's poll never ran",
     );
     team.wait_screen(&pane, "Polled.", 30);
 
     // Under dontAsk a question is refused: no frame appears, the model is told so.
-    type_in(&team, &pane, "SCRIPT: ask");
-    assert!(
-        wait_for(Duration::from_secs(30), || team
-            .model
-            .tool_results()
-            .iter()
-            .any(|r| r.contains(
-                "Permission to use AskUserQuestion has been denied"
-            ))),
-        "{}",
-        team.model.dump()
+    team.type_line(&pane, "SCRIPT: ask");
+    team.wait_result(
+        "Permission to use AskUserQuestion has been denied",
+        0,
+        "the question was not refused",
     );
+
     assert!(!team.screen(&pane).contains("Type something."));
 
     // A graceful delete: /exit closes the pane.
@@ -175,7 +151,7 @@ fn claude_question_frame_takes_free_text_and_a_choice_and_failed_starts_roll_bac
         "Member of cafleet fleet 1 (agent=4, director=1).",
     ]);
     team.wait_screen(&pane, "Ready.", 60);
-    type_in(&team, &pane, "SCRIPT: ask");
+    team.type_line(&pane, "SCRIPT: ask");
     let frame = team.wait_screen(&pane, "Type something.", 30);
     assert!(frame.contains("3. Type something."), "{frame}");
     team.ok(&[
@@ -188,17 +164,14 @@ fn claude_question_frame_takes_free_text_and_a_choice_and_failed_starts_roll_bac
         "--freetext",
         "Green please",
     ]);
-    assert!(
-        wait_for(Duration::from_secs(30), || team
-            .model
-            .tool_results()
-            .iter()
-            .any(|r| r.contains("Green please"))),
-        "the free text did not answer the question:\n{}",
-        team.model.dump()
+    team.wait_result(
+        "Green please",
+        0,
+        "the free text did not answer the question",
     );
+
     team.wait_screen(&pane, "Answer:", 30);
-    type_in(&team, &pane, "SCRIPT: ask");
+    team.type_line(&pane, "SCRIPT: ask");
     team.wait_screen(&pane, "Type something.", 30);
     // As the Director would, read the frame before answering: a key that arrives while
     // Claude Code is still drawing it is lost.
@@ -213,15 +186,7 @@ fn claude_question_frame_takes_free_text_and_a_choice_and_failed_starts_roll_bac
         "--choice",
         "2",
     ]);
-    assert!(
-        wait_for(Duration::from_secs(30), || team
-            .model
-            .tool_results()
-            .iter()
-            .any(|r| r.contains("Blue"))),
-        "choice 2 did not answer the question:\n{}",
-        team.model.dump()
-    );
+    team.wait_result("=\"Blue\"", 0, "choice 2 did not answer the question");
 
     // --force kills the pane at once.
     let out = team.ok(&[

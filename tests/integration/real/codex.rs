@@ -5,15 +5,6 @@
 use super::model::{Conversation, Item, member_ids};
 use super::*;
 
-/// Types `text` and Enter into a pane as a person at the keyboard would (no preview, no
-/// Escape); the pause lets codex take the text as typing rather than a paste.
-fn type_line(team: &RealTeam, pane: &str, text: &str) {
-    team.server
-        .tmux(&["send-keys", "-t", pane, "-l", "--", text]);
-    std::thread::sleep(Duration::from_millis(300));
-    team.server.tmux(&["send-keys", "-t", pane, "Enter"]);
-}
-
 /// The requests member `agent` made (its spawn prompt names it), oldest first.
 fn turns_of(team: &RealTeam, agent: &str) -> Vec<Conversation> {
     let agent: i64 = agent.parse().unwrap();
@@ -195,7 +186,7 @@ fn codex_member_round_trip_and_steering() {
 
     // A question: codex offers request_user_input but refuses it in its Default mode,
     // so no question frame appears and `member send-input` has nothing to answer.
-    type_line(&team, &pane, "SCRIPT: ask");
+    team.type_line(&pane, "SCRIPT: ask");
     let refused = wait_result(&team, &id, "request_user_input", |name, _| {
         name == "request_user_input"
     });
@@ -224,8 +215,8 @@ fn codex_members_keep_their_own_environment() {
     team.wait_screen(&pb, "Ready.", 60);
     team.wait_screen(&pc, "Ready.", 60);
     let probe = "echo pane=$TMUX_PANE db=$CAFLEET_DATABASE_URL cafleet=$(command -v cafleet)";
-    type_line(&team, &pb, &format!("SCRIPT: run {probe}"));
-    type_line(&team, &pc, &format!("SCRIPT: run {probe}"));
+    team.type_line(&pb, &format!("SCRIPT: run {probe}"));
+    team.type_line(&pc, &format!("SCRIPT: run {probe}"));
     let outs = [(&b, &pb), (&c, &pc)].map(|(id, pane)| {
         let out = shell_result(&team, id, probe);
         (id, pane, out)

@@ -145,6 +145,15 @@ impl RealTeam {
         (v["agent_id"].to_string(), pane)
     }
 
+    /// Types `text` and Enter into a pane as a person at the keyboard would (no preview,
+    /// no Escape); the pause lets the CLI take the text as typing rather than a paste.
+    pub fn type_line(&self, pane: &str, text: &str) {
+        self.server
+            .tmux(&["send-keys", "-t", pane, "-l", "--", text]);
+        std::thread::sleep(Duration::from_millis(300));
+        self.server.tmux(&["send-keys", "-t", pane, "Enter"]);
+    }
+
     /// The visible text of a pane.
     pub fn screen(&self, pane: &str) -> String {
         self.server
@@ -173,6 +182,30 @@ impl RealTeam {
         assert!(
             ok,
             "the model never saw {needle:?}; model log:\n{}",
+            self.model.dump()
+        );
+    }
+
+    /// How many tool results containing `needle` the newest turn carries (a turn carries
+    /// the whole conversation, so this only grows while one member talks to the server).
+    pub fn results_containing(&self, needle: &str) -> usize {
+        self.model.turns().last().map_or(0, |c| {
+            c.items
+                .iter()
+                .filter(|i| matches!(i, model::Item::Result(r) if r.contains(needle)))
+                .count()
+        })
+    }
+
+    /// Waits until the newest turn carries more than `before` tool results containing
+    /// `needle`; `what` names the step for the failure message.
+    pub fn wait_result(&self, needle: &str, before: usize, what: &str) {
+        let ok = wait_for(Duration::from_secs(30), || {
+            self.results_containing(needle) > before
+        });
+        assert!(
+            ok,
+            "{what}: no tool result with {needle:?}:\n{}",
             self.model.dump()
         );
     }

@@ -123,21 +123,6 @@ impl ModelServer {
             .any(|r| r.body.to_string().contains(needle))
     }
 
-    /// Every tool result any request carried.
-    pub fn tool_results(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for c in self.turns() {
-            for i in c.items {
-                if let Item::Result(r) = i
-                    && !out.contains(&r)
-                {
-                    out.push(r);
-                }
-            }
-        }
-        out
-    }
-
     /// A readable dump of the log, for assertion messages: each request's path and the
     /// conversation items it carried (each cut to 300 characters).
     pub fn dump(&self) -> String {

@@ -31,14 +31,6 @@ fn wait_idle(team: &RealTeam, pane: &str, needle: &str, secs: u64) -> String {
     last
 }
 
-/// Types a line into the pane as a person would.
-fn type_line(team: &RealTeam, pane: &str, text: &str) {
-    team.server
-        .tmux(&["send-keys", "-t", pane, "-l", "--", text]);
-    std::thread::sleep(Duration::from_millis(300));
-    team.server.tmux(&["send-keys", "-t", pane, "Enter"]);
-}
-
 /// The shell commands a turn ran with the `bash` tool, with what each returned.
 fn bash_calls(c: &Conversation) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -214,7 +206,7 @@ fn opencode_member_setup_round_trip_and_steering() {
 
     // A question: the preset denies opencode's question tool, so no frame can appear for
     // `member send-input` to answer; the scripted model falls back to a shell `false`.
-    type_line(&team, &pane, "SCRIPT: ask");
+    team.type_line(&pane, "SCRIPT: ask");
     let screen = wait_idle(&team, &pane, "Answer:", 30);
     assert!(!screen.contains(QUESTION_FRAME), "screen:\n{screen}");
     let turn = last_turn(&team);
