@@ -16,6 +16,7 @@ pub mod model;
 pub mod monitor;
 pub mod skills;
 pub mod tmux;
+pub mod typist;
 pub mod web;
 
 pub use error::{Error, Result};

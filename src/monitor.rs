@@ -98,7 +98,7 @@ pub async fn tick_once(
     let tmux = broker.tmux();
     if let Some(w) = &plan.watcher {
         let payload = wake_payload(&plan.due, plan.director_agent_id);
-        let why = match tmux.type_line(w, &payload, false).await {
+        let why = match tmux.type_line(w, &payload).await {
             Delivery::Sent => {
                 let ids: Vec<_> = plan.due.iter().map(|d| d.agent_id).collect();
                 broker.monitor_stamp(&ids, &now).await?;
@@ -115,6 +115,7 @@ pub async fn tick_once(
             Delivery::Shell(cmd) => format!("its pane runs the shell {cmd}"),
             Delivery::Gone => "its pane is gone".to_string(),
             Delivery::Failed(e) => format!("tmux failed: {e}"),
+            Delivery::Held(why) => why,
         };
         // Only the agents that are due get poll triggers; the ones the wake pulled
         // forward wait for their own time.
@@ -134,7 +135,7 @@ pub async fn tick_once(
         };
         Some(async move {
             let delivery = tmux
-                .type_line(&target, &poll_trigger(fleet_id, d.agent_id), false)
+                .type_line(&target, &poll_trigger(fleet_id, d.agent_id))
                 .await;
             (d, delivery)
         })

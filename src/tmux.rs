@@ -2,6 +2,7 @@
 //! socket, with a timeout on every call (K5), and sanitises every payload it types (K1).
 //! Keystrokes are never typed into a pane whose foreground program is a shell (K2).
 
+use crate::backend::screen::InputState;
 use crate::error::TmuxError;
 use crate::model::PaneTarget;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,10 @@ use std::time::Duration;
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause after the leading Escape, so the TUI has dismissed any prompt.
 pub const PAUSE_AFTER_ESCAPE: Duration = Duration::from_millis(100);
+/// How long a typist waits for an agent to take submitted text out of its input box.
+pub const SUBMIT_WAIT: Duration = Duration::from_millis(1500);
+/// How many more Enters a typist presses for text the agent has not taken.
+pub const SUBMIT_RETRIES: usize = 4;
 /// Pause after the literal text, so the TUI has taken it before Enter submits.
 pub const PAUSE_BEFORE_ENTER: Duration = Duration::from_millis(120);
 
@@ -44,6 +49,8 @@ pub enum Delivery {
     Gone,
     /// A tmux call failed or timed out.
     Failed(TmuxError),
+    /// Nothing was typed, on purpose: the reason (a draft in the input box, a question).
+    Held(String),
 }
 
 impl Delivery {
@@ -186,35 +193,70 @@ impl Tmux {
         }
     }
 
-    /// Types a payload into a coding agent's pane: optional Escape, the literal text
-    /// (`-l --`, so a leading `-` stays text), then Enter. Refuses shells (K2).
-    pub async fn type_line(
-        &self,
-        target: &PaneTarget,
-        payload: &str,
-        escape_first: bool,
-    ) -> Delivery {
-        let mut keys = Vec::with_capacity(3);
-        if escape_first {
-            keys.push(Key::Escape);
-        }
+    /// Types a payload into a coding agent's pane: the literal text (`-l --`, so a leading
+    /// `-` stays text), then Enter — never Escape, which would cancel a working agent's
+    /// turn. Refuses shells (K2), and holds back when the agent's input box has a
+    /// half-typed draft or a question has the keyboard: nothing is typed then
+    /// ([`Delivery::Held`]). Text + Enter into a working agent is queued by the agent
+    /// (docs/real-agents.md).
+    pub async fn type_line(&self, target: &PaneTarget, payload: &str) -> Delivery {
         let payload = close_mention(payload);
-        keys.push(Key::Text(&payload));
-        keys.push(Key::Enter);
-        self.send_keys(target, &keys).await
+        self.send_keys_checked(target, &[Key::Text(&payload), Key::Enter], true)
+            .await
+    }
+
+    /// Sends a key sequence to a coding agent's pane; see [`Tmux::send_keys_checked`].
+    pub async fn send_keys(&self, target: &PaneTarget, keys: &[Key<'_>]) -> Delivery {
+        self.send_keys_checked(target, keys, false).await
     }
 
     /// Sends a key sequence to a coding agent's pane, after checking the pane exists and
-    /// is not a shell (K2). Each step runs only if the previous one succeeded; the pauses
-    /// after Escape and after text let a TUI settle before the next key.
-    pub async fn send_keys(&self, target: &PaneTarget, keys: &[Key<'_>]) -> Delivery {
+    /// is not a shell (K2), as the pane's only typist: every process that types into the
+    /// pane takes its lock first, so sequences never interleave (docs/real-agents.md). With
+    /// `respect_input`, nothing is typed while the input box holds a draft or a question
+    /// frame is up. Each step runs only if the previous one succeeded; the pauses after
+    /// Escape and after text let a TUI settle before the next key.
+    pub async fn send_keys_checked(
+        &self,
+        target: &PaneTarget,
+        keys: &[Key<'_>],
+        respect_input: bool,
+    ) -> Delivery {
         match self.pane_command(target).await {
             Ok(None) => return Delivery::Gone,
             Ok(Some(cmd)) if is_shell(&cmd) => return Delivery::Shell(cmd),
             Ok(Some(_)) => {}
             Err(e) => return Delivery::Failed(e),
         }
+        let _typist = match crate::typist::Typist::acquire(target).await {
+            Ok(lock) => lock,
+            Err(e) => return Delivery::Failed(TmuxError::Refused(e)),
+        };
+        let mut known_box = false;
+        if respect_input {
+            let screen = match self.capture(target, 60).await {
+                Ok(s) => s,
+                Err(e) if e.is_pane_gone() => return Delivery::Gone,
+                Err(e) => return Delivery::Failed(e),
+            };
+            match crate::backend::screen::input_state(&screen) {
+                InputState::Draft(_) => {
+                    return Delivery::Held("its input box holds a half-typed draft".into());
+                }
+                InputState::Question => {
+                    return Delivery::Held("a question is waiting for an answer".into());
+                }
+                InputState::Empty => known_box = true,
+                InputState::Unknown => {}
+            }
+        }
         for key in keys {
+            // Into an input box we can read, Enter goes only once the typed text shows
+            // there: an agent that is still taking the text would drop the Enter, and the
+            // next message would be appended to this one.
+            if known_box && matches!(key, Key::Enter) && !self.await_input(target).await {
+                tracing::info!(pane = %target.pane_id, "typed text not seen in the input box; pressing Enter anyway");
+            }
             let pane = target.pane_id.as_str();
             let (args, pause): (Vec<&str>, Duration) = match key {
                 Key::Escape => (vec!["send-keys", "-t", pane, "Escape"], PAUSE_AFTER_ESCAPE),
@@ -236,7 +278,68 @@ impl Tmux {
                 tokio::time::sleep(pause).await;
             }
         }
+        if known_box && !self.await_submitted(target).await {
+            tracing::warn!(pane = %target.pane_id, "typed text still in the input box after Enter");
+        }
         Delivery::Sent
+    }
+
+    /// Waits (up to [`SUBMIT_WAIT`]) until the input box shows typed text.
+    async fn await_input(&self, target: &PaneTarget) -> bool {
+        let deadline = tokio::time::Instant::now() + SUBMIT_WAIT;
+        while tokio::time::Instant::now() < deadline {
+            match self.capture(target, 60).await {
+                Ok(screen)
+                    if matches!(
+                        crate::backend::screen::input_state(&screen),
+                        InputState::Draft(_)
+                    ) =>
+                {
+                    return true;
+                }
+                Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+                Err(_) => return false,
+            }
+        }
+        false
+    }
+
+    /// After text + Enter into an input box that was empty: waits (still the pane's typist)
+    /// until the agent has taken the text, i.e. its input box is empty again, so the next
+    /// typist never finds our own text there and takes it for someone's draft. Text still
+    /// there after [`SUBMIT_WAIT`] gets Enter again, up to [`SUBMIT_RETRIES`] times: a TUI
+    /// that is streaming a reply can drop an Enter (opencode does).
+    async fn await_submitted(&self, target: &PaneTarget) -> bool {
+        for attempt in 0..=SUBMIT_RETRIES {
+            if attempt > 0
+                && self
+                    .run(
+                        &target.socket,
+                        &["send-keys", "-t", &target.pane_id, "Enter"],
+                        CALL_TIMEOUT,
+                    )
+                    .await
+                    .is_err()
+            {
+                return false;
+            }
+            let deadline = tokio::time::Instant::now() + SUBMIT_WAIT;
+            while tokio::time::Instant::now() < deadline {
+                match self.capture(target, 60).await {
+                    Ok(screen) => {
+                        if !matches!(
+                            crate::backend::screen::input_state(&screen),
+                            InputState::Draft(_)
+                        ) {
+                            return true;
+                        }
+                    }
+                    Err(_) => return false,
+                }
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+        }
+        false
     }
 
     /// Opens a pane for a member in `window` (the Director's), running `argv` directly (no

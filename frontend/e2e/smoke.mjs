@@ -496,7 +496,7 @@ if (LIVE && CLI && process.env.STANDIN_LOGS && (!ONLY || ONLY.test('live'))) {
     });
     return JSON.parse(stdout);
   };
-  const preview = (row, from = ADMIN) => `\x1b[cafleet msg ${row.task_id} from ${from} ${row.created_at}]\n${row.body}\r`;
+  const preview = (row, from = ADMIN) => `[cafleet msg ${row.task_id} from ${from} ${row.created_at}]\n${row.body}\r`;
 
   const page = await newPage();
   const entry = (taskId) => page.locator(`[data-testid=timeline-entry][data-task-id="${taskId}"]`);
@@ -597,7 +597,7 @@ if (LIVE && CLI && process.env.STANDIN_LOGS && (!ONLY || ONLY.test('live'))) {
     assert(hello, `task ${id} in /api/timeline`);
     assert(hello.from_agent_id === ADMIN && hello.to_agent_id === ALICE && hello.body === 'hello', JSON.stringify(hello));
     assert(hello.status === 'input_required', hello.status);
-    // Escape, "[cafleet msg <id> from <admin> <ts>]", LF, the body, then Enter (CR).
+    // "[cafleet msg <id> from <admin> <ts>]", LF, the body, then Enter (CR).
     const want = preview(hello);
     await typed(env.ALICE_PANE, want);
     assert(count(keys(env.ALICE_PANE), `[cafleet msg ${id} from `) === 1, 'typed exactly once');

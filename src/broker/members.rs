@@ -668,6 +668,11 @@ impl Broker {
                     "pane {p} runs a shell ({cmd}), not a coding agent; nothing was typed. Re-run with '--force' to kill the pane."
                 )));
             }
+            Delivery::Held(why) => {
+                return Err(Error::runtime(format!(
+                    "send_exit held for pane {p}: {why}. Re-run with '--force' to kill the pane."
+                )));
+            }
             Delivery::Failed(e) => {
                 return Err(Error::runtime(format!(
                     "send_exit failed for pane {p}: {e}. The tmux server may be unreachable. Verify with 'cafleet doctor', then re-run 'cafleet member delete', or use '--force' to kill the pane directly."
@@ -742,7 +747,7 @@ impl Broker {
                             return true;
                         }
                     }
-                    Delivery::Shell(_) | Delivery::Failed(_) => {}
+                    Delivery::Shell(_) | Delivery::Failed(_) | Delivery::Held(_) => {}
                 }
                 self.tmux.kill_pane(&pane).await.is_ok()
             });
@@ -809,10 +814,10 @@ impl Broker {
     /// Types `! <command>` and Enter: the coding agents' shell shortcut.
     pub async fn member_exec(&self, pane: &PaneTarget, command: &str) -> Result<()> {
         let line = format!("! {}", sanitize(command));
-        deliver(self.tmux.type_line(pane, &line, false).await, pane)
+        deliver(self.tmux.type_line(pane, &line).await, pane)
     }
 
-    /// Types the poll trigger (Escape first) into a pane.
+    /// Types the poll trigger into a pane (no Escape: a working agent queues it).
     pub async fn member_ping(
         &self,
         fleet_id: FleetId,
@@ -820,8 +825,10 @@ impl Broker {
         pane: &PaneTarget,
     ) -> Result<()> {
         let line = format!("cafleet message poll --fleet-id {fleet_id} --agent-id {member_id}");
-        if self.tmux.type_line(pane, &line, true).await.is_sent() {
-            return Ok(());
+        match self.tmux.type_line(pane, &line).await {
+            Delivery::Sent => return Ok(()),
+            held @ Delivery::Held(_) => return deliver(held, pane),
+            _ => {}
         }
         Err(Error::runtime(format!(
             "send failed: tmux send-keys did not deliver the poll-trigger keystroke to pane {}.",
@@ -886,6 +893,10 @@ fn deliver(d: Delivery, pane: &PaneTarget) -> Result<()> {
             pane.pane_id
         ))),
         Delivery::Failed(e) => Err(Error::runtime(format!("send failed: {e}"))),
+        Delivery::Held(why) => Err(Error::runtime(format!(
+            "send held: nothing was typed into pane {}: {why}. See it with 'cafleet member capture'; retry once it is clear.",
+            pane.pane_id
+        ))),
     }
 }
 

@@ -119,7 +119,7 @@ impl Broker {
             &task.text,
             self.max_text_len,
         );
-        self.push(target, &payload, true).await
+        self.push(target, &payload).await
     }
 
     /// Stores a summary for the sender and one delivery per active, non-Administrator agent

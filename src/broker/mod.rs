@@ -53,7 +53,7 @@ impl Broker {
 
     /// Types a payload into a pane after the data it announces is committed; logs why not
     /// when it cannot. Returns whether every keystroke was delivered.
-    async fn push(&self, target: Option<PaneTarget>, payload: &str, escape_first: bool) -> bool {
+    async fn push(&self, target: Option<PaneTarget>, payload: &str) -> bool {
         let Some(target) = target else {
             return false;
         };
@@ -61,7 +61,7 @@ impl Broker {
             tracing::debug!("tmux not on PATH: preview skipped");
             return false;
         }
-        match self.tmux.type_line(&target, payload, escape_first).await {
+        match self.tmux.type_line(&target, payload).await {
             Delivery::Sent => true,
             Delivery::Shell(cmd) => {
                 tracing::info!(pane = %target.pane_id, %cmd, "pane runs a shell: nothing typed, message stays queued");
@@ -73,6 +73,10 @@ impl Broker {
             }
             Delivery::Failed(e) => {
                 tracing::warn!(pane = %target.pane_id, error = %e, "keystrokes failed: message stays queued");
+                false
+            }
+            Delivery::Held(why) => {
+                tracing::info!(pane = %target.pane_id, %why, "nothing typed: message stays queued");
                 false
             }
         }

@@ -2146,7 +2146,7 @@ fn the_preview_is_truncated_even_with_full() {
     let got = wait_for_bytes(&log, b"\r");
     assert_eq!(
         String::from_utf8_lossy(&got),
-        format!("\x1b[cafleet msg 1 from 3 {ts}]\n0123456789…\r")
+        format!("[cafleet msg 1 from 3 {ts}]\n0123456789…\r")
     );
 }
 

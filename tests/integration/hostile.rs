@@ -274,7 +274,7 @@ fn register(env: &Env, name: &str) -> String {
         .to_string()
 }
 
-/// Waits for the next complete preview (Escape … Enter) after `from` bytes of the log.
+/// Waits for the next complete preview (header … Enter) after `from` bytes of the log.
 fn next_preview(log: &Path, from: usize) -> Vec<u8> {
     let mut chunk = Vec::new();
     let done = wait_for(Duration::from_secs(10), || {
@@ -290,15 +290,15 @@ fn next_preview(log: &Path, from: usize) -> Vec<u8> {
     chunk
 }
 
-/// Checks one typed preview: Escape, the header, one LF, the sanitised truncated body,
+/// Checks one typed preview: the header (no Escape), one LF, the sanitised truncated body,
 /// Enter, and no other control byte or invisible code point.
 fn assert_inert_preview(chunk: &[u8], header: &str, text: &str, max: usize) {
     let got = std::str::from_utf8(chunk).expect("typed bytes are UTF-8");
     let body = cafleet::tmux::sanitize(&truncate(text, max));
     // A last word starting with `$` or `@` is closed with a space (mention popups).
     let line = cafleet::tmux::close_mention(&format!("{header}\n{body}")).into_owned();
-    assert_eq!(got, format!("\x1b{line}\r"), "typed for {text:?}");
-    let typed = &got[1..got.len() - 1];
+    assert_eq!(got, format!("{line}\r"), "typed for {text:?}");
+    let typed = &got[..got.len() - 1];
     let bad: Vec<char> = typed
         .chars()
         .filter(|c| props::must_not_be_typed(*c))
@@ -445,7 +445,7 @@ fn broadcast_and_a_leading_dash_reach_the_pane_inert() {
     let chunk = next_preview(&log, before);
     let s = String::from_utf8_lossy(&chunk);
     assert!(s.ends_with("]\n-R␛[201~␃␄ ! touch x\r"), "{s:?}");
-    assert_inert_preview(&chunk, &s[1..s.find('\n').unwrap()], text, 200);
+    assert_inert_preview(&chunk, &s[..s.find('\n').unwrap()], text, 200);
     let summary = v[0]["task"]["id"].as_i64().unwrap();
     let texts = env.query(&format!(
         "SELECT text FROM tasks WHERE origin_task_id = {summary} AND task_id != {summary}"
@@ -866,8 +866,8 @@ impl Web {
         let chunk = next_preview_async(log, before).await;
         let got = String::from_utf8_lossy(&chunk).to_string();
         let header_end = got.find('\n').unwrap();
-        assert!(got[..header_end].starts_with(&format!("\x1b[cafleet msg {id} from 2 ")));
-        assert_inert_preview(&chunk, &got[1..header_end], text, 200);
+        assert!(got[..header_end].starts_with(&format!("[cafleet msg {id} from 2 ")));
+        assert_inert_preview(&chunk, &got[..header_end], text, 200);
         id
     }
 

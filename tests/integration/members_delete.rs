@@ -261,7 +261,7 @@ fn director_only_commands_from_a_members_pane_are_refused_and_type_nothing() {
     assert_keys(
         &team,
         &p1,
-        b"\x1bcafleet message poll --fleet-id 1 --agent-id 3\r",
+        b"cafleet message poll --fleet-id 1 --agent-id 3\r",
     );
 }
 

@@ -350,8 +350,11 @@ fn a_coding_agent_that_exits_during_start_up_is_reported_with_its_last_lines() {
         "#!/bin/sh\necho 'Error: Invalid API key. Please run /login'\nsleep 0.5\nexit 3\n",
     );
     let err = create_fails(&team, &[], 1);
+    // The status is shown when tmux has recorded it in time (it can lag behind the
+    // pane's death under load).
     assert!(
-        err.starts_with("Error: claude exited (status 3) before its input box appeared."),
+        err.starts_with("Error: claude exited (status 3) before its input box appeared.")
+            || err.starts_with("Error: claude exited before its input box appeared."),
         "{err}"
     );
     assert!(

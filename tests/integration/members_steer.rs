@@ -583,7 +583,7 @@ fn ping_types_escape_the_poll_command_and_enter() {
         team.env.ok(&member_args("ping", &id, &[])),
         format!("Pinged member m1 ({pane}) — poll keystroke dispatched.\n")
     );
-    let poll = b"\x1bcafleet message poll --fleet-id 1 --agent-id 3\r";
+    let poll = b"cafleet message poll --fleet-id 1 --agent-id 3\r";
     assert_keys(&team, &pane, poll);
     assert_eq!(team.env.ok(&member_args("ping", &id, &["--quiet"])), "3\n");
     assert_eq!(
@@ -654,7 +654,7 @@ fn nudge_stores_a_task_and_types_its_preview() {
     assert_keys(
         &team,
         &pane,
-        format!("\x1b[cafleet msg 1 from 1 {ts}]\nplease report⏎status\r").as_bytes(),
+        format!("[cafleet msg 1 from 1 {ts}]\nplease report⏎status\r").as_bytes(),
     );
     assert_eq!(
         team.env.json(&nudge_args("1", &id, "again")),
@@ -697,7 +697,7 @@ fn nudge_of_the_director_from_a_members_pane_is_allowed() {
     let got = wait_for_bytes(&team.director_log, b"\r");
     assert_eq!(
         String::from_utf8_lossy(&got),
-        format!("\x1b[cafleet msg 1 from {id} {ts}]\nDirector: m2 looks stalled\r")
+        format!("[cafleet msg 1 from {id} {ts}]\nDirector: m2 looks stalled\r")
     );
 }
 

@@ -41,7 +41,7 @@ fn send_types_the_exact_preview_into_the_recipient_pane() {
     let v = send_json(&env, &alice, "1", "please do task A");
     assert_eq!(v["notification_sent"], true, "{v}");
     let ts = v["task"]["ts"].as_str().unwrap();
-    let expected = format!("\x1b[cafleet msg 1 from {alice} {ts}]\nplease do task A\r");
+    let expected = format!("[cafleet msg 1 from {alice} {ts}]\nplease do task A\r");
     let got = wait_for_bytes(&log, b"\r");
     assert_eq!(String::from_utf8_lossy(&got), expected);
 }
@@ -56,16 +56,17 @@ fn hostile_text_arrives_as_inert_visible_text() {
     assert_eq!(v["notification_sent"], true, "{v}");
     let ts = v["task"]["ts"].as_str().unwrap();
     let body = "-R line1⏎line2⏎line3⏎end␉tab ␃c ␄d ␕u ␛[Aesc ␛]0;title␇ ␡del $(touch /tmp/pwned) `id` �2J �rtl";
-    let expected = format!("\x1b[cafleet msg 1 from {alice} {ts}]\n{body}\r");
+    let expected = format!("[cafleet msg 1 from {alice} {ts}]\n{body}\r");
     let got = wait_for_bytes(&log, b"\r");
     assert_eq!(String::from_utf8_lossy(&got), expected);
-    // Only the leading Escape, the header/body line break and the final Enter are controls.
+    // Only the header/body line break and the final Enter are controls: no Escape, which
+    // would cancel a working agent's turn.
     let controls: Vec<u8> = got
         .iter()
         .copied()
         .filter(|b| *b < 0x20 || *b == 0x7f)
         .collect();
-    assert_eq!(controls, vec![0x1b, b'\n', b'\r']);
+    assert_eq!(controls, vec![b'\n', b'\r']);
     // The stored text is the original, untouched.
     let stored = env.query("SELECT text FROM tasks WHERE task_id = 1");
     assert_eq!(stored[0][0], text);
@@ -264,4 +265,58 @@ except Exception as e:
     assert!(wait_for(Duration::from_secs(10), || result.exists()));
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(std::fs::read_to_string(&result).unwrap(), "1");
+}
+
+/// Twenty senders at once into one pane: each preview arrives whole (header, LF, body,
+/// Enter), never interleaved with another's keystrokes, because every typist takes the
+/// pane's lock (text and Enter are separate tmux calls with a pause between).
+#[test]
+fn concurrent_sends_into_one_pane_never_interleave() {
+    let mut env = Env::new();
+    let (_server, _pane, log) = fleet_in_tmux(&mut env);
+    let alice = register(&env, "alice");
+    let env = std::sync::Arc::new(env);
+    let senders: Vec<_> = (0..20)
+        .map(|i| {
+            let env = env.clone();
+            let alice = alice.clone();
+            std::thread::spawn(move || {
+                let v = send_json(&env, &alice, "1", &format!("concurrent message {i:02}"));
+                assert_eq!(v["notification_sent"], true, "{v}");
+                v["task"]["id"].as_i64().unwrap()
+            })
+        })
+        .collect();
+    let mut ids: Vec<i64> = senders.into_iter().map(|h| h.join().unwrap()).collect();
+    ids.sort_unstable();
+    let mut got = Vec::new();
+    wait_for(Duration::from_secs(20), || {
+        got = std::fs::read(&log).unwrap_or_default();
+        got.iter().filter(|b| **b == b'\r').count() >= 20
+    });
+    let text = String::from_utf8(got).unwrap();
+    let previews: Vec<&str> = text.split_terminator('\r').collect();
+    assert_eq!(previews.len(), 20, "{text:?}");
+    let mut seen: Vec<i64> = previews
+        .iter()
+        .map(|p| {
+            let (header, body) = p.split_once('\n').unwrap_or_else(|| panic!("{p:?}"));
+            let id: i64 = header
+                .strip_prefix("[cafleet msg ")
+                .and_then(|h| h.split(' ').next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("mangled header {header:?} in {text:?}"));
+            assert!(
+                header.ends_with(']') && header.contains(&format!(" from {alice} ")),
+                "{header:?}"
+            );
+            assert!(
+                body.starts_with("concurrent message ") && body.len() == 21,
+                "mangled body {body:?} in {text:?}"
+            );
+            id
+        })
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(seen, ids);
 }

@@ -8,6 +8,7 @@ pub mod model;
 
 mod claude;
 mod codex;
+mod delivery;
 mod opencode;
 
 use crate::support::*;
