@@ -4,17 +4,20 @@
 # script that puts its tty in raw mode and reads forever, so keystrokes land in a program,
 # not a shell):
 #
-#   member create                  spawn a member (split-window, layout, two transactions);
-#                                  each run is followed by an untimed `member delete --force`
+#   member create                  spawn a member (split-window, layout, two transactions,
+#                                  then the wait for its input box, which the stand-in
+#                                  shows at once as Claude Code's footer); each run is
+#                                  followed by an untimed
+#                                  `member delete --force`
 #   member send-input --choice 1   keystrokes into a member's pane
 #   member exec "ls"               keystrokes ("!ls", Enter)
 #   member ping                    the poll command typed into the pane
 #   member capture --lines 20      capture-pane, no keystrokes
 #   message send (to a member)     store the message, then type its preview into the pane
 #
-# Prints median and p90 wall time (ms) per command. The keystroke commands contain fixed
-# pauses by design (tmux.rs: 100 ms after Escape, 120 ms before Enter), so their floor is
-# about 120–220 ms whatever the machine; `capture` and `create` have no pause.
+# Prints median and p90 wall time (ms) per command. The keystroke commands contain a fixed
+# pause by design (tmux.rs: 120 ms before Enter), so their floor is about 120 ms whatever
+# the machine; `capture` has no pause.
 #
 # Usage: benches/cli_members.sh          (N=20 runs per command)
 #        N=50 benches/cli_members.sh
@@ -63,6 +66,8 @@ try:
     tty.setraw(0)
 except Exception:
     pass
+# The footer Claude Code shows once its input box is up: `member create` waits for it.
+os.write(1, b"? for shortcuts\r\n")
 while True:
     try:
         if not os.read(0, 4096):
@@ -167,4 +172,4 @@ bench "message send (preview)" "$bin" message send --fleet-id "$fleet" --agent-i
     --to "$member" --text "Please review the diff in src/broker/messages.rs and reply with findings."
 
 member_delete "$member"
-echo "note: send-input, exec, ping and message send include fixed keystroke pauses (100 ms after Escape, 120 ms before Enter)" >&2
+echo "note: exec, ping and message send include a fixed keystroke pause (120 ms before Enter; no Escape since 0.15)" >&2

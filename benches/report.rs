@@ -979,6 +979,7 @@ try:
     tty.setraw(0)
 except Exception:
     pass
+os.write(1, b'? for shortcuts\\r\\n')
 while True:
     try:
         if not os.read(0, 4096):

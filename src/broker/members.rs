@@ -21,9 +21,10 @@ use std::time::{Duration, Instant};
 pub const EXIT_WAIT: Duration = Duration::from_secs(15);
 /// How often it checks.
 pub const EXIT_POLL: Duration = Duration::from_millis(500);
-/// How long a new member's input box must stay on screen before `member create` takes the
-/// member as started (a dialog drawn over it in that time is caught).
-pub const READY_SETTLE: Duration = Duration::from_millis(800);
+/// How long a new codex member's input box must stay on screen before `member create`
+/// takes it as started: Codex draws its input box, then replaces it with a trust dialog.
+/// Claude Code shows its dialogs before its input box, opencode has none.
+pub const CODEX_READY_SETTLE: Duration = Duration::from_millis(800);
 /// Pause between choosing a question's free-text row and typing into it.
 pub const FREETEXT_ROW_PAUSE: Duration = Duration::from_millis(500);
 
@@ -487,6 +488,11 @@ impl Broker {
         let deadline = tokio::time::Instant::now() + timeout;
         let mut last = String::new();
         let mut ready_since: Option<tokio::time::Instant> = None;
+        let settle = if backend == CodingAgent::Codex {
+            CODEX_READY_SETTLE
+        } else {
+            Duration::ZERO
+        };
         let outcome = loop {
             match self.tmux.pane_exit_status(target).await {
                 Ok(Some(mut status)) => {
@@ -525,15 +531,13 @@ impl Broker {
                 last = screen;
             }
             match backend::screen::startup_screen(backend, &last) {
-                // Confirmed once more after a pause: Codex draws its input box before it
-                // replaces it with a trust dialog.
-                StartupScreen::Ready
-                    if ready_since.is_some_and(|t| t.elapsed() >= READY_SETTLE) =>
-                {
-                    break Ok(());
-                }
+                // For codex, confirmed again after a pause: it draws its input box before
+                // it replaces it with a trust dialog.
                 StartupScreen::Ready => {
-                    ready_since.get_or_insert_with(tokio::time::Instant::now);
+                    let since = *ready_since.get_or_insert_with(tokio::time::Instant::now);
+                    if since.elapsed() >= settle {
+                        break Ok(());
+                    }
                 }
                 StartupScreen::Blocked(hint) => {
                     break Err(format!(
@@ -550,7 +554,7 @@ impl Broker {
                     start_lines(&last)
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         };
         if outcome.is_ok() && kept {
             let _ = self.tmux.set_remain_on_exit(target, false).await;
