@@ -286,22 +286,7 @@ impl Tmux {
 
     /// Waits (up to [`SUBMIT_WAIT`]) until the input box shows typed text.
     async fn await_input(&self, target: &PaneTarget) -> bool {
-        let deadline = tokio::time::Instant::now() + SUBMIT_WAIT;
-        while tokio::time::Instant::now() < deadline {
-            match self.capture(target, 60).await {
-                Ok(screen)
-                    if matches!(
-                        crate::backend::screen::input_state(&screen),
-                        InputState::Draft(_)
-                    ) =>
-                {
-                    return true;
-                }
-                Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
-                Err(_) => return false,
-            }
-        }
-        false
+        self.await_box(target, true).await
     }
 
     /// After text + Enter into an input box that was empty: waits (still the pane's typist)
@@ -323,21 +308,29 @@ impl Tmux {
             {
                 return false;
             }
-            let deadline = tokio::time::Instant::now() + SUBMIT_WAIT;
-            while tokio::time::Instant::now() < deadline {
-                match self.capture(target, 60).await {
-                    Ok(screen) => {
-                        if !matches!(
-                            crate::backend::screen::input_state(&screen),
-                            InputState::Draft(_)
-                        ) {
-                            return true;
-                        }
-                    }
-                    Err(_) => return false,
-                }
-                tokio::time::sleep(Duration::from_millis(40)).await;
+            if self.await_box(target, false).await {
+                return true;
             }
+        }
+        false
+    }
+
+    /// Polls the input box (up to [`SUBMIT_WAIT`]) until it holds text (`filled`) or no
+    /// longer does; false on timeout or a failed capture.
+    async fn await_box(&self, target: &PaneTarget, filled: bool) -> bool {
+        let deadline = tokio::time::Instant::now() + SUBMIT_WAIT;
+        while tokio::time::Instant::now() < deadline {
+            let Ok(screen) = self.capture(target, 60).await else {
+                return false;
+            };
+            let draft = matches!(
+                crate::backend::screen::input_state(&screen),
+                InputState::Draft(_)
+            );
+            if draft == filled {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         false
     }
