@@ -868,6 +868,7 @@ impl Broker {
         Ok(super::SendOutcome {
             task,
             notification_sent,
+            repeated: false,
         })
     }
 }

@@ -18,6 +18,9 @@ pub struct SendOutcome {
     pub task: Task,
     /// Whether the inline preview was typed into the recipient's pane.
     pub notification_sent: bool,
+    /// A repeat of a send with the same idempotency key: nothing was stored or typed, and
+    /// `task` is the original.
+    pub repeated: bool,
 }
 
 /// Result of a broadcast.
@@ -29,6 +32,60 @@ pub struct BroadcastOutcome {
     pub recipients: usize,
     /// Previews typed.
     pub notified: usize,
+    /// A repeat of a broadcast with the same idempotency key: nothing was stored or typed.
+    pub repeated: bool,
+}
+
+/// What [`Broker::broadcast_store_keyed`] did.
+#[derive(Debug, Clone)]
+pub enum BroadcastStored {
+    /// Stored: the summary and each delivery with the pane its preview goes to.
+    New(Task, Vec<(Task, Option<PaneTarget>)>),
+    /// A repeat of an earlier broadcast with the same key: its summary and recipients.
+    Repeat(Task, usize),
+}
+
+/// The longest idempotency key accepted.
+pub const MAX_IDEMPOTENCY_KEY: usize = 200;
+
+/// Refuses an idempotency key that is blank, too long or holds control characters.
+pub fn validate_idempotency_key(key: &str) -> Result<()> {
+    if key.trim().is_empty() {
+        return Err(Error::usage(
+            "--idempotency-key may not be blank; pass a key unique to this message (e.g. a UUID).",
+        ));
+    }
+    if key.chars().count() > MAX_IDEMPOTENCY_KEY {
+        return Err(Error::usage(format!(
+            "--idempotency-key is {} characters long; the limit is {MAX_IDEMPOTENCY_KEY}. Use a shorter key (e.g. a UUID).",
+            key.chars().count()
+        )));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(Error::usage(
+            "--idempotency-key may not contain control characters; use letters, digits and punctuation.",
+        ));
+    }
+    Ok(())
+}
+
+/// The task `sender` stored under `key`, if any.
+async fn keyed_original(
+    conn: &mut SqliteConnection,
+    sender: AgentId,
+    key: &str,
+) -> Result<Option<Task>> {
+    match db::tasks::find_by_idempotency_key(conn, sender, key).await? {
+        Some(id) => db::tasks::get(conn, id).await,
+        None => Ok(None),
+    }
+}
+
+/// The refusal of a key used again for a different message.
+fn key_reused(key: &str, sender: AgentId, task_id: TaskId) -> Error {
+    Error::runtime(format!(
+        "idempotency key '{key}' was already used by agent {sender} for task {task_id}, a different message. Use a new key for a new message; repeat the same message to get task {task_id} back."
+    ))
 }
 
 /// Refuses empty or whitespace-only message text (O3, L4).
@@ -51,12 +108,70 @@ impl Broker {
         to: AgentId,
         text: &str,
     ) -> Result<SendOutcome> {
-        let (task, target) = self.message_store(fleet_id, sender, to, text).await?;
-        let notification_sent = self.push_preview(&task, target).await;
+        self.message_send_keyed(fleet_id, sender, to, text, None)
+            .await
+    }
+
+    /// [`Broker::message_send`] with an optional idempotency key: a send repeated with the
+    /// same key (same sender) stores and types nothing and returns the original task; the
+    /// same key with another recipient or text is refused.
+    pub async fn message_send_keyed(
+        &self,
+        fleet_id: FleetId,
+        sender: AgentId,
+        to: AgentId,
+        text: &str,
+        key: Option<&str>,
+    ) -> Result<SendOutcome> {
+        let (task, target, repeated) = self
+            .message_store_keyed(fleet_id, sender, to, text, key)
+            .await?;
+        let notification_sent = !repeated && self.push_preview(&task, target).await;
         Ok(SendOutcome {
             task,
             notification_sent,
+            repeated,
         })
+    }
+
+    /// [`Broker::message_store`] with an optional idempotency key; the flag says the send
+    /// was a repeat (nothing stored; the original task, no pane to type into).
+    pub async fn message_store_keyed(
+        &self,
+        fleet_id: FleetId,
+        sender: AgentId,
+        to: AgentId,
+        text: &str,
+        key: Option<&str>,
+    ) -> Result<(Task, Option<PaneTarget>, bool)> {
+        let Some(key) = key else {
+            let (task, target) = self.message_store(fleet_id, sender, to, text).await?;
+            return Ok((task, target, false));
+        };
+        validate_text(text)?;
+        validate_idempotency_key(key)?;
+        let now = now_ts();
+        let (text, key) = (text.to_string(), key.to_string());
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    check_member(tx, fleet_id, sender).await?;
+                    if let Some(original) = keyed_original(tx, sender, &key).await? {
+                        if original.to_agent_id != to || original.text != text {
+                            return Err(key_reused(&key, sender, original.task_id));
+                        }
+                        return Ok((original, None, true));
+                    }
+                    match Broker::store_unicast(tx, fleet_id, sender, to, &text, &now).await? {
+                        Some((task, target)) => {
+                            db::tasks::set_idempotency_key(tx, task.task_id, &key).await?;
+                            Ok((task, target, false))
+                        }
+                        None => Err(unicast_refusal(tx, fleet_id, sender, to).await),
+                    }
+                })
+            })
+            .await
     }
 
     /// Validates and commits a unicast delivery; returns it with the pane its preview goes
@@ -131,14 +246,43 @@ impl Broker {
         sender: AgentId,
         text: &str,
     ) -> Result<BroadcastOutcome> {
-        let (summary, deliveries) = self.broadcast_store(fleet_id, sender, text).await?;
-        let recipients = deliveries.len();
-        let notified = self.push_previews(deliveries).await;
-        Ok(BroadcastOutcome {
-            summary,
-            recipients,
-            notified,
-        })
+        self.message_broadcast_keyed(fleet_id, sender, text, None)
+            .await
+    }
+
+    /// [`Broker::message_broadcast`] with an optional idempotency key (see
+    /// [`Broker::message_send_keyed`]); a repeat reports the original summary and its
+    /// recipients, and types nothing.
+    pub async fn message_broadcast_keyed(
+        &self,
+        fleet_id: FleetId,
+        sender: AgentId,
+        text: &str,
+        key: Option<&str>,
+    ) -> Result<BroadcastOutcome> {
+        Ok(
+            match self
+                .broadcast_store_keyed(fleet_id, sender, text, key)
+                .await?
+            {
+                BroadcastStored::New(summary, deliveries) => {
+                    let recipients = deliveries.len();
+                    let notified = self.push_previews(deliveries).await;
+                    BroadcastOutcome {
+                        summary,
+                        recipients,
+                        notified,
+                        repeated: false,
+                    }
+                }
+                BroadcastStored::Repeat(summary, recipients) => BroadcastOutcome {
+                    summary,
+                    recipients,
+                    notified: 0,
+                    repeated: true,
+                },
+            },
+        )
     }
 
     /// Types the previews of committed deliveries concurrently; returns how many landed.
@@ -162,13 +306,51 @@ impl Broker {
         sender: AgentId,
         text: &str,
     ) -> Result<(Task, Vec<(Task, Option<PaneTarget>)>)> {
+        match self
+            .broadcast_store_keyed(fleet_id, sender, text, None)
+            .await?
+        {
+            BroadcastStored::New(summary, deliveries) => Ok((summary, deliveries)),
+            // Only a key finds an earlier broadcast.
+            BroadcastStored::Repeat(summary, _) => Ok((summary, Vec::new())),
+        }
+    }
+
+    /// [`Broker::broadcast_store`] with an optional idempotency key, checked and recorded in
+    /// the same transaction as the broadcast.
+    pub async fn broadcast_store_keyed(
+        &self,
+        fleet_id: FleetId,
+        sender: AgentId,
+        text: &str,
+        key: Option<&str>,
+    ) -> Result<BroadcastStored> {
         validate_text(text)?;
+        if let Some(key) = key {
+            validate_idempotency_key(key)?;
+        }
         let now = now_ts();
         let text = text.to_string();
+        let key = key.map(str::to_string);
         self.db
             .write(move |tx| {
                 Box::pin(async move {
                     check_sender(tx, fleet_id, sender).await?;
+                    if let Some(key) = &key
+                        && let Some(summary) = keyed_original(tx, sender, key).await?
+                    {
+                        let same_text = db::tasks::first_delivery_text(tx, summary.task_id)
+                            .await?
+                            .is_none_or(|t| t == text);
+                        if summary.r#type != TYPE_BROADCAST_SUMMARY || !same_text {
+                            return Err(key_reused(key, sender, summary.task_id));
+                        }
+                        let n = db::tasks::count_deliveries(tx, summary.task_id).await?;
+                        return Ok(BroadcastStored::Repeat(
+                            summary,
+                            usize::try_from(n).unwrap_or(0),
+                        ));
+                    }
                     let recipients = db::agents::broadcast_recipients(tx, fleet_id, sender).await?;
                     let summary_text = format!("Broadcast sent to {} recipients", recipients.len());
                     let summary_id = db::tasks::insert(
@@ -212,7 +394,10 @@ impl Broker {
                     summary.context_id = sender;
                     summary.r#type = TYPE_BROADCAST_SUMMARY.to_string();
                     summary.status_state = STATE_COMPLETED.to_string();
-                    Ok((summary, deliveries))
+                    if let Some(key) = &key {
+                        db::tasks::set_idempotency_key(tx, summary_id, key).await?;
+                    }
+                    Ok(BroadcastStored::New(summary, deliveries))
                 })
             })
             .await

@@ -10,7 +10,10 @@ pub mod monitor;
 
 pub use agents::{AgentDetail, validate_identity};
 pub use fleets::FleetCreated;
-pub use messages::{BroadcastOutcome, SendOutcome, validate_text};
+pub use messages::{
+    BroadcastOutcome, BroadcastStored, MAX_IDEMPOTENCY_KEY, SendOutcome, validate_idempotency_key,
+    validate_text,
+};
 
 use crate::db::Db;
 use crate::model::{AgentId, FleetId, PaneTarget};

@@ -235,6 +235,11 @@ pub struct SendArgs {
     /// The message body (required, not blank); stored in full.
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub text: Option<String>,
+    /// A key unique to this message (e.g. a UUID, at most 200 characters): repeating the
+    /// command with the same key stores and types nothing and prints the original task, so
+    /// a retried tool call cannot send twice.
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    pub idempotency_key: Option<String>,
     /// Long form, untruncated.
     #[arg(long, hide = true)]
     pub full: bool,
@@ -255,6 +260,10 @@ pub struct BroadcastArgs {
     /// The message body (required, not blank).
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub text: Option<String>,
+    /// A key unique to this broadcast (at most 200 characters): repeating the command with
+    /// the same key stores and types nothing and prints the original summary.
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    pub idempotency_key: Option<String>,
     /// Long form of the summary.
     #[arg(long, hide = true)]
     pub full: bool,

@@ -401,18 +401,29 @@ async fn message_send(ctx: &Ctx, a: SendArgs) -> CliResult {
     let to = need(a.to, "--to")?;
     let text = need(a.text, "--text")?;
     let broker = ctx.broker().await?;
-    let sent = broker.message_send(fleet_id, sender, to, &text).await?;
+    let sent = broker
+        .message_send_keyed(fleet_id, sender, to, &text, a.idempotency_key.as_deref())
+        .await?;
     let max = broker.max_text_len();
     if ctx.json {
-        print_json(&json!({
+        let mut v = json!({
             "task": output::task_json(&sent.task, a.full, true, max),
             "notification_sent": sent.notification_sent,
-        }));
+        });
+        if sent.repeated {
+            v["repeated"] = json!(true);
+        }
+        print_json(&v);
     } else if a.quiet {
         print(&sent.task.task_id.to_string());
     } else {
+        let head = if sent.repeated {
+            "Message already sent with this --idempotency-key; nothing stored or typed."
+        } else {
+            "Message sent."
+        };
         print(&format!(
-            "Message sent.\n{}",
+            "{head}\n{}",
             output::task_text(&sent.task, a.full, max)
         ));
     }
@@ -424,19 +435,32 @@ async fn message_broadcast(ctx: &Ctx, a: BroadcastArgs) -> CliResult {
     let sender = need(a.agent_id, "--agent-id")?;
     let text = need(a.text, "--text")?;
     let broker = ctx.broker().await?;
-    let out = broker.message_broadcast(fleet_id, sender, &text).await?;
+    let out = broker
+        .message_broadcast_keyed(fleet_id, sender, &text, a.idempotency_key.as_deref())
+        .await?;
     let max = broker.max_text_len();
     if ctx.json {
-        print_json(&json!([{
+        let mut v = json!({
             "task": output::task_json(&out.summary, a.full, true, max),
             "notifications_sent_count": out.notified,
-        }]));
+        });
+        if out.repeated {
+            v["repeated"] = json!(true);
+        }
+        print_json(&json!([v]));
     } else if a.full {
         print(&output::task_full_text(&out.summary));
     } else {
         print(&format!(
-            "broadcast id={} recipients={} notified={}",
-            out.summary.task_id, out.recipients, out.notified
+            "broadcast id={} recipients={} notified={}{}",
+            out.summary.task_id,
+            out.recipients,
+            out.notified,
+            if out.repeated {
+                " (already sent with this --idempotency-key; nothing stored or typed)"
+            } else {
+                ""
+            }
         ));
     }
     Ok(())

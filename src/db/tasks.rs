@@ -87,6 +87,63 @@ pub async fn insert_unicast_checked(
     .await?)
 }
 
+/// The task `sender` stored under an idempotency key, if any.
+pub async fn find_by_idempotency_key(
+    conn: &mut SqliteConnection,
+    sender: AgentId,
+    key: &str,
+) -> Result<Option<TaskId>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT task_id AS "task_id!" FROM tasks
+           WHERE from_agent_id = ?1 AND idempotency_key = ?2"#,
+        sender,
+        key
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Records the idempotency key of a task just stored.
+pub async fn set_idempotency_key(
+    conn: &mut SqliteConnection,
+    task_id: TaskId,
+    key: &str,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE tasks SET idempotency_key = ?2 WHERE task_id = ?1",
+        task_id,
+        key
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// How many deliveries a broadcast summary has.
+pub async fn count_deliveries(conn: &mut SqliteConnection, summary_id: TaskId) -> Result<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM tasks
+           WHERE origin_task_id = ?1 AND task_id != ?1"#,
+        summary_id
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The text of a broadcast's first delivery (the broadcast text; the summary has its own).
+pub async fn first_delivery_text(
+    conn: &mut SqliteConnection,
+    summary_id: TaskId,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT text AS "text!" FROM tasks
+           WHERE origin_task_id = ?1 AND task_id != ?1 ORDER BY task_id LIMIT 1"#,
+        summary_id
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// Inserts one broadcast delivery per recipient in a single statement (the text is bound
 /// once, however many recipients) and returns `(task_id, recipient)` pairs, ascending id.
 pub async fn insert_deliveries(

@@ -487,6 +487,22 @@ pub async fn send(
             ));
         }
     };
+    let key = match obj.get("idempotency_key") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(k)) => Some(k.clone()),
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "string_type",
+                &["body", "idempotency_key"],
+                "Input should be a valid string",
+                other.clone(),
+            ));
+        }
+    };
+    if let Some(k) = &key {
+        crate::broker::validate_idempotency_key(k)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
     let broker = state.broker.clone();
     let sender = {
         let mut conn = super::conn(broker.db()).await?;
@@ -505,16 +521,30 @@ pub async fn send(
         return Err(ApiError::bad_request("message text may not be empty"));
     }
     if broadcast {
-        let (summary, deliveries) = broker.broadcast_store(fleet_id, from, &text).await?;
-        let recipients = deliveries.len();
-        tokio::spawn(async move {
-            broker.push_previews(deliveries).await;
-        });
-        return Ok(Json(json!({
+        let (summary, recipients, repeated) = match broker
+            .broadcast_store_keyed(fleet_id, from, &text, key.as_deref())
+            .await?
+        {
+            crate::broker::BroadcastStored::New(summary, deliveries) => {
+                let recipients = deliveries.len();
+                tokio::spawn(async move {
+                    broker.push_previews(deliveries).await;
+                });
+                (summary, recipients, false)
+            }
+            crate::broker::BroadcastStored::Repeat(summary, recipients) => {
+                (summary, recipients, true)
+            }
+        };
+        let mut response = json!({
             "task_id": summary.task_id,
             "status": summary.status_state,
             "recipients": recipients,
-        })));
+        });
+        if repeated {
+            response["repeated"] = json!(true);
+        }
+        return Ok(Json(response));
     }
     {
         let mut conn = super::conn(broker.db()).await?;
@@ -523,11 +553,18 @@ pub async fn send(
             _ => return Err(ApiError::not_found("Agent not found")),
         }
     }
-    let (task, target) = broker.message_store(fleet_id, from, to, &text).await?;
-    let response = json!({ "task_id": task.task_id, "status": task.status_state });
-    tokio::spawn(async move {
-        broker.push_preview(&task, target).await;
-    });
+    let (task, target, repeated) = broker
+        .message_store_keyed(fleet_id, from, to, &text, key.as_deref())
+        .await?;
+    let mut response = json!({ "task_id": task.task_id, "status": task.status_state });
+    if repeated {
+        // The original task: nothing stored, nothing typed.
+        response["repeated"] = json!(true);
+    } else {
+        tokio::spawn(async move {
+            broker.push_preview(&task, target).await;
+        });
+    }
     Ok(Json(response))
 }
 

@@ -15,6 +15,9 @@ fn adopted_env() -> Env {
     env
 }
 
+/// The columns of `tasks` in a 0.14 database.
+pub const TASK_COLUMNS: &str = "task_id, context_id, from_agent_id, to_agent_id, type, created_at, status_state, status_timestamp, origin_task_id, text";
+
 const TABLES: [&str; 6] = [
     "fleets",
     "agents",
@@ -29,6 +32,8 @@ fn dump(path: &std::path::Path, table: &str) -> Vec<Vec<String>> {
         "agent_placements" => {
             "agent_id, director_agent_id, tmux_session, tmux_window_id, tmux_pane_id, coding_agent, created_at"
         }
+        // The 0.14 columns (later migrations add columns, NULL for adopted rows).
+        "tasks" => TASK_COLUMNS,
         _ => "*",
     };
     query_db(path, &format!("SELECT {cols} FROM {table} ORDER BY 1"))
@@ -42,6 +47,14 @@ fn a_python_database_is_adopted_without_losing_a_row() {
     assert!(out.starts_with("Adopted "), "{out}");
     let after: Vec<_> = TABLES.iter().map(|t| dump(&env.db_path, t)).collect();
     assert_eq!(before, after, "adoption changed existing rows");
+    assert_eq!(
+        query_db(
+            &env.db_path,
+            "SELECT COUNT(*) FROM tasks WHERE idempotency_key IS NOT NULL"
+        ),
+        [["0"]],
+        "adopted messages carry no idempotency key"
+    );
     assert_eq!(
         env.query("SELECT version_num FROM alembic_version"),
         vec![vec!["0005".to_string()]]

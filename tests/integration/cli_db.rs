@@ -174,11 +174,15 @@ fn db_init_uses_the_home_default_when_no_url_is_set() {
 #[test]
 fn db_init_adopts_a_reference_database_keeping_its_rows() {
     let env = env_with_reference_copy();
-    let before = env.query("SELECT * FROM tasks ORDER BY task_id");
+    let tasks = format!(
+        "SELECT {} FROM tasks ORDER BY task_id",
+        crate::adoption::TASK_COLUMNS
+    );
+    let before = env.query(&tasks);
     let out = env.ok(&["db", "init"]);
     assert!(out.starts_with("Adopted "), "{out}");
     assert!(out.contains(&env.db_path.display().to_string()), "{out}");
-    assert_eq!(env.query("SELECT * FROM tasks ORDER BY task_id"), before);
+    assert_eq!(env.query(&tasks), before);
     assert_eq!(
         env.ok(&["db", "init"]),
         "Already at head (0005); nothing to do.\n"

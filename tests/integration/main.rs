@@ -12,6 +12,7 @@ mod crash;
 mod demo;
 mod group_commit;
 mod hostile;
+mod idempotency;
 mod isolation;
 mod load;
 mod members;

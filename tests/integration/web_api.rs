@@ -1070,3 +1070,51 @@ async fn the_fleet_header_is_checked_before_the_body_shape() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_api_send_repeated_with_its_idempotency_key_returns_the_original() {
+    let api = Api::new(None).await;
+    let body =
+        r#"{"from_agent_id": 2, "to_agent_id": 3, "text": "hi", "idempotency_key": "web-1"}"#;
+    let (s, v) = api.send("POST", "/api/messages/send", "1", body).await;
+    assert_eq!(
+        (s, v),
+        (
+            StatusCode::OK,
+            json!({"task_id": 1, "status": "input_required"})
+        )
+    );
+    let (s, v) = api.send("POST", "/api/messages/send", "1", body).await;
+    assert_eq!(
+        (s, v),
+        (
+            StatusCode::OK,
+            json!({"task_id": 1, "status": "input_required", "repeated": true})
+        )
+    );
+    let all =
+        r#"{"from_agent_id": 2, "to_agent_id": "*", "text": "all", "idempotency_key": "web-2"}"#;
+    let (_, first) = api.send("POST", "/api/messages/send", "1", all).await;
+    let (s, again) = api.send("POST", "/api/messages/send", "1", all).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again["task_id"], first["task_id"]);
+    assert_eq!(again["recipients"], first["recipients"]);
+    assert_eq!(again["repeated"], true);
+    for (body, status) in [
+        (
+            r#"{"from_agent_id": 2, "to_agent_id": 3, "text": "other", "idempotency_key": "web-1"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            r#"{"from_agent_id": 2, "to_agent_id": 3, "text": "x", "idempotency_key": 5}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            r#"{"from_agent_id": 2, "to_agent_id": 3, "text": "x", "idempotency_key": ""}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (s, v) = api.send("POST", "/api/messages/send", "1", body).await;
+        assert_eq!(s, status, "{body}: {v}");
+    }
+}
