@@ -28,9 +28,11 @@ lint:
     cargo clippy --all-targets -- -D warnings
 
 # Every bench: broker, monitor and web in-process (divan), CLI and member commands as whole
-# processes (benches/cli.sh, benches/cli_members.sh), then benches/report.rs, which measures
-# the key operations itself and writes docs/performance.md (median, p99, peak memory, targets,
-# machine) with the other benches' output attached. About 10 minutes.
+# processes (benches/cli.sh, benches/cli_members.sh), delivery into the real coding-agent
+# CLIs (the ignored test real::delivery::bench_idle_delivery_latency, debug build), then
+# benches/report.rs, which measures the key operations itself and writes
+# docs/performance.md (median, p99, peak memory, targets, machine) with the other benches'
+# output attached. About 12 minutes.
 bench:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -44,6 +46,9 @@ bench:
     done
     ./benches/cli.sh 2>&1 | tee "$logs/benches-cli.sh.txt"
     ./benches/cli_members.sh 2>&1 | tee "$logs/benches-cli_members.sh.txt"
+    # Delivery into the real CLIs (needs tests/agents/install.sh): send -> model, per CLI.
+    tests/agents/install.sh
+    cargo test --test integration real::delivery::bench_idle_delivery_latency -- --ignored --nocapture 2>&1 | grep '^delivery' | tee "$logs/real-delivery.txt"
     cargo bench --bench report -- --out docs/performance.md --logs "$logs"
 
 # Regenerate the offline query data in .sqlx/ after changing SQL (needs sqlx-cli).

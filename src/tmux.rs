@@ -274,6 +274,9 @@ impl Tmux {
                     Delivery::Failed(e)
                 };
             }
+            // The pause before Enter stays even where the text is seen in the box: Codex
+            // takes an Enter that follows typed text within ~100 ms as part of a paste
+            // (a newline), and the text would wait for a second Enter.
             if !pause.is_zero() {
                 tokio::time::sleep(pause).await;
             }

@@ -219,3 +219,54 @@ fn codex_twenty_back_to_back_arrive_intact_in_order() {
 fn opencode_twenty_back_to_back_arrive_intact_in_order() {
     twenty_back_to_back_arrive_intact_in_order(Cli::Opencode);
 }
+
+/// The delivery bench (`just bench` runs it; ignored in `cargo test`): 20 sends, one at a
+/// time, to an idle member of each CLI; for each, the time from starting `message send`
+/// until its preview is in a request to the model, and how long the send command itself
+/// took (CAFleet's own time: store, read the input box, type, verify submission).
+/// Prints medians and p90 per CLI.
+#[test]
+#[ignore = "a bench: run with `just bench` or `-- --ignored --nocapture`"]
+fn bench_idle_delivery_latency() {
+    for cli in [Cli::Claude, Cli::Codex, Cli::Opencode] {
+        let team = RealTeam::new(cli);
+        let (id, pane) = team.spawn("bench");
+        team.wait_screen(&pane, "Ready.", 60);
+        let (mut seen, mut own) = (Vec::new(), Vec::new());
+        for i in 0..20 {
+            let text = format!("bench message {i:02}");
+            let start = std::time::Instant::now();
+            let (task, sent) = send(&team, &id, &text);
+            own.push(start.elapsed());
+            assert!(sent, "{}", team.screen(&pane));
+            let header = format!("[cafleet msg {task} from 1 ");
+            assert!(
+                wait_for(Duration::from_secs(30), || team
+                    .model
+                    .first_seen(&header)
+                    .is_some()),
+                "{}",
+                team.model.dump()
+            );
+            seen.push(team.model.first_seen(&header).unwrap() - start);
+            // Let the member finish its turn (poll, ack, reply) so the next send finds it
+            // idle.
+            team.director_receives(&format!("re {task}: {text}"), 60);
+            team.wait_screen(&pane, "Replied.", 30);
+        }
+        let stat = |v: &mut Vec<Duration>| {
+            v.sort();
+            (v[v.len() / 2], v[v.len() * 9 / 10])
+        };
+        let (seen50, seen90) = stat(&mut seen);
+        let (own50, own90) = stat(&mut own);
+        println!(
+            "delivery {:<8} send -> in the model's request: median {:>6.1} ms, p90 {:>6.1} ms; message send itself: median {:>6.1} ms, p90 {:>6.1} ms (n=20)",
+            cli.name(),
+            seen50.as_secs_f64() * 1e3,
+            seen90.as_secs_f64() * 1e3,
+            own50.as_secs_f64() * 1e3,
+            own90.as_secs_f64() * 1e3
+        );
+    }
+}

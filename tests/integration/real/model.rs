@@ -24,6 +24,8 @@ pub struct Logged {
     pub method: String,
     pub path: String,
     pub body: Value,
+    /// When the request arrived.
+    pub at: std::time::Instant,
 }
 
 /// One item of a conversation, whatever the wire format.
@@ -116,6 +118,14 @@ impl ModelServer {
             .collect()
     }
 
+    /// When the first request whose body contains `needle` arrived.
+    pub fn first_seen(&self, needle: &str) -> Option<std::time::Instant> {
+        self.requests()
+            .iter()
+            .find(|r| r.body.to_string().contains(needle))
+            .map(|r| r.at)
+    }
+
     /// Whether any request body so far contains `needle` (anywhere in its JSON text).
     pub fn saw(&self, needle: &str) -> bool {
         self.requests()
@@ -171,6 +181,7 @@ async fn handle(
         method: method.to_string(),
         path: path.clone(),
         body: body.clone(),
+        at: std::time::Instant::now(),
     });
     let Some(conv) = parse(&path, &body) else {
         if method == Method::GET && path.ends_with("/models") {
