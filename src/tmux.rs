@@ -193,6 +193,17 @@ impl Tmux {
         }
     }
 
+    /// Checks that a pane exists and runs a coding agent, not a shell (K2); the refusal is
+    /// the [`Delivery`] to report.
+    pub async fn check_agent_pane(&self, target: &PaneTarget) -> Result<(), Delivery> {
+        match self.pane_command(target).await {
+            Ok(None) => Err(Delivery::Gone),
+            Ok(Some(cmd)) if is_shell(&cmd) => Err(Delivery::Shell(cmd)),
+            Ok(Some(_)) => Ok(()),
+            Err(e) => Err(Delivery::Failed(e)),
+        }
+    }
+
     /// Types a payload into a coding agent's pane: the literal text (`-l --`, so a leading
     /// `-` stays text), then Enter — never Escape, which would cancel a working agent's
     /// turn. Refuses shells (K2), and holds back when the agent's input box has a
@@ -222,11 +233,8 @@ impl Tmux {
         keys: &[Key<'_>],
         respect_input: bool,
     ) -> Delivery {
-        match self.pane_command(target).await {
-            Ok(None) => return Delivery::Gone,
-            Ok(Some(cmd)) if is_shell(&cmd) => return Delivery::Shell(cmd),
-            Ok(Some(_)) => {}
-            Err(e) => return Delivery::Failed(e),
+        if let Err(refused) = self.check_agent_pane(target).await {
+            return refused;
         }
         let _typist = match crate::typist::Typist::acquire(target).await {
             Ok(lock) => lock,

@@ -781,13 +781,8 @@ impl Broker {
     /// typed when no frame with such a row is on screen.
     pub async fn member_freetext(&self, pane: &PaneTarget, text: &str) -> Result<()> {
         // A shell or a gone pane is refused as every other keystroke is (K2).
-        match self.tmux.pane_command(pane).await {
-            Ok(None) => return deliver(Delivery::Gone, pane),
-            Ok(Some(cmd)) if crate::tmux::is_shell(&cmd) => {
-                return deliver(Delivery::Shell(cmd), pane);
-            }
-            Err(e) => return deliver(Delivery::Failed(e), pane),
-            Ok(Some(_)) => {}
+        if let Err(refused) = self.tmux.check_agent_pane(pane).await {
+            return deliver(refused, pane);
         }
         let screen = self
             .tmux
