@@ -21,18 +21,8 @@ fn claude_member_runs_the_protocol_and_is_steered_by_the_director() {
     team.wait_screen(&pane, "Ready.", 30);
 
     // Round trip: preview -> poll, ack, reply through Bash -> the Director polls it.
-    team.ok(&[
-        "message",
-        "send",
-        "--fleet-id",
-        "1",
-        "--agent-id",
-        "1",
-        "--to",
-        &id,
-        "--text",
-        "hello from the Director",
-    ]);
+    let (task, sent) = team.send(&id, "hello from the Director");
+    assert_eq!((task, sent), (1, true));
     let got = team.director_receives("re 1: hello from the Director", 60);
     assert!(got.contains(&format!("from:{id}")), "{got}");
     assert_eq!(
@@ -44,28 +34,11 @@ fn claude_member_runs_the_protocol_and_is_steered_by_the_director() {
     team.wait_screen(&pane, "Replied.", 30);
 
     // capture shows the TUI.
-    let cap = team.ok(&[
-        "member",
-        "capture",
-        "--fleet-id",
-        "1",
-        "--member-id",
-        &id,
-        "--lines",
-        "40",
-    ]);
+    let cap = team.member("capture", &id, &["--lines", "40"]);
     assert!(cap.contains("Replied."), "{cap}");
 
     // exec runs a shell command through Claude Code's `!` shortcut.
-    team.ok(&[
-        "member",
-        "exec",
-        "--fleet-id",
-        "1",
-        "--member-id",
-        &id,
-        "echo exec-marker-$((6*7))",
-    ]);
+    team.member("exec", &id, &["echo exec-marker-$((6*7))"]);
     team.wait_screen(&pane, "exec-marker-42", 30);
 
     // ping types the poll command; the member runs it with its Bash tool.
@@ -154,16 +127,7 @@ fn claude_question_frame_takes_free_text_and_a_choice_and_failed_starts_roll_bac
     team.type_line(&pane, "SCRIPT: ask");
     let frame = team.wait_screen(&pane, "Type something.", 30);
     assert!(frame.contains("3. Type something."), "{frame}");
-    team.ok(&[
-        "member",
-        "send-input",
-        "--fleet-id",
-        "1",
-        "--member-id",
-        &id,
-        "--freetext",
-        "Green please",
-    ]);
+    team.member("send-input", &id, &["--freetext", "Green please"]);
     team.wait_result(
         "Green please",
         0,
@@ -176,28 +140,11 @@ fn claude_question_frame_takes_free_text_and_a_choice_and_failed_starts_roll_bac
     // As the Director would, read the frame before answering: a key that arrives while
     // Claude Code is still drawing it is lost.
     std::thread::sleep(Duration::from_secs(1));
-    team.ok(&[
-        "member",
-        "send-input",
-        "--fleet-id",
-        "1",
-        "--member-id",
-        &id,
-        "--choice",
-        "2",
-    ]);
+    team.member("send-input", &id, &["--choice", "2"]);
     team.wait_result("=\"Blue\"", 0, "choice 2 did not answer the question");
 
     // --force kills the pane at once.
-    let out = team.ok(&[
-        "member",
-        "delete",
-        "--fleet-id",
-        "1",
-        "--member-id",
-        &id,
-        "--force",
-    ]);
+    let out = team.member("delete", &id, &["--force"]);
     assert!(out.contains("(killed)"), "{out}");
     assert!(!team.pane_alive(&pane));
 }

@@ -98,22 +98,8 @@ fn codex_member_round_trip_and_steering() {
 
     // A round trip: the preview is typed into the pane; codex polls, acks and replies
     // with `cafleet`, found on PATH because its shell is not a login shell.
-    let sent: Value = serde_json::from_str(&team.ok(&[
-        "--json",
-        "message",
-        "send",
-        "--fleet-id",
-        "1",
-        "--agent-id",
-        "1",
-        "--to",
-        &id,
-        "--text",
-        "hello from the Director",
-    ]))
-    .unwrap();
-    assert_eq!(sent["notification_sent"], true, "{sent}");
-    let task = sent["task"]["id"].to_string();
+    let (task, sent) = team.send(&id, "hello from the Director");
+    assert!(sent, "the preview was not typed");
     team.director_receives(&format!("re {task}: hello from the Director"), 60);
     let poll = format!("cafleet message poll --fleet-id 1 --agent-id {id}");
     let polled = shell_result(&team, &id, &poll);
@@ -132,16 +118,7 @@ fn codex_member_round_trip_and_steering() {
     team.wait_screen(&pane, "Replied.", 30);
 
     // capture: the Director reads codex's screen.
-    let screen = team.ok(&[
-        "member",
-        "capture",
-        "--fleet-id",
-        "1",
-        "--member-id",
-        &id,
-        "--lines",
-        "40",
-    ]);
+    let screen = team.member("capture", &id, &["--lines", "40"]);
     assert!(
         screen.contains(&format!("re {task}: hello from the Director"))
             && screen.contains("• Replied."),
@@ -153,15 +130,7 @@ fn codex_member_round_trip_and_steering() {
     // codex's skill-mention popup: typed as is, the popup took the Enter and the command
     // was never submitted; the typist closes it with a trailing space.
     let requests = team.model.requests().len();
-    team.ok(&[
-        "member",
-        "exec",
-        "--fleet-id",
-        "1",
-        "--member-id",
-        &id,
-        "echo exec-$((6*7)) in $TMUX_PANE",
-    ]);
+    team.member("exec", &id, &["echo exec-$((6*7)) in $TMUX_PANE"]);
     team.wait_screen(&pane, &format!("exec-42 in {pane}"), 30);
     team.wait_screen(&pane, "You ran echo exec-$((6*7)) in $TMUX_PANE", 10);
     std::thread::sleep(Duration::from_secs(1));
@@ -242,15 +211,7 @@ fn codex_members_keep_their_own_environment() {
     assert!(first.system.contains("- skill-creator: "));
     assert!(!first.system.contains("cafleet/SKILL.md"));
 
-    let out = team.ok(&[
-        "member",
-        "delete",
-        "--fleet-id",
-        "1",
-        "--member-id",
-        &c,
-        "--force",
-    ]);
+    let out = team.member("delete", &c, &["--force"]);
     assert!(out.contains(&format!("{pc} (killed)")), "{out}");
     assert!(!team.pane_alive(&pc));
     assert!(team.pane_alive(&pb));

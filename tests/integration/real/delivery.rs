@@ -5,28 +5,6 @@
 use super::model::Item;
 use super::*;
 
-/// `message send` from the Director to `to`; returns (task id, notification_sent).
-fn send(team: &RealTeam, to: &str, text: &str) -> (i64, bool) {
-    let out = team.ok(&[
-        "--json",
-        "message",
-        "send",
-        "--fleet-id",
-        "1",
-        "--agent-id",
-        "1",
-        "--to",
-        to,
-        "--text",
-        text,
-    ]);
-    let v: Value = serde_json::from_str(&out).unwrap();
-    (
-        v["task"]["id"].as_i64().unwrap(),
-        v["notification_sent"].as_bool().unwrap(),
-    )
-}
-
 /// Every user text the model has seen, in the order of the newest request.
 fn user_texts(team: &RealTeam) -> Vec<String> {
     team.model
@@ -60,7 +38,7 @@ fn busy_member_is_not_interrupted(cli: Cli) {
         team.model.dump()
     );
     std::thread::sleep(Duration::from_secs(2));
-    let (task, sent) = send(&team, &id, "while you work");
+    let (task, sent) = team.send(&id, "while you work");
     assert!(sent, "the preview was not typed");
     team.director_receives(&format!("re {task}: while you work"), 90);
     // The sleep's result reached the model complete, and nothing was interrupted.
@@ -106,7 +84,7 @@ fn draft_is_left_alone(cli: Cli) {
     team.server
         .tmux(&["send-keys", "-t", &pane, "-l", "--", "half typed thought"]);
     team.wait_screen(&pane, "half typed thought", 10);
-    let (task, sent) = send(&team, &id, "do not touch the draft");
+    let (task, sent) = team.send(&id, "do not touch the draft");
     assert!(!sent, "a preview was typed into a draft");
     std::thread::sleep(Duration::from_secs(2));
     let screen = team.screen(&pane);
@@ -147,7 +125,7 @@ fn twenty_back_to_back_arrive_intact_in_order(cli: Cli) {
     team.wait_screen(&pane, "Ready.", 60);
     let tasks: Vec<i64> = (1..=20)
         .map(|i| {
-            let (task, sent) = send(&team, &id, &format!("burst message {i:02}"));
+            let (task, sent) = team.send(&id, &format!("burst message {i:02}"));
             assert!(
                 sent,
                 "message {i} was not typed; screen:\n{}",
@@ -236,7 +214,7 @@ fn bench_idle_delivery_latency() {
         for i in 0..20 {
             let text = format!("bench message {i:02}");
             let start = std::time::Instant::now();
-            let (task, sent) = send(&team, &id, &text);
+            let (task, sent) = team.send(&id, &text);
             own.push(start.elapsed());
             assert!(sent, "{}", team.screen(&pane));
             let header = format!("[cafleet msg {task} from 1 ");

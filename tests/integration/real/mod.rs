@@ -124,6 +124,36 @@ impl RealTeam {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `cafleet member <sub> --fleet-id 1 --member-id <id> <extra…>` from the Director's
+    /// pane, asserting success; returns stdout.
+    pub fn member(&self, sub: &str, id: &str, extra: &[&str]) -> String {
+        let mut args = vec!["member", sub, "--fleet-id", "1", "--member-id", id];
+        args.extend_from_slice(extra);
+        self.ok(&args)
+    }
+
+    /// `message send` from the Director to `to`; returns (task id, notification_sent).
+    pub fn send(&self, to: &str, text: &str) -> (i64, bool) {
+        let out = self.ok(&[
+            "--json",
+            "message",
+            "send",
+            "--fleet-id",
+            "1",
+            "--agent-id",
+            "1",
+            "--to",
+            to,
+            "--text",
+            text,
+        ]);
+        let v: Value = serde_json::from_str(&out).expect("message send --json");
+        (
+            v["task"]["id"].as_i64().expect("a task id"),
+            v["notification_sent"].as_bool().expect("notification_sent"),
+        )
+    }
+
     /// `member create` of the real CLI from the Director's pane; returns (agent id, pane).
     pub fn spawn(&self, name: &str) -> (String, String) {
         let out = self.ok(&[

@@ -53,13 +53,6 @@ fn last_turn(team: &RealTeam) -> Conversation {
     team.model.turns().pop().expect("no model turn yet")
 }
 
-/// `cafleet member <sub> --fleet-id 1 --member-id <id> <extra…>` from the Director's pane.
-fn member(team: &RealTeam, sub: &str, id: &str, extra: &[&str]) -> String {
-    let mut args = vec!["member", sub, "--fleet-id", "1", "--member-id", id];
-    args.extend_from_slice(extra);
-    team.ok(&args)
-}
-
 /// `cafleet setup` installs the skills and the preset where opencode 1.18 reads them; the
 /// spawned member runs as the `cafleet` agent with the skills listed, does a full message
 /// round trip with its own bash tool, and is steered and finally closed with `/exit`.
@@ -119,24 +112,7 @@ fn opencode_member_setup_round_trip_and_steering() {
     team.wait_model("Generate a title for this conversation", 30);
 
     // A full round trip through opencode's own bash tool.
-    let sent = team.ok(&[
-        "--json",
-        "message",
-        "send",
-        "--fleet-id",
-        "1",
-        "--agent-id",
-        "1",
-        "--to",
-        &id,
-        "--text",
-        "hello from the Director",
-    ]);
-    let sent: Value = serde_json::from_str(&sent).expect("message send --json");
-    let task = sent["task"]["id"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("no task id in {sent}"))
-        .to_string();
+    let (task, _) = team.send(&id, "hello from the Director");
     team.director_receives(&format!("re {task}: hello from the Director"), 60);
     wait_idle(&team, &pane, "Replied.", 30);
     let calls = bash_calls(&last_turn(&team));
@@ -149,7 +125,7 @@ fn opencode_member_setup_round_trip_and_steering() {
     );
 
     // member capture: opencode's screen as the Director sees it.
-    let cap = member(&team, "capture", &id, &["--lines", "40"]);
+    let cap = team.member("capture", &id, &["--lines", "40"]);
     assert!(
         cap.contains("Replied.") && cap.contains(FOOTER) && cap.contains(&format!("re {task}:")),
         "capture:\n{cap}"
@@ -158,8 +134,7 @@ fn opencode_member_setup_round_trip_and_steering() {
     // member exec: `! <command>` is opencode's shell mode. The command runs in the member's
     // working directory and shows its output; the model is not asked.
     let before = team.model.requests().len();
-    member(
-        &team,
+    team.member(
         "exec",
         &id,
         &["echo exec-$((6*7)) > exec-proof.txt && cat exec-proof.txt"],
@@ -181,7 +156,7 @@ fn opencode_member_setup_round_trip_and_steering() {
     // member ping: the poll command is typed in; the model sees it and opencode runs it
     // (the shell-mode command above reaches the model in the same request, as a bash call
     // "executed by the user").
-    member(&team, "ping", &id, &[]);
+    team.member("ping", &id, &[]);
     wait_idle(&team, &pane, "Polled.", 30);
     let poll = format!("cafleet message poll --fleet-id 1 --agent-id {id}");
     let turn = last_turn(&team);
@@ -222,7 +197,7 @@ fn opencode_member_setup_round_trip_and_steering() {
     );
 
     // member delete: `/exit` closes opencode and its pane.
-    let out = member(&team, "delete", &id, &[]);
+    let out = team.member("delete", &id, &[]);
     assert!(
         out.contains("Member deleted.") && out.contains(&format!("{pane} (closed)")),
         "delete:\n{out}"
@@ -263,7 +238,7 @@ fn opencode_member_without_setup_and_force_delete() {
         first.system
     );
 
-    let out = member(&team, "delete", &id, &["--force"]);
+    let out = team.member("delete", &id, &["--force"]);
     assert!(
         out.contains("Member deleted (--force).") && out.contains(&format!("{pane} (killed)")),
         "delete --force:\n{out}"
