@@ -6,6 +6,7 @@
 //! `tmux` binary and sanitises every keystroke payload; [`model`] and [`error`] are shared.
 #![forbid(unsafe_code)]
 
+pub mod activity;
 pub mod backend;
 pub mod broker;
 pub mod cli;

@@ -204,6 +204,23 @@ impl Tmux {
         }
     }
 
+    /// An agent's activity read off its pane: exited when the pane is gone or back at a
+    /// shell, else what its screen shows ([`crate::activity::from_screen`]); unknown when
+    /// tmux cannot tell.
+    pub async fn pane_activity(&self, target: &PaneTarget) -> crate::activity::Activity {
+        use crate::activity::Activity;
+        match self.check_agent_pane(target).await {
+            Err(Delivery::Gone | Delivery::Shell(_)) => return Activity::Exited,
+            Err(_) => return Activity::Unknown,
+            Ok(()) => {}
+        }
+        match self.capture(target, 60).await {
+            Ok(screen) => crate::activity::from_screen(&screen),
+            Err(e) if e.is_pane_gone() => Activity::Exited,
+            Err(_) => Activity::Unknown,
+        }
+    }
+
     /// Types a payload into a coding agent's pane: the literal text (`-l --`, so a leading
     /// `-` stays text), then Enter — never Escape, which would cancel a working agent's
     /// turn. Refuses shells (K2), and holds back when the agent's input box has a
