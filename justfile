@@ -29,7 +29,8 @@ lint:
 
 # Every bench: broker, monitor and web in-process (divan), CLI and member commands as whole
 # processes (benches/cli.sh, benches/cli_members.sh), delivery into the real coding-agent
-# CLIs (the ignored test real::delivery::bench_idle_delivery_latency, debug build), then
+# CLIs (the ignored test real::delivery::bench_idle_delivery_latency, debug build) and a
+# broadcast to 50 idle stand-in members (delivery::bench_broadcast_to_50_idle_members), then
 # benches/report.rs, which measures the key operations itself and writes
 # docs/performance.md (median, p99, peak memory, targets, machine) with the other benches'
 # output attached. About 12 minutes.
@@ -49,6 +50,8 @@ bench:
     # Delivery into the real CLIs (needs tests/agents/install.sh): send -> model, per CLI.
     tests/agents/install.sh
     cargo test --test integration real::delivery::bench_idle_delivery_latency -- --ignored --nocapture 2>&1 | grep '^delivery' | tee "$logs/real-delivery.txt"
+    # A broadcast to 50 idle members (stand-ins with a readable input box).
+    cargo test --test integration delivery::bench_broadcast_to_50_idle_members -- --ignored --nocapture 2>&1 | grep '^delivery' | tee -a "$logs/real-delivery.txt"
     cargo bench --bench report -- --out docs/performance.md --logs "$logs"
 
 # Regenerate the offline query data in .sqlx/ after changing SQL (needs sqlx-cli).

@@ -12,6 +12,7 @@ pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod error;
 pub mod model;
 pub mod monitor;

@@ -1,13 +1,18 @@
 //! The monitor loop: a `tokio::time::interval` (missed ticks skipped) raced against a
 //! cancellation token. Each tick heartbeats the fleet's slot, finds the watched agents that
 //! are due and wakes them: one line into the monitoring member's pane when the fleet has a
-//! live one, else a poll trigger into each due agent's own pane (M1). Per-tick errors are
+//! live one, else a poll trigger into each due agent's own pane (M1); an agent that is
+//! working is not woken (it is due again next tick). Each tick also types again the
+//! previews its recipients have not seen, with backoff, and turns the ones past their last
+//! attempt into dead letters (docs/delivery.md). Per-tick errors are
 //! reported and survived; only losing the slot (fleet deleted, slot reclaimed) or the token
 //! ends the loop.
 
 use crate::Result;
 use crate::broker::Broker;
+use crate::broker::delivery::{Redelivered, RedeliveryOutcome};
 use crate::broker::monitor::{poll_trigger, wake_payload};
+use crate::delivery::Redelivery;
 use crate::model::{FleetId, PaneTarget, now_ts};
 use crate::tmux::Delivery;
 use futures::StreamExt;
@@ -27,17 +32,28 @@ pub enum Flow {
     Stop,
 }
 
+/// How a monitor loop runs.
+#[derive(Debug, Clone, Copy)]
+pub struct LoopOptions {
+    /// Time between ticks.
+    pub tick: Duration,
+    /// The pid that holds the fleet's slot.
+    pub pid: i64,
+    /// When previews nobody has seen are typed again, and when they are given up.
+    pub policy: Redelivery,
+}
+
 /// Runs the loop until `token` is cancelled or the slot is lost. `report` receives one
 /// line per woken agent; `warn` receives per-tick failures.
 pub async fn run(
     broker: &Broker,
     fleet_id: FleetId,
-    tick: Duration,
-    pid: i64,
+    opts: LoopOptions,
     token: CancellationToken,
     mut report: impl FnMut(&str),
     mut warn: impl FnMut(&str),
 ) {
+    let LoopOptions { tick, pid, policy } = opts;
     let mut interval = tokio::time::interval(tick);
     interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
@@ -46,7 +62,7 @@ pub async fn run(
             () = token.cancelled() => break,
             _ = interval.tick() => {}
         }
-        match tick_once(broker, fleet_id, pid, &mut report, &mut warn).await {
+        match tick_once(broker, fleet_id, pid, &policy, &mut report, &mut warn).await {
             Ok(Flow::Continue) => {}
             Ok(Flow::Stop) => break,
             Err(e) => {
@@ -57,12 +73,14 @@ pub async fn run(
     }
 }
 
-/// One tick: heartbeat, plan, wake, stamp. A tmux server whose panes cannot be listed is
-/// reported through `warn` (its agents are not woken this tick); the others are served.
+/// One tick: heartbeat, redeliver, plan, wake, stamp. A tmux server whose panes cannot be
+/// listed is reported through `warn` (its agents are not woken this tick); the others are
+/// served.
 pub async fn tick_once(
     broker: &Broker,
     fleet_id: FleetId,
     pid: i64,
+    policy: &Redelivery,
     report: &mut impl FnMut(&str),
     warn: &mut impl FnMut(&str),
 ) -> Result<Flow> {
@@ -74,6 +92,14 @@ pub async fn tick_once(
         Ok(d) => d,
         Err(_) => return Ok(Flow::Stop),
     };
+    match broker.redeliver(fleet_id, policy, &now).await {
+        Ok(done) => {
+            for r in done {
+                report(&redelivery_line(&now, &r));
+            }
+        }
+        Err(e) => warn(&format!("redelivery failed (will retry next tick): {e}")),
+    }
     let (watched, watcher) = broker.monitor_targets(fleet_id, &now).await?;
     let sockets = watched
         .iter()
@@ -98,7 +124,7 @@ pub async fn tick_once(
     let tmux = broker.tmux();
     if let Some(w) = &plan.watcher {
         let payload = wake_payload(&plan.due, plan.director_agent_id);
-        let why = match tmux.type_line(w, &payload).await {
+        let why = match tmux.type_line_with(w, &payload, true).await.0 {
             Delivery::Sent => {
                 let ids: Vec<_> = plan.due.iter().map(|d| d.agent_id).collect();
                 broker.monitor_stamp(&ids, &now).await?;
@@ -134,8 +160,9 @@ pub async fn tick_once(
             pane_id: d.tmux_pane_id.clone()?,
         };
         Some(async move {
-            let delivery = tmux
-                .type_line(&target, &poll_trigger(fleet_id, d.agent_id))
+            // A working agent is not woken: it stays due for the next tick.
+            let (delivery, _) = tmux
+                .type_line_with(&target, &poll_trigger(fleet_id, d.agent_id), true)
                 .await;
             (d, delivery)
         })
@@ -164,4 +191,21 @@ pub async fn tick_once(
         }
     }
     Ok(Flow::Continue)
+}
+
+/// The monitor's line for one redelivery.
+fn redelivery_line(now: &str, r: &Redelivered) -> String {
+    let what = match &r.outcome {
+        RedeliveryOutcome::Typed { taken: true } => "preview typed again (submitted)".to_string(),
+        RedeliveryOutcome::Typed { taken: false } => "preview typed again".to_string(),
+        RedeliveryOutcome::NotTyped(why) => format!("not typed: {why}"),
+        RedeliveryOutcome::Dead { reported: true } => {
+            "dead letter, reported to the Director".to_string()
+        }
+        RedeliveryOutcome::Dead { reported: false } => "dead letter".to_string(),
+    };
+    format!(
+        "{now} task {} to agent {} ({}) -> {what}",
+        r.task_id, r.to_agent_id, r.to_name
+    )
 }

@@ -60,6 +60,35 @@ impl Delivery {
     }
 }
 
+/// Whether a coding agent took text typed into its input box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submission {
+    /// The input box emptied after Enter: the agent has the text.
+    Taken,
+    /// The text was still in the input box after every Enter.
+    Stuck,
+    /// No input box this reader knows (or nothing was typed): cannot tell.
+    Unverified,
+}
+
+/// How [`Tmux::type_keys`] treats the pane before typing.
+#[derive(Debug, Clone, Copy, Default)]
+struct TypeOptions<'a> {
+    /// Read the input box first: hold back for a draft or a question.
+    respect_input: bool,
+    /// Also hold back while the agent is working.
+    hold_if_working: bool,
+    /// The text about to be typed: found already in the input box, it is submitted instead.
+    own_text: Option<&'a str>,
+}
+
+/// Whether two texts are the same but for whitespace (an input box wraps long lines).
+fn same_text(a: &str, b: &str) -> bool {
+    let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    let (a, b) = (squeeze(a), squeeze(b));
+    !a.is_empty() && a == b
+}
+
 /// Handle on the `tmux` executable found on `PATH`.
 #[derive(Debug, Clone)]
 pub struct Tmux {
@@ -214,7 +243,7 @@ impl Tmux {
             Err(_) => return Activity::Unknown,
             Ok(()) => {}
         }
-        match self.capture(target, 60).await {
+        match self.capture_screen(target).await {
             Ok(screen) => crate::activity::from_screen(&screen),
             Err(e) if e.is_pane_gone() => Activity::Exited,
             Err(_) => Activity::Unknown,
@@ -228,48 +257,90 @@ impl Tmux {
     /// ([`Delivery::Held`]). Text + Enter into a working agent is queued by the agent
     /// (docs/real-agents.md).
     pub async fn type_line(&self, target: &PaneTarget, payload: &str) -> Delivery {
+        self.type_line_with(target, payload, false).await.0
+    }
+
+    /// [`Tmux::type_line`] that also says whether the agent took the text, and, with
+    /// `hold_if_working`, types nothing into an agent whose pane shows a running turn
+    /// ([`Delivery::Held`]). Text of this same payload left in the input box by an earlier
+    /// attempt is submitted (Enter) instead of typed again.
+    pub async fn type_line_with(
+        &self,
+        target: &PaneTarget,
+        payload: &str,
+        hold_if_working: bool,
+    ) -> (Delivery, Submission) {
         let payload = close_mention(payload);
-        self.send_keys_checked(target, &[Key::Text(&payload), Key::Enter], true)
+        let opts = TypeOptions {
+            respect_input: true,
+            hold_if_working,
+            own_text: Some(&payload),
+        };
+        self.type_keys(target, &[Key::Text(&payload), Key::Enter], opts)
             .await
     }
 
-    /// Sends a key sequence to a coding agent's pane; see [`Tmux::send_keys_checked`].
+    /// Sends a key sequence to a coding agent's pane; see [`Tmux::type_keys`].
     pub async fn send_keys(&self, target: &PaneTarget, keys: &[Key<'_>]) -> Delivery {
-        self.send_keys_checked(target, keys, false).await
+        self.type_keys(target, keys, TypeOptions::default()).await.0
     }
 
     /// Sends a key sequence to a coding agent's pane, after checking the pane exists and
     /// is not a shell (K2), as the pane's only typist: every process that types into the
     /// pane takes its lock first, so sequences never interleave (docs/real-agents.md). With
     /// `respect_input`, nothing is typed while the input box holds a draft or a question
-    /// frame is up. Each step runs only if the previous one succeeded; the pauses after
-    /// Escape and after text let a TUI settle before the next key.
-    pub async fn send_keys_checked(
+    /// frame is up (or, with `hold_if_working`, while a turn runs). Each step runs only if
+    /// the previous one succeeded; the pauses after Escape and after text let a TUI settle
+    /// before the next key.
+    async fn type_keys(
         &self,
         target: &PaneTarget,
         keys: &[Key<'_>],
-        respect_input: bool,
-    ) -> Delivery {
+        opts: TypeOptions<'_>,
+    ) -> (Delivery, Submission) {
+        let unverified = Submission::Unverified;
         if let Err(refused) = self.check_agent_pane(target).await {
-            return refused;
+            return (refused, unverified);
         }
         let _typist = match crate::typist::Typist::acquire(target).await {
             Ok(lock) => lock,
-            Err(e) => return Delivery::Failed(TmuxError::Refused(e)),
+            Err(e) => return (Delivery::Failed(TmuxError::Refused(e)), unverified),
         };
         let mut known_box = false;
-        if respect_input {
-            let screen = match self.capture(target, 60).await {
+        if opts.respect_input {
+            let screen = match self.capture_screen(target).await {
                 Ok(s) => s,
-                Err(e) if e.is_pane_gone() => return Delivery::Gone,
-                Err(e) => return Delivery::Failed(e),
+                Err(e) if e.is_pane_gone() => return (Delivery::Gone, unverified),
+                Err(e) => return (Delivery::Failed(e), unverified),
             };
+            if opts.hold_if_working
+                && crate::activity::from_screen(&screen) == crate::activity::Activity::Working
+            {
+                return (
+                    Delivery::Held("it is working; it gets the message when its turn ends".into()),
+                    unverified,
+                );
+            }
             match crate::backend::screen::input_state(&screen) {
+                InputState::Draft(text)
+                    if opts.own_text.is_some_and(|own| same_text(own, &text)) =>
+                {
+                    // Our own text, typed by an earlier attempt and never submitted: submit
+                    // it rather than type it again.
+                    tracing::info!(pane = %target.pane_id, "earlier preview still in the input box: pressing Enter");
+                    return self.repair(target).await;
+                }
                 InputState::Draft(_) => {
-                    return Delivery::Held("its input box holds a half-typed draft".into());
+                    return (
+                        Delivery::Held("its input box holds a half-typed draft".into()),
+                        unverified,
+                    );
                 }
                 InputState::Question => {
-                    return Delivery::Held("a question is waiting for an answer".into());
+                    return (
+                        Delivery::Held("a question is waiting for an answer".into()),
+                        unverified,
+                    );
                 }
                 InputState::Empty => known_box = true,
                 InputState::Unknown => {}
@@ -293,11 +364,12 @@ impl Tmux {
                 Key::Enter => (vec!["send-keys", "-t", pane, "Enter"], Duration::ZERO),
             };
             if let Err(e) = self.run(&target.socket, &args, CALL_TIMEOUT).await {
-                return if e.is_pane_gone() {
+                let d = if e.is_pane_gone() {
                     Delivery::Gone
                 } else {
                     Delivery::Failed(e)
                 };
+                return (d, unverified);
             }
             // The pause before Enter stays even where the text is seen in the box: Codex
             // takes an Enter that follows typed text within ~100 ms as part of a paste
@@ -306,10 +378,40 @@ impl Tmux {
                 tokio::time::sleep(pause).await;
             }
         }
-        if known_box && !self.await_submitted(target).await {
-            tracing::warn!(pane = %target.pane_id, "typed text still in the input box after Enter");
+        if !known_box {
+            return (Delivery::Sent, unverified);
         }
-        Delivery::Sent
+        if self.await_submitted(target).await {
+            (Delivery::Sent, Submission::Taken)
+        } else {
+            tracing::warn!(pane = %target.pane_id, "typed text still in the input box after Enter");
+            (Delivery::Sent, Submission::Stuck)
+        }
+    }
+
+    /// Submits text an earlier attempt left in the input box (Enter, as many times as
+    /// [`Tmux::await_submitted`] allows).
+    async fn repair(&self, target: &PaneTarget) -> (Delivery, Submission) {
+        if let Err(e) = self
+            .run(
+                &target.socket,
+                &["send-keys", "-t", &target.pane_id, "Enter"],
+                CALL_TIMEOUT,
+            )
+            .await
+        {
+            let d = if e.is_pane_gone() {
+                Delivery::Gone
+            } else {
+                Delivery::Failed(e)
+            };
+            return (d, Submission::Unverified);
+        }
+        if self.await_submitted(target).await {
+            (Delivery::Sent, Submission::Taken)
+        } else {
+            (Delivery::Sent, Submission::Stuck)
+        }
     }
 
     /// Waits (up to [`SUBMIT_WAIT`]) until the input box shows typed text.
@@ -348,7 +450,7 @@ impl Tmux {
     async fn await_box(&self, target: &PaneTarget, filled: bool) -> bool {
         let deadline = tokio::time::Instant::now() + SUBMIT_WAIT;
         while tokio::time::Instant::now() < deadline {
-            let Ok(screen) = self.capture(target, 60).await else {
+            let Ok(screen) = self.capture_screen(target).await else {
                 return false;
             };
             let draft = matches!(
@@ -489,6 +591,21 @@ impl Tmux {
             Err(e) if !e.is_pane_gone() => Err(e),
             _ => Ok(()),
         }
+    }
+
+    /// The pane's visible screen only (no scrollback), trailing blank rows dropped: what
+    /// its input box and footer show now. A full-screen TUI that clears the screen pushes
+    /// its earlier frames into the scrollback, where a stale "working" footer would be
+    /// found.
+    pub async fn capture_screen(&self, target: &PaneTarget) -> Result<String, TmuxError> {
+        let out = self
+            .run(
+                &target.socket,
+                &["capture-pane", "-p", "-t", &target.pane_id],
+                CALL_TIMEOUT,
+            )
+            .await?;
+        Ok(tail_lines(&out, usize::MAX))
     }
 
     /// The pane's text: the screen plus `lines` rows of history, trailing blank rows

@@ -7,6 +7,7 @@ use super::Broker;
 use crate::backend::screen::StartupScreen;
 use crate::backend::{self, PromptValues};
 use crate::db::{self, NewAgent};
+use crate::delivery::DeliverMode;
 use crate::error::TmuxError;
 use crate::model::{
     Agent, AgentId, CodingAgent, FleetId, KIND_MONITORING_MEMBER, PaneTarget, Placement, now_ts,
@@ -842,6 +843,7 @@ impl Broker {
         sender: AgentId,
         target: &MemberTarget,
         text: &str,
+        mode: DeliverMode,
     ) -> Result<super::SendOutcome> {
         let now = now_ts();
         let (text, to) = (text.to_string(), target.agent.agent_id);
@@ -850,7 +852,9 @@ impl Broker {
             // One INSERT (or none); the refusal path only reads.
             .write_atomic(move |conn| {
                 Box::pin(async move {
-                    match Broker::store_unicast(conn, fleet_id, sender, to, &text, &now).await? {
+                    match Broker::store_unicast(conn, fleet_id, sender, to, &text, &now, mode)
+                        .await?
+                    {
                         Some(stored) => Ok(stored),
                         None => {
                             Err(super::messages::unicast_refusal(conn, fleet_id, sender, to).await)
@@ -859,11 +863,23 @@ impl Broker {
                 })
             })
             .await?;
-        let notification_sent = self.push_preview(&task, pane).await;
+        let tried = mode != DeliverMode::Queue && pane.is_some();
+        let notification_sent = if tried {
+            let monitored = mode == DeliverMode::Idle && self.monitor_running(fleet_id).await;
+            self.deliver(&task, pane, mode, monitored).await
+        } else {
+            false
+        };
+        let delivery = match tried {
+            true => self.delivery_record(task.task_id).await?,
+            false => None,
+        }
+        .unwrap_or_else(|| super::delivery::untried_record(task.task_id, mode, to == sender));
         Ok(super::SendOutcome {
             task,
             notification_sent,
             repeated: false,
+            delivery,
         })
     }
 }

@@ -3,11 +3,11 @@
 
 use super::{Broker, check_caller, check_member};
 use crate::db::{self, NewTask};
+use crate::delivery::{DeliverMode, DeliveryRecord};
 use crate::model::{
     AgentId, FleetId, PaneTarget, STATE_CANCELED, STATE_COMPLETED, STATE_INPUT_REQUIRED,
     TYPE_BROADCAST_SUMMARY, TYPE_UNICAST, Task, TaskId, now_ts,
 };
-use crate::tmux::preview_payload;
 use crate::{Error, Result};
 use sqlx::SqliteConnection;
 
@@ -21,6 +21,8 @@ pub struct SendOutcome {
     /// A repeat of a send with the same idempotency key: nothing was stored or typed, and
     /// `task` is the original.
     pub repeated: bool,
+    /// How far the delivery got (after its preview, when one was typed).
+    pub delivery: DeliveryRecord,
 }
 
 /// Result of a broadcast.
@@ -32,6 +34,10 @@ pub struct BroadcastOutcome {
     pub recipients: usize,
     /// Previews typed.
     pub notified: usize,
+    /// The deliveries per state once their previews were typed.
+    pub delivery: super::delivery::DeliveryCounts,
+    /// How the previews were delivered.
+    pub mode: DeliverMode,
     /// A repeat of a broadcast with the same idempotency key: nothing was stored or typed.
     pub repeated: bool,
 }
@@ -108,29 +114,43 @@ impl Broker {
         to: AgentId,
         text: &str,
     ) -> Result<SendOutcome> {
-        self.message_send_keyed(fleet_id, sender, to, text, None)
+        self.message_send_mode(fleet_id, sender, to, text, None, DeliverMode::default())
             .await
     }
 
-    /// [`Broker::message_send`] with an optional idempotency key: a send repeated with the
-    /// same key (same sender) stores and types nothing and returns the original task; the
-    /// same key with another recipient or text is refused.
-    pub async fn message_send_keyed(
+    /// [`Broker::message_send`] with an optional idempotency key and a delivery mode: a
+    /// send repeated with the same key (same sender) stores and types nothing and returns
+    /// the original task; the same key with another recipient or text is refused.
+    pub async fn message_send_mode(
         &self,
         fleet_id: FleetId,
         sender: AgentId,
         to: AgentId,
         text: &str,
         key: Option<&str>,
+        mode: DeliverMode,
     ) -> Result<SendOutcome> {
         let (task, target, repeated) = self
-            .message_store_keyed(fleet_id, sender, to, text, key)
+            .message_store_keyed(fleet_id, sender, to, text, key, mode)
             .await?;
-        let notification_sent = !repeated && self.push_preview(&task, target).await;
+        let tried = !repeated && mode != DeliverMode::Queue && target.is_some();
+        let notification_sent = if tried {
+            let monitored = mode == DeliverMode::Idle && self.monitor_running(fleet_id).await;
+            self.deliver(&task, target, mode, monitored).await
+        } else {
+            false
+        };
+        // Read back only what changed since the INSERT (or a repeat's original).
+        let delivery = match tried || repeated {
+            true => self.delivery_record(task.task_id).await?,
+            false => None,
+        }
+        .unwrap_or_else(|| super::delivery::untried_record(task.task_id, mode, to == sender));
         Ok(SendOutcome {
             task,
             notification_sent,
             repeated,
+            delivery,
         })
     }
 
@@ -143,9 +163,10 @@ impl Broker {
         to: AgentId,
         text: &str,
         key: Option<&str>,
+        mode: DeliverMode,
     ) -> Result<(Task, Option<PaneTarget>, bool)> {
         let Some(key) = key else {
-            let (task, target) = self.message_store(fleet_id, sender, to, text).await?;
+            let (task, target) = self.message_store(fleet_id, sender, to, text, mode).await?;
             return Ok((task, target, false));
         };
         validate_text(text)?;
@@ -162,7 +183,8 @@ impl Broker {
                         }
                         return Ok((original, None, true));
                     }
-                    match Broker::store_unicast(tx, fleet_id, sender, to, &text, &now).await? {
+                    match Broker::store_unicast(tx, fleet_id, sender, to, &text, &now, mode).await?
+                    {
                         Some((task, target)) => {
                             db::tasks::set_idempotency_key(tx, task.task_id, &key).await?;
                             Ok((task, target, false))
@@ -182,6 +204,7 @@ impl Broker {
         sender: AgentId,
         to: AgentId,
         text: &str,
+        mode: DeliverMode,
     ) -> Result<(Task, Option<PaneTarget>)> {
         validate_text(text)?;
         let now = now_ts();
@@ -190,7 +213,9 @@ impl Broker {
             // One INSERT (or none); the refusal path only reads.
             .write_atomic(move |conn| {
                 Box::pin(async move {
-                    match Broker::store_unicast(conn, fleet_id, sender, to, &text, &now).await? {
+                    match Broker::store_unicast(conn, fleet_id, sender, to, &text, &now, mode)
+                        .await?
+                    {
                         Some(stored) => Ok(stored),
                         None => {
                             check_member(conn, fleet_id, sender).await?;
@@ -213,9 +238,10 @@ impl Broker {
         to: AgentId,
         text: &str,
         now: &str,
+        mode: DeliverMode,
     ) -> Result<Option<(Task, Option<PaneTarget>)>> {
         let Some(stored) =
-            db::tasks::insert_unicast_checked(conn, fleet_id, sender, to, now, text).await?
+            db::tasks::insert_unicast_checked(conn, fleet_id, sender, to, now, text, mode).await?
         else {
             return Ok(None);
         };
@@ -223,18 +249,6 @@ impl Broker {
             .filter(|_| to != sender);
         let task = unicast_row(stored.task_id, sender, to, now, None, text);
         Ok(Some((task, target)))
-    }
-
-    /// Types the preview of a committed delivery.
-    pub async fn push_preview(&self, task: &Task, target: Option<PaneTarget>) -> bool {
-        let payload = preview_payload(
-            task.task_id,
-            task.from_agent_id,
-            &task.status_timestamp,
-            &task.text,
-            self.max_text_len,
-        );
-        self.push(target, &payload).await
     }
 
     /// Stores a summary for the sender and one delivery per active, non-Administrator agent
@@ -246,32 +260,37 @@ impl Broker {
         sender: AgentId,
         text: &str,
     ) -> Result<BroadcastOutcome> {
-        self.message_broadcast_keyed(fleet_id, sender, text, None)
+        self.message_broadcast_mode(fleet_id, sender, text, None, DeliverMode::default())
             .await
     }
 
     /// [`Broker::message_broadcast`] with an optional idempotency key (see
-    /// [`Broker::message_send_keyed`]); a repeat reports the original summary and its
-    /// recipients, and types nothing.
-    pub async fn message_broadcast_keyed(
+    /// [`Broker::message_send_mode`]) and a delivery mode; a repeat reports the original
+    /// summary and its recipients, and types nothing.
+    pub async fn message_broadcast_mode(
         &self,
         fleet_id: FleetId,
         sender: AgentId,
         text: &str,
         key: Option<&str>,
+        mode: DeliverMode,
     ) -> Result<BroadcastOutcome> {
         Ok(
             match self
-                .broadcast_store_keyed(fleet_id, sender, text, key)
+                .broadcast_store_keyed(fleet_id, sender, text, key, mode)
                 .await?
             {
                 BroadcastStored::New(summary, deliveries) => {
                     let recipients = deliveries.len();
-                    let notified = self.push_previews(deliveries).await;
+                    let monitored =
+                        mode == DeliverMode::Idle && self.monitor_running(fleet_id).await;
+                    let delivery = self.deliver_all(deliveries, mode, monitored).await;
                     BroadcastOutcome {
                         summary,
                         recipients,
-                        notified,
+                        notified: delivery.typed_total(),
+                        delivery,
+                        mode,
                         repeated: false,
                     }
                 }
@@ -279,23 +298,12 @@ impl Broker {
                     summary,
                     recipients,
                     notified: 0,
+                    delivery: Default::default(),
+                    mode,
                     repeated: true,
                 },
             },
         )
-    }
-
-    /// Types the previews of committed deliveries concurrently; returns how many landed.
-    pub async fn push_previews(&self, deliveries: Vec<(Task, Option<PaneTarget>)>) -> usize {
-        let pushes = deliveries
-            .into_iter()
-            .filter(|(_, target)| target.is_some())
-            .map(|(task, target)| async move { self.push_preview(&task, target).await });
-        futures::future::join_all(pushes)
-            .await
-            .into_iter()
-            .filter(|sent| *sent)
-            .count()
     }
 
     /// Validates and commits a broadcast: the summary and one delivery per recipient, each
@@ -307,7 +315,7 @@ impl Broker {
         text: &str,
     ) -> Result<(Task, Vec<(Task, Option<PaneTarget>)>)> {
         match self
-            .broadcast_store_keyed(fleet_id, sender, text, None)
+            .broadcast_store_keyed(fleet_id, sender, text, None, DeliverMode::default())
             .await?
         {
             BroadcastStored::New(summary, deliveries) => Ok((summary, deliveries)),
@@ -324,6 +332,7 @@ impl Broker {
         sender: AgentId,
         text: &str,
         key: Option<&str>,
+        mode: DeliverMode,
     ) -> Result<BroadcastStored> {
         validate_text(text)?;
         if let Some(key) = key {
@@ -369,9 +378,10 @@ impl Broker {
                     .await?;
                     db::tasks::set_origin(tx, summary_id, summary_id).await?;
                     let ids: Vec<AgentId> = recipients.iter().map(|r| r.agent_id).collect();
-                    let inserted =
-                        db::tasks::insert_deliveries(tx, sender, &ids, summary_id, &now, &text)
-                            .await?;
+                    let inserted = db::tasks::insert_deliveries(
+                        tx, sender, &ids, summary_id, &now, &text, mode,
+                    )
+                    .await?;
                     let panes: std::collections::HashMap<AgentId, Option<PaneTarget>> = recipients
                         .into_iter()
                         .map(|r| {
@@ -403,11 +413,23 @@ impl Broker {
             .await
     }
 
-    /// Un-acked deliveries addressed to the caller, newest first.
+    /// Un-acked deliveries addressed to the caller, newest first; the ones not seen before
+    /// are marked seen (a write only when there are such).
     pub async fn message_poll(&self, fleet_id: FleetId, agent: AgentId) -> Result<Vec<Task>> {
-        let mut conn = self.db.pool().acquire().await?;
-        check_caller(&mut conn, fleet_id, agent).await?;
-        db::tasks::inbox_pending(&mut conn, agent).await
+        let (tasks, unseen) = {
+            let mut conn = self.db.pool().acquire().await?;
+            check_caller(&mut conn, fleet_id, agent).await?;
+            db::tasks::inbox_pending(&mut conn, agent).await?
+        };
+        if unseen {
+            let now = now_ts();
+            self.db
+                .write_atomic(move |conn| {
+                    Box::pin(async move { db::tasks::mark_seen(conn, agent, &now).await })
+                })
+                .await?;
+        }
+        Ok(tasks)
     }
 
     /// Marks a delivery addressed to the caller as completed.

@@ -3,6 +3,7 @@
 //! happen only after it commits (S3).
 
 mod agents;
+pub mod delivery;
 mod fleets;
 pub mod members;
 mod messages;
@@ -16,8 +17,8 @@ pub use messages::{
 };
 
 use crate::db::Db;
-use crate::model::{AgentId, FleetId, PaneTarget};
-use crate::tmux::{Delivery, Tmux};
+use crate::model::{AgentId, FleetId};
+use crate::tmux::Tmux;
 use crate::{Error, Result};
 use sqlx::SqliteConnection;
 
@@ -52,37 +53,6 @@ impl Broker {
     /// The truncation limit for previews and outputs.
     pub fn max_text_len(&self) -> usize {
         self.max_text_len
-    }
-
-    /// Types a payload into a pane after the data it announces is committed; logs why not
-    /// when it cannot. Returns whether every keystroke was delivered.
-    async fn push(&self, target: Option<PaneTarget>, payload: &str) -> bool {
-        let Some(target) = target else {
-            return false;
-        };
-        if !self.tmux.available() {
-            tracing::debug!("tmux not on PATH: preview skipped");
-            return false;
-        }
-        match self.tmux.type_line(&target, payload).await {
-            Delivery::Sent => true,
-            Delivery::Shell(cmd) => {
-                tracing::info!(pane = %target.pane_id, %cmd, "pane runs a shell: nothing typed, message stays queued");
-                false
-            }
-            Delivery::Gone => {
-                tracing::info!(pane = %target.pane_id, "pane is gone: message stays queued");
-                false
-            }
-            Delivery::Failed(e) => {
-                tracing::warn!(pane = %target.pane_id, error = %e, "keystrokes failed: message stays queued");
-                false
-            }
-            Delivery::Held(why) => {
-                tracing::info!(pane = %target.pane_id, %why, "nothing typed: message stays queued");
-                false
-            }
-        }
     }
 }
 

@@ -235,6 +235,12 @@ pub struct SendArgs {
     /// The message body (required, not blank); stored in full.
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub text: Option<String>,
+    /// How the preview reaches the recipient's pane: idle (the default; typed at once
+    /// unless the recipient is working, which gets it when its turn ends), now (typed at
+    /// once, never with Escape; a working agent queues it) or queue (never typed; the
+    /// recipient finds it when it polls).
+    #[arg(long, value_name = "MODE")]
+    pub deliver: Option<String>,
     /// A key unique to this message (e.g. a UUID, at most 200 characters): repeating the
     /// command with the same key stores and types nothing and prints the original task, so
     /// a retried tool call cannot send twice.
@@ -260,6 +266,12 @@ pub struct BroadcastArgs {
     /// The message body (required, not blank).
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub text: Option<String>,
+    /// How the preview reaches the recipients' panes: idle (the default; typed at once
+    /// unless a recipient is working, which gets it when its turn ends), now (typed at
+    /// once, never with Escape; a working agent queues it) or queue (never typed; each
+    /// recipient finds it when it polls).
+    #[arg(long, value_name = "MODE")]
+    pub deliver: Option<String>,
     /// A key unique to this broadcast (at most 200 characters): repeating the command with
     /// the same key stores and types nothing and prints the original summary.
     #[arg(long, value_name = "KEY", allow_hyphen_values = true)]

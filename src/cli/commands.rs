@@ -6,6 +6,7 @@ use super::output::{self, col, print, print_json, table};
 use super::{CliError, CliResult, Ctx};
 use crate::config::Config;
 use crate::db::{Db, MigrateOutcome};
+use crate::delivery::DeliverMode;
 use crate::model::Placement;
 use crate::tmux::{PaneContext, Tmux};
 use serde_json::json;
@@ -395,20 +396,36 @@ async fn agent_deregister(ctx: &Ctx, a: AgentDeregisterArgs) -> CliResult {
     Ok(())
 }
 
+/// Parses `--deliver` (absent: the default, idle).
+pub(crate) fn deliver_mode(raw: Option<&str>) -> crate::Result<DeliverMode> {
+    raw.map(DeliverMode::parse)
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
 async fn message_send(ctx: &Ctx, a: SendArgs) -> CliResult {
     let fleet_id = need_fleet(a.fleet_id)?;
     let sender = need(a.agent_id, "--agent-id")?;
     let to = need(a.to, "--to")?;
     let text = need(a.text, "--text")?;
+    let mode = deliver_mode(a.deliver.as_deref())?;
     let broker = ctx.broker().await?;
     let sent = broker
-        .message_send_keyed(fleet_id, sender, to, &text, a.idempotency_key.as_deref())
+        .message_send_mode(
+            fleet_id,
+            sender,
+            to,
+            &text,
+            a.idempotency_key.as_deref(),
+            mode,
+        )
         .await?;
     let max = broker.max_text_len();
     if ctx.json {
         let mut v = json!({
             "task": output::task_json(&sent.task, a.full, true, max),
             "notification_sent": sent.notification_sent,
+            "delivery": sent.delivery,
         });
         if sent.repeated {
             v["repeated"] = json!(true);
@@ -423,8 +440,9 @@ async fn message_send(ctx: &Ctx, a: SendArgs) -> CliResult {
             "Message sent."
         };
         print(&format!(
-            "{head}\n{}",
-            output::task_text(&sent.task, a.full, max)
+            "{head}\n{}\ndelivery: {}",
+            output::task_text(&sent.task, a.full, max),
+            output::delivery_line(&sent.delivery)
         ));
     }
     Ok(())
@@ -434,15 +452,17 @@ async fn message_broadcast(ctx: &Ctx, a: BroadcastArgs) -> CliResult {
     let fleet_id = need_fleet(a.fleet_id)?;
     let sender = need(a.agent_id, "--agent-id")?;
     let text = need(a.text, "--text")?;
+    let mode = deliver_mode(a.deliver.as_deref())?;
     let broker = ctx.broker().await?;
     let out = broker
-        .message_broadcast_keyed(fleet_id, sender, &text, a.idempotency_key.as_deref())
+        .message_broadcast_mode(fleet_id, sender, &text, a.idempotency_key.as_deref(), mode)
         .await?;
     let max = broker.max_text_len();
     if ctx.json {
         let mut v = json!({
             "task": output::task_json(&out.summary, a.full, true, max),
             "notifications_sent_count": out.notified,
+            "delivery": {"mode": out.mode, "states": out.delivery},
         });
         if out.repeated {
             v["repeated"] = json!(true);
@@ -535,11 +555,28 @@ async fn message_show(ctx: &Ctx, t: TaskArgs) -> CliResult {
     let task_id = need(t.task_id, "--task-id")?;
     let broker = ctx.broker().await?;
     let task = broker.message_show(fleet_id, agent, task_id).await?;
+    let delivery = match task.r#type.as_str() {
+        crate::model::TYPE_UNICAST => broker.delivery_record(task_id).await?,
+        _ => None,
+    };
     let max = broker.max_text_len();
     if ctx.json {
-        print_json(&json!({"task": output::task_json(&task, t.full, false, max)}));
+        let mut v = json!({"task": output::task_json(&task, t.full, false, max)});
+        if let Some(d) = &delivery {
+            v["delivery"] = json!(d);
+        }
+        print_json(&v);
     } else {
-        print(&output::task_text(&task, t.full, max));
+        let mut text = output::task_text(&task, t.full, max);
+        if let Some(d) = &delivery {
+            let more = if t.full {
+                output::delivery_block(d)
+            } else {
+                format!("delivery: {}", output::delivery_line(d))
+            };
+            text.push_str(&format!("\n{more}"));
+        }
+        print(&text);
     }
     Ok(())
 }

@@ -179,6 +179,11 @@ pub struct NudgeArgs {
     /// The message (required, not blank).
     #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
     pub text: Option<String>,
+    /// How the preview reaches the member's pane: idle (the default; typed at once unless
+    /// the member is working, which gets it when its turn ends), now (typed at once, never
+    /// with Escape) or queue (never typed; the member finds it when it polls).
+    #[arg(long, value_name = "MODE")]
+    pub deliver: Option<String>,
 }
 
 fn parse_choice(s: &str) -> Result<u8, String> {
@@ -672,13 +677,14 @@ async fn nudge(ctx: &Ctx, a: NudgeArgs) -> CliResult {
     let sender = need(a.agent_id, "--agent-id")?;
     let member_id = need(a.member_id, "--member-id")?;
     let text = need(a.text, "--text")?;
+    let mode = super::commands::deliver_mode(a.deliver.as_deref())?;
     // O3: refused like send and broadcast (same text, exit 1), before any tmux check (L4).
     crate::broker::validate_text(&text)?;
     ensure_tmux()?;
     let broker = ctx.broker().await?;
     let target = broker.member_target(fleet_id, member_id, false).await?;
     let sent = broker
-        .member_nudge(fleet_id, sender, &target, &text)
+        .member_nudge(fleet_id, sender, &target, &text, mode)
         .await?;
     let pane = target.placement.tmux_pane_id.clone();
     let name = &target.agent.name;
@@ -689,15 +695,17 @@ async fn nudge(ctx: &Ctx, a: NudgeArgs) -> CliResult {
             "pane_id": pane,
             "task_id": id,
             "notification_sent": sent.notification_sent,
+            "delivery": sent.delivery,
         }));
     } else {
+        let how = output::delivery_line(&sent.delivery);
         match (&pane, sent.notification_sent) {
             (None, _) => print(&format!("Nudged {name} — no pane; task {id} queued.")),
             (Some(p), true) => print(&format!(
-                "Nudged {name} ({p}) — task {id} queued, Esc-safeguarded preview dispatched."
+                "Nudged {name} ({p}) — task {id} queued, preview typed ({how})."
             )),
             (Some(p), false) => print(&format!(
-                "Nudged {name} ({p}) — task {id} queued; inline preview not delivered."
+                "Nudged {name} ({p}) — task {id} queued; preview not typed ({how})."
             )),
         }
     }

@@ -32,6 +32,32 @@ pub struct StartArgs {
     /// Seconds between ticks (1–3600).
     #[arg(long, value_name = "INTEGER RANGE", default_value = "5", value_parser = parse_tick)]
     pub tick: i64,
+    /// Seconds before a preview its recipient has not seen (polled) is typed again; the
+    /// wait doubles after each attempt (1–86400).
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_redeliver_after)]
+    pub redeliver_after: u64,
+    /// Previews typed per message before it becomes a dead letter, reported to the
+    /// Director (1–100).
+    #[arg(long, value_name = "N", default_value = "5", value_parser = parse_redeliver_attempts)]
+    pub redeliver_attempts: i64,
+}
+
+fn parse_redeliver_after(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if (1..=86_400).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "'{s}' is not a number of seconds from 1 to 86400 (e.g. --redeliver-after 60)."
+        )),
+    }
+}
+
+fn parse_redeliver_attempts(s: &str) -> Result<i64, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (1..=100).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "'{s}' is not a number of attempts from 1 to 100 (e.g. --redeliver-attempts 5)."
+        )),
+    }
 }
 
 /// Options of `monitor status`.
@@ -122,8 +148,14 @@ async fn start(ctx: &Ctx, a: StartArgs) -> CliResult {
     crate::monitor::run(
         &broker,
         fleet_id,
-        Duration::from_secs(a.tick.unsigned_abs()),
-        pid,
+        crate::monitor::LoopOptions {
+            tick: Duration::from_secs(a.tick.unsigned_abs()),
+            pid,
+            policy: crate::delivery::Redelivery {
+                after: Duration::from_secs(a.redeliver_after),
+                attempts: a.redeliver_attempts,
+            },
+        },
         token.clone(),
         print,
         |w| eprintln!("Warning: {w}"),

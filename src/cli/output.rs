@@ -2,6 +2,7 @@
 //! §1.8, and the stdout writer (ANSI filter into pipes, visible control characters on a
 //! terminal, broken pipe = quiet exit 0).
 
+use crate::delivery::DeliveryRecord;
 use crate::model::{Agent, Placement, TYPE_UNICAST, Task};
 use crate::tmux::truncate;
 use serde_json::{Map, Value, json};
@@ -172,6 +173,33 @@ pub fn task_full_text(t: &Task) -> String {
     lines.push(format!("  type:  {}", t.r#type));
     if !t.text.is_empty() {
         lines.push(format!("  text:  {}", t.text));
+    }
+    lines.join("\n")
+}
+
+/// One line on how far a delivery got: `submitted (idle)`, `stored (queue)`, or with the
+/// reason nothing was typed: `stored (idle; held: its input box holds a half-typed draft)`.
+pub fn delivery_line(d: &DeliveryRecord) -> String {
+    match &d.note {
+        Some(note) => format!("{} ({}; {note})", d.state, d.mode),
+        None => format!("{} ({})", d.state, d.mode),
+    }
+}
+
+/// A delivery's record as `message show` prints it under the task.
+pub fn delivery_block(d: &DeliveryRecord) -> String {
+    let mut lines = vec![format!("delivery: {}", delivery_line(d))];
+    lines.push(format!("  attempts: {}", d.attempts));
+    for (label, at) in [
+        ("typed", &d.typed_at),
+        ("submitted", &d.submitted_at),
+        ("seen", &d.seen_at),
+        ("acked", &d.acked_at),
+        ("dead", &d.dead_at),
+    ] {
+        if let Some(at) = at {
+            lines.push(format!("  {label}: {at}"));
+        }
     }
     lines.join("\n")
 }

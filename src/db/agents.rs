@@ -206,6 +206,22 @@ fn write_py_str(s: &str, out: &mut String) {
     out.push('"');
 }
 
+/// The fleet's built-in Administrator.
+pub async fn administrator(
+    conn: &mut SqliteConnection,
+    fleet_id: FleetId,
+) -> Result<Option<AgentId>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT agent_id AS "agent_id!" FROM agents
+           WHERE fleet_id = ?1 AND status = 'active'
+             AND json_extract(agent_card_json, '$.cafleet.kind') = 'builtin-administrator'
+           ORDER BY agent_id LIMIT 1"#,
+        fleet_id
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
 /// The fleet's active monitoring member, if any.
 pub async fn active_monitoring_member(
     conn: &mut SqliteConnection,

@@ -3,6 +3,7 @@
 use super::{ApiError, ApiResult, AppState};
 use crate::broker::monitor::MAX_INTERVAL_SECS;
 use crate::db;
+use crate::delivery::DeliverMode;
 use crate::model::{AgentId, FleetId, KIND_ADMINISTRATOR, KIND_MONITORING_MEMBER};
 use axum::Json;
 use axum::body::Bytes;
@@ -503,6 +504,20 @@ pub async fn send(
         crate::broker::validate_idempotency_key(k)
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
+    let mode = match obj.get("deliver") {
+        None | Some(Value::Null) => DeliverMode::default(),
+        Some(Value::String(m)) => {
+            DeliverMode::parse(m).map_err(|e| ApiError::bad_request(e.to_string()))?
+        }
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "string_type",
+                &["body", "deliver"],
+                "Input should be a valid string",
+                other.clone(),
+            ));
+        }
+    };
     let broker = state.broker.clone();
     let sender = {
         let mut conn = super::conn(broker.db()).await?;
@@ -522,13 +537,15 @@ pub async fn send(
     }
     if broadcast {
         let (summary, recipients, repeated) = match broker
-            .broadcast_store_keyed(fleet_id, from, &text, key.as_deref())
+            .broadcast_store_keyed(fleet_id, from, &text, key.as_deref(), mode)
             .await?
         {
             crate::broker::BroadcastStored::New(summary, deliveries) => {
                 let recipients = deliveries.len();
                 tokio::spawn(async move {
-                    broker.push_previews(deliveries).await;
+                    let monitored =
+                        mode == DeliverMode::Idle && broker.monitor_running(fleet_id).await;
+                    broker.deliver_all(deliveries, mode, monitored).await;
                 });
                 (summary, recipients, false)
             }
@@ -540,6 +557,7 @@ pub async fn send(
             "task_id": summary.task_id,
             "status": summary.status_state,
             "recipients": recipients,
+            "deliver": mode,
         });
         if repeated {
             response["repeated"] = json!(true);
@@ -554,15 +572,20 @@ pub async fn send(
         }
     }
     let (task, target, repeated) = broker
-        .message_store_keyed(fleet_id, from, to, &text, key.as_deref())
+        .message_store_keyed(fleet_id, from, to, &text, key.as_deref(), mode)
         .await?;
-    let mut response = json!({ "task_id": task.task_id, "status": task.status_state });
+    let mut response = json!({
+        "task_id": task.task_id,
+        "status": task.status_state,
+        "deliver": mode,
+    });
     if repeated {
         // The original task: nothing stored, nothing typed.
         response["repeated"] = json!(true);
     } else {
         tokio::spawn(async move {
-            broker.push_preview(&task, target).await;
+            let monitored = mode == DeliverMode::Idle && broker.monitor_running(fleet_id).await;
+            broker.deliver(&task, target, mode, monitored).await;
         });
     }
     Ok(Json(response))

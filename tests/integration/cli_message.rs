@@ -23,6 +23,19 @@ fn snapshot(env: &Env) -> Vec<Vec<Vec<String>>> {
     .collect()
 }
 
+/// Every change_log row, oldest first.
+fn change_log(env: &Env) -> Vec<Vec<String>> {
+    env.query("SELECT seq, fleet_id, kind, ref_id FROM change_log ORDER BY seq")
+}
+
+/// The position of a column in `SELECT * FROM tasks` (the snapshot's rows).
+fn task_column(env: &Env, name: &str) -> usize {
+    env.query("SELECT name FROM pragma_table_info('tasks') ORDER BY cid")
+        .iter()
+        .position(|r| r[0] == name)
+        .unwrap_or_else(|| panic!("tasks has no column {name}"))
+}
+
 fn register(env: &Env, fleet: &str, name: &str) -> String {
     let v = env.json(&[
         "agent",
@@ -90,6 +103,19 @@ fn deregistered_msg(agent: &str, fleet: &str) -> String {
 const EMPTY_TEXT: &str =
     "Error: message text may not be empty. Pass the message body with --text \"...\".\n";
 
+/// `message send`'s last line for a recipient without a pane (alice and bob): nothing can be
+/// typed, so the delivery stays stored until the recipient polls.
+const NO_PANE_LINE: &str =
+    "delivery: stored (idle; no pane to type into: the recipient reads it when it polls)\n";
+
+/// `message send --json`'s `delivery` object for a recipient without a pane: stored, never
+/// attempted, with the no-pane note.
+fn no_pane_delivery_json(task_id: u32) -> String {
+    format!(
+        "{{\"task_id\":{task_id},\"mode\":\"idle\",\"state\":\"stored\",\"attempts\":0,\"last_attempt_at\":null,\"note\":\"no pane to type into: the recipient reads it when it polls\",\"typed_at\":null,\"submitted_at\":null,\"seen_at\":null,\"acked_at\":null,\"dead_at\":null}}"
+    )
+}
+
 // ---------------------------------------------------------------- send
 
 #[test]
@@ -110,9 +136,10 @@ fn send_prints_the_stored_message() {
             "hello bob",
         ],
     );
+    // bob has no pane: nothing is typed, the delivery stays stored until bob polls.
     assert_eq!(
         redact_ts(&out),
-        "Message sent.\n[1 | from:3 | <TS>]\nhello bob\n"
+        format!("Message sent.\n[1 | from:3 | <TS>]\nhello bob\n{NO_PANE_LINE}")
     );
     let row = env.query(
         "SELECT task_id, context_id, from_agent_id, to_agent_id, type, status_state, origin_task_id, text, created_at = status_timestamp FROM tasks",
@@ -129,6 +156,15 @@ fn send_prints_the_stored_message() {
             "NULL",
             "hello bob",
             "1"
+        ])
+    );
+    // Never attempted, and no attempt time: the monitor has no pane to type it into later.
+    assert_eq!(
+        env.query(
+            "SELECT delivery_mode, delivery_state, delivery_attempts, delivery_last_at, delivery_note, typed_at, submitted_at, seen_at, dead_at FROM tasks"
+        ),
+        rows(&[
+            "idle", "stored", "0", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL"
         ])
     );
     let ts = env.query("SELECT status_timestamp FROM tasks")[0][0].clone();
@@ -153,9 +189,14 @@ fn send_json_reports_whether_the_preview_was_typed() {
             "--text",
             "hello bob 2"
         ])),
-        "{\"task\":{\"id\":1,\"from\":3,\"ts\":\"<TS>\",\"text\":\"hello bob 2\"},\"notification_sent\":false}\n"
+        format!(
+            "{{\"task\":{{\"id\":1,\"from\":3,\"ts\":\"<TS>\",\"text\":\"hello bob 2\"}},\"notification_sent\":false,\"delivery\":{}}}\n",
+            no_pane_delivery_json(1)
+        )
     );
-    // The Director has a pane running a (non-shell) program: the preview is typed.
+    // The Director has a pane running a (non-shell) program: the preview is typed. The
+    // recorder shows no input box CAFleet can read, so it cannot see the text being taken:
+    // the delivery is typed (one attempt), not submitted.
     let out = env.ok(&[
         "--json",
         "message",
@@ -171,7 +212,7 @@ fn send_json_reports_whether_the_preview_was_typed() {
     ]);
     assert_eq!(
         redact_ts(&out),
-        "{\"task\":{\"id\":2,\"from\":3,\"ts\":\"<TS>\",\"text\":\"to the director\"},\"notification_sent\":true}\n"
+        "{\"task\":{\"id\":2,\"from\":3,\"ts\":\"<TS>\",\"text\":\"to the director\"},\"notification_sent\":true,\"delivery\":{\"task_id\":2,\"mode\":\"idle\",\"state\":\"typed\",\"attempts\":1,\"last_attempt_at\":\"<TS>\",\"note\":null,\"typed_at\":\"<TS>\",\"submitted_at\":null,\"seen_at\":null,\"acked_at\":null,\"dead_at\":null}}\n"
     );
     wait_for_bytes(&log, b"[cafleet msg 2 from 3 ");
     wait_for_bytes(&log, b"to the director\r");
@@ -197,7 +238,11 @@ fn send_full_json_lists_every_column_with_task_id_last() {
     ]);
     assert_eq!(
         redact_ts(&out),
-        "{\"task\":{\"context_id\":4,\"from_agent_id\":3,\"to_agent_id\":4,\"type\":\"unicast\",\"created_at\":\"<TS>\",\"status_state\":\"input_required\",\"status_timestamp\":\"<TS>\",\"origin_task_id\":null,\"text\":\"hello bob 3\",\"task_id\":1},\"notification_sent\":false}\n"
+        // bob has no pane: stored, with the no-pane note.
+        format!(
+            "{{\"task\":{{\"context_id\":4,\"from_agent_id\":3,\"to_agent_id\":4,\"type\":\"unicast\",\"created_at\":\"<TS>\",\"status_state\":\"input_required\",\"status_timestamp\":\"<TS>\",\"origin_task_id\":null,\"text\":\"hello bob 3\",\"task_id\":1}},\"notification_sent\":false,\"delivery\":{}}}\n",
+            no_pane_delivery_json(1)
+        )
     );
 }
 
@@ -221,7 +266,10 @@ fn send_full_text_prints_the_long_form() {
                 "--full"
             ]
         ),
-        "Message sent.\n  id:    1\n  state: input_required\n  from:  3\n  to:    4\n  type:  unicast\n  text:  hello bob 4\n"
+        // bob has no pane: stored, with the no-pane note.
+        format!(
+            "Message sent.\n  id:    1\n  state: input_required\n  from:  3\n  to:    4\n  type:  unicast\n  text:  hello bob 4\n{NO_PANE_LINE}"
+        )
     );
 }
 
@@ -282,7 +330,10 @@ fn send_quiet_prints_only_the_id_and_wins_over_full() {
             "q",
             "--quiet"
         ])),
-        "{\"task\":{\"id\":3,\"from\":3,\"ts\":\"<TS>\",\"text\":\"q\"},\"notification_sent\":false}\n"
+        format!(
+            "{{\"task\":{{\"id\":3,\"from\":3,\"ts\":\"<TS>\",\"text\":\"q\"}},\"notification_sent\":false,\"delivery\":{}}}\n",
+            no_pane_delivery_json(3)
+        )
     );
 }
 
@@ -363,7 +414,11 @@ fn send_stores_text_exactly_as_given() {
             "4",
         ],
     );
-    assert_eq!(redact_ts(&out), "[4 | from:3 | <TS>]\nline1\nline2\n");
+    // `show` reads the stored record: bob has no pane, nothing was attempted (no note).
+    assert_eq!(
+        redact_ts(&out),
+        "[4 | from:3 | <TS>]\nline1\nline2\ndelivery: stored (idle)\n"
+    );
 }
 
 #[test]
@@ -565,7 +620,9 @@ fn broadcast_json_returns_the_summary_and_preview_count() {
             "--text",
             "hello all 2"
         ])),
-        "[{\"task\":{\"id\":1,\"from\":3,\"ts\":\"<TS>\",\"text\":\"Broadcast sent to 2 recipients\",\"kind\":\"broadcast_summary\",\"origin\":1},\"notifications_sent_count\":1}]\n"
+        // The Director's recorder pane gets the preview but shows no input box CAFleet can
+        // read (typed, not known to be submitted); bob has no pane (stored).
+        "[{\"task\":{\"id\":1,\"from\":3,\"ts\":\"<TS>\",\"text\":\"Broadcast sent to 2 recipients\",\"kind\":\"broadcast_summary\",\"origin\":1},\"notifications_sent_count\":1,\"delivery\":{\"mode\":\"idle\",\"states\":{\"stored\":1,\"typed\":1,\"submitted\":0}}}]\n"
     );
     assert_eq!(
         redact_ts(&env.ok(&[
@@ -580,7 +637,7 @@ fn broadcast_json_returns_the_summary_and_preview_count() {
             "hello all 3",
             "--full"
         ])),
-        "[{\"task\":{\"context_id\":3,\"from_agent_id\":3,\"to_agent_id\":0,\"type\":\"broadcast_summary\",\"created_at\":\"<TS>\",\"status_state\":\"completed\",\"status_timestamp\":\"<TS>\",\"origin_task_id\":4,\"text\":\"Broadcast sent to 2 recipients\",\"task_id\":4},\"notifications_sent_count\":1}]\n"
+        "[{\"task\":{\"context_id\":3,\"from_agent_id\":3,\"to_agent_id\":0,\"type\":\"broadcast_summary\",\"created_at\":\"<TS>\",\"status_state\":\"completed\",\"status_timestamp\":\"<TS>\",\"origin_task_id\":4,\"text\":\"Broadcast sent to 2 recipients\",\"task_id\":4},\"notifications_sent_count\":1,\"delivery\":{\"mode\":\"idle\",\"states\":{\"stored\":1,\"typed\":1,\"submitted\":0}}}]\n"
     );
 }
 
@@ -859,7 +916,7 @@ fn poll_of_an_empty_inbox() {
 }
 
 #[test]
-fn poll_hides_acked_and_canceled_messages_and_changes_nothing() {
+fn poll_hides_acked_and_canceled_messages_and_changes_only_the_seen_marks() {
     let mut env = Env::new();
     let (_server, _log) = fleet(&mut env);
     let a = send(&env, "1", "3", "4", "to ack");
@@ -882,6 +939,7 @@ fn poll_hides_acked_and_canceled_messages_and_changes_nothing() {
         ],
     );
     let before = snapshot(&env);
+    let log_before = change_log(&env);
     let v = env.json(&["message", "poll", "--fleet-id", "1", "--agent-id", "4"]);
     let ids: Vec<String> = v
         .as_array()
@@ -889,13 +947,42 @@ fn poll_hides_acked_and_canceled_messages_and_changes_nothing() {
         .iter()
         .map(|t| t["id"].to_string())
         .collect();
-    assert_eq!(ids, vec![k]);
-    // Poll is read-only: polling again returns the same and nothing was marked.
+    assert_eq!(ids, vec![k.clone()]);
+    // The poll marks the one delivery it showed seen (delivery_state and seen_at) and
+    // nothing else: every other column of every row, and every other table, is unchanged.
+    let after = snapshot(&env);
+    let (state, seen_at) = (
+        task_column(&env, "delivery_state"),
+        task_column(&env, "seen_at"),
+    );
+    let mut expected = before.clone();
+    let row = expected[3].iter_mut().find(|r| r[0] == k).unwrap();
+    assert_eq!(
+        (row[state].as_str(), row[seen_at].as_str()),
+        ("stored", "NULL")
+    );
+    let stamp = after[3].iter().find(|r| r[0] == k).unwrap()[seen_at].clone();
+    row[state] = "seen".into();
+    row[seen_at] = stamp.clone();
+    assert_eq!(after, expected);
+    // Marked at the poll: after every earlier write (the cancel is the latest).
+    let latest = env.query("SELECT max(status_timestamp) FROM tasks")[0][0].clone();
+    assert!(stamp > latest, "seen_at {stamp} is not after {latest}");
+    // One change_log row for the WebUI (fleet 1, the task); none for the acked or canceled.
+    let log_after = change_log(&env);
+    assert_eq!(log_after[..log_before.len()], log_before[..]);
+    let added: Vec<&[String]> = log_after[log_before.len()..]
+        .iter()
+        .map(|r| &r[1..])
+        .collect();
+    assert_eq!(added, vec![&["1".to_string(), "task".into(), k][..]]);
+    // Polling again returns the same and, everything being seen already, writes nothing.
     assert_eq!(
         env.json(&["message", "poll", "--fleet-id", "1", "--agent-id", "4"]),
         v
     );
-    assert_eq!(snapshot(&env), before);
+    assert_eq!(snapshot(&env), after);
+    assert_eq!(change_log(&env), log_after);
 }
 
 #[test]
@@ -1428,6 +1515,8 @@ fn show_prints_any_message_of_the_fleet_to_any_member() {
     let mut env = Env::new();
     let (_server, _log) = fleet(&mut env);
     send(&env, "1", "3", "1", "hello director");
+    // The preview went into the Director's recorder pane, whose input box CAFleet cannot
+    // read: typed once, not known to be submitted. Unicast, so `show` reports it.
     // bob is neither sender nor recipient, and the Administrator can read it too.
     for reader in ["4", "2"] {
         assert_eq!(
@@ -1443,7 +1532,7 @@ fn show_prints_any_message_of_the_fleet_to_any_member() {
                     "1"
                 ]
             )),
-            "[1 | from:3 | <TS>]\nhello director\n"
+            "[1 | from:3 | <TS>]\nhello director\ndelivery: typed (idle)\n"
         );
     }
     assert_eq!(
@@ -1458,7 +1547,7 @@ fn show_prints_any_message_of_the_fleet_to_any_member() {
             "--task-id",
             "1"
         ])),
-        "{\"task\":{\"id\":1,\"from\":3,\"ts\":\"<TS>\",\"text\":\"hello director\"}}\n"
+        "{\"task\":{\"id\":1,\"from\":3,\"ts\":\"<TS>\",\"text\":\"hello director\"},\"delivery\":{\"task_id\":1,\"mode\":\"idle\",\"state\":\"typed\",\"attempts\":1,\"last_attempt_at\":\"<TS>\",\"note\":null,\"typed_at\":\"<TS>\",\"submitted_at\":null,\"seen_at\":null,\"acked_at\":null,\"dead_at\":null}}\n"
     );
     assert_eq!(
         redact_ts(&env.ok(&[
@@ -1473,10 +1562,11 @@ fn show_prints_any_message_of_the_fleet_to_any_member() {
             "1",
             "--full"
         ])),
-        "{\"task\":{\"task_id\":1,\"context_id\":1,\"from_agent_id\":3,\"to_agent_id\":1,\"type\":\"unicast\",\"created_at\":\"<TS>\",\"status_state\":\"input_required\",\"status_timestamp\":\"<TS>\",\"origin_task_id\":null,\"text\":\"hello director\"}}\n"
+        "{\"task\":{\"task_id\":1,\"context_id\":1,\"from_agent_id\":3,\"to_agent_id\":1,\"type\":\"unicast\",\"created_at\":\"<TS>\",\"status_state\":\"input_required\",\"status_timestamp\":\"<TS>\",\"origin_task_id\":null,\"text\":\"hello director\"},\"delivery\":{\"task_id\":1,\"mode\":\"idle\",\"state\":\"typed\",\"attempts\":1,\"last_attempt_at\":\"<TS>\",\"note\":null,\"typed_at\":\"<TS>\",\"submitted_at\":null,\"seen_at\":null,\"acked_at\":null,\"dead_at\":null}}\n"
     );
+    // --full adds the delivery block: one preview typed, and when.
     assert_eq!(
-        msg(
+        redact_ts(&msg(
             &env,
             &[
                 "show",
@@ -1488,8 +1578,8 @@ fn show_prints_any_message_of_the_fleet_to_any_member() {
                 "1",
                 "--full"
             ]
-        ),
-        "  id:    1\n  state: input_required\n  from:  3\n  to:    1\n  type:  unicast\n  text:  hello director\n"
+        )),
+        "  id:    1\n  state: input_required\n  from:  3\n  to:    1\n  type:  unicast\n  text:  hello director\ndelivery: typed (idle)\n  attempts: 1\n  typed: <TS>\n"
     );
 }
 
@@ -1568,7 +1658,9 @@ fn show_of_a_broadcast_summary_names_its_kind_and_origin() {
                 "3"
             ]
         )),
-        "[3 | from:3 | <TS> | origin:1]\nhello all\n"
+        // bob's delivery of the broadcast (bob has no pane: stored, nothing attempted);
+        // the summary above has no delivery line.
+        "[3 | from:3 | <TS> | origin:1]\nhello all\ndelivery: stored (idle)\n"
     );
 }
 
@@ -1945,25 +2037,31 @@ fn send_output_truncates_text_beyond_max_text_len() {
     };
     assert_eq!(
         redact_ts(&with_max(&env, "10", &send_args("0123456789"))),
-        "Message sent.\n[1 | from:3 | <TS>]\n0123456789\n"
+        format!("Message sent.\n[1 | from:3 | <TS>]\n0123456789\n{NO_PANE_LINE}")
     );
+    // The delivery line (bob has no pane) is never truncated.
     assert_eq!(
         redact_ts(&with_max(&env, "10", &send_args("0123456789A"))),
-        "Message sent.\n[2 | from:3 | <TS>]\n0123456789…\n"
+        format!("Message sent.\n[2 | from:3 | <TS>]\n0123456789…\n{NO_PANE_LINE}")
     );
     // Code points, not bytes.
     let mut json = vec!["--json"];
     json.extend(send_args("ÄÖÜ456789ABC"));
     assert_eq!(
         redact_ts(&with_max(&env, "10", &json)),
-        "{\"task\":{\"id\":3,\"from\":3,\"ts\":\"<TS>\",\"text\":\"ÄÖÜ456789A…\"},\"notification_sent\":false}\n"
+        format!(
+            "{{\"task\":{{\"id\":3,\"from\":3,\"ts\":\"<TS>\",\"text\":\"ÄÖÜ456789A…\"}},\"notification_sent\":false,\"delivery\":{}}}\n",
+            no_pane_delivery_json(3)
+        )
     );
     // --full is untruncated, in text and JSON.
     let mut full = send_args("0123456789ABC");
     full.push("--full");
     assert_eq!(
         with_max(&env, "10", &full),
-        "Message sent.\n  id:    4\n  state: input_required\n  from:  3\n  to:    4\n  type:  unicast\n  text:  0123456789ABC\n"
+        format!(
+            "Message sent.\n  id:    4\n  state: input_required\n  from:  3\n  to:    4\n  type:  unicast\n  text:  0123456789ABC\n{NO_PANE_LINE}"
+        )
     );
     let mut full_json = vec!["--json"];
     full_json.extend(full.iter());
@@ -2028,7 +2126,8 @@ fn read_outputs_truncate_text_unless_full() {
                 "1"
             ]
         )),
-        "[1 | from:3 | <TS>]\nabcde…\n"
+        // bob's polls above marked it seen.
+        "[1 | from:3 | <TS>]\nabcde…\ndelivery: seen (idle)\n"
     );
     assert_eq!(
         redact_ts(&with_max(
@@ -2172,7 +2271,8 @@ fn max_text_len_name_is_matched_case_insensitively() {
         .unwrap();
     assert_eq!(
         redact_ts(&String::from_utf8_lossy(&out.stdout)),
-        "[1 | from:3 | <TS>]\nab…\n"
+        // bob has no pane and never polled: stored (the delivery line is not truncated).
+        "[1 | from:3 | <TS>]\nab…\ndelivery: stored (idle)\n"
     );
 }
 
@@ -2242,7 +2342,8 @@ fn text_output_into_a_pipe_drops_csi_sequences() {
                 &id
             ]
         )),
-        "[1 | from:3 | <TS>]\na esc red \x7fdel\n"
+        // bob has no pane and never polled: stored.
+        "[1 | from:3 | <TS>]\na esc red \x7fdel\ndelivery: stored (idle)\n"
     );
     // The stored text keeps them.
     assert_eq!(env.query("SELECT text FROM tasks")[0][0], text);
@@ -2267,6 +2368,6 @@ fn json_output_escapes_controls_and_keeps_unicode_raw() {
     ]);
     assert_eq!(
         redact_ts(&out),
-        "{\"task\":{\"id\":1,\"from\":3,\"ts\":\"<TS>\",\"text\":\"tab\\tnl\\ncr\\resc\\u001b[A del\x7f bell\\u0007 …ÄÖ / \\\"q\\\" \\\\\"}}\n"
+        "{\"task\":{\"id\":1,\"from\":3,\"ts\":\"<TS>\",\"text\":\"tab\\tnl\\ncr\\resc\\u001b[A del\x7f bell\\u0007 …ÄÖ / \\\"q\\\" \\\\\"},\"delivery\":{\"task_id\":1,\"mode\":\"idle\",\"state\":\"stored\",\"attempts\":0,\"last_attempt_at\":null,\"note\":null,\"typed_at\":null,\"submitted_at\":null,\"seen_at\":null,\"acked_at\":null,\"dead_at\":null}}\n"
     );
 }

@@ -5,7 +5,8 @@
 //! acked, a repeated ack changes nothing and says why, broadcasts are all-or-nothing, a
 //! dead monitor never holds its slot beyond the liveness window, a first use killed midway
 //! (creating or adopting the database) is completed by the next command, and
-//! `integrity_check` passes.
+//! `integrity_check` passes. Senders and monitors killed in the middle of typing previews
+//! into panes are in delivery.rs (`senders_and_monitors_killed_mid_delivery_lose_no_preview`).
 //!
 //! The kill points come from a seeded xorshift generator; each test prints its seed, and
 //! `CAFLEET_CRASH_SEED=<seed>` replays the same schedule. `CAFLEET_CRASH_KILLS=<n>` sets how
@@ -29,10 +30,10 @@ use std::time::{Duration, Instant};
 // ---------------------------------------------------------------------------------------
 
 /// xorshift64* — small, seedable, good enough to pick operations and kill delays.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Rng {
+    pub(crate) fn new(seed: u64) -> Rng {
         // Mix the seed so neighbouring seeds (and stream numbers) give unrelated streams;
         // the state must never be zero.
         let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -51,7 +52,7 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (n > 0).
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 
@@ -71,7 +72,7 @@ impl Rng {
 }
 
 /// The seed of this test: `CAFLEET_CRASH_SEED`, or the clock. Printed so a failure replays.
-fn seed(test: &str) -> u64 {
+pub(crate) fn seed(test: &str) -> u64 {
     let seed = match std::env::var("CAFLEET_CRASH_SEED") {
         Ok(s) => s.trim().parse().unwrap_or_else(|_| {
             panic!("CAFLEET_CRASH_SEED must be an unsigned integer, got {s:?}")
@@ -86,7 +87,7 @@ fn seed(test: &str) -> u64 {
 }
 
 /// A positive integer from the environment, or `default`.
-fn env_count(name: &str, default: u64) -> u64 {
+pub(crate) fn env_count(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
         Ok(s) => s
             .trim()

@@ -554,6 +554,129 @@ fn assert_unchanged(before: &Snapshot, after: &Snapshot, what: &str) {
     panic!("{what} changed state:\n{}", diff.join("\n"));
 }
 
+/// The `tasks` table split for [`assert_only_seen_marks`]: every row without its
+/// `delivery_state` and `seen_at`, and those two per task id.
+type SplitTasks = (Vec<String>, BTreeMap<i64, (String, String)>);
+
+fn split_tasks(path: &Path) -> SplitTasks {
+    let cols: Vec<String> = query_db(
+        path,
+        "SELECT name FROM pragma_table_info('tasks') ORDER BY cid",
+    )
+    .into_iter()
+    .map(|r| r[0].clone())
+    .filter(|c| c != "delivery_state" && c != "seen_at")
+    .collect();
+    assert!(cols.len() > 2, "unexpected tasks columns: {cols:?}");
+    let expr = cols
+        .iter()
+        .map(|c| format!("quote(\"{c}\")"))
+        .collect::<Vec<_>>()
+        .join(" || '|' || ");
+    let rest = query_db(path, &format!("SELECT {expr} FROM tasks ORDER BY rowid"))
+        .into_iter()
+        .map(|r| r[0].clone())
+        .collect();
+    let marks = query_db(path, "SELECT task_id, delivery_state, seen_at FROM tasks")
+        .into_iter()
+        .map(|r| (r[0].parse().unwrap(), (r[1].clone(), r[2].clone())))
+        .collect();
+    (rest, marks)
+}
+
+/// Asserts that `what` changed nothing but the seen marks of `marked` (deliveries a poll
+/// showed for the first time): each one's `delivery_state` became `seen` and its `seen_at`
+/// a time after `since`, and `change_log` gained exactly one `task` row of `fleet` for
+/// each (and its sequence moved with it). Every other row of every table, every pane and
+/// every byte typed is as it was.
+#[allow(clippy::too_many_arguments)]
+fn assert_only_seen_marks(
+    before: &Snapshot,
+    tasks_before: &SplitTasks,
+    after: &Snapshot,
+    tasks_after: &SplitTasks,
+    marked: &BTreeSet<i64>,
+    fleet: i64,
+    since: &str,
+    what: &str,
+) {
+    assert_eq!(before.panes, after.panes, "{what} changed the panes");
+    assert_eq!(before.bytes, after.bytes, "{what} typed into a pane");
+    let keys = |s: &Snapshot| s.db.keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(before), keys(after), "{what} changed the tables");
+    for (t, rows) in &before.db {
+        if !matches!(t.as_str(), "tasks" | "change_log" | "sqlite_sequence") {
+            assert_eq!(rows, &after.db[t], "{what} changed {t}");
+        }
+    }
+    // tasks: only delivery_state and seen_at, only of the marked deliveries.
+    assert_eq!(
+        tasks_before.0, tasks_after.0,
+        "{what} changed a column of tasks"
+    );
+    let ids = |m: &BTreeMap<i64, (String, String)>| m.keys().copied().collect::<Vec<_>>();
+    assert_eq!(ids(&tasks_before.1), ids(&tasks_after.1));
+    for (id, (state, seen_at)) in &tasks_before.1 {
+        let (new_state, new_seen_at) = &tasks_after.1[id];
+        if marked.contains(id) {
+            assert!(
+                state != "seen" && seen_at == "NULL",
+                "task {id} was already seen before {what}"
+            );
+            assert_eq!(new_state, "seen", "{what} did not mark task {id} seen");
+            assert!(
+                new_seen_at.as_str() > since,
+                "task {id}: seen_at {new_seen_at} is not after {since}"
+            );
+        } else {
+            assert_eq!(
+                (state, seen_at),
+                (new_state, new_seen_at),
+                "{what} changed the delivery of task {id}"
+            );
+        }
+    }
+    // change_log: one row per marked delivery, appended.
+    let (log_before, log_after) = (&before.db["change_log"], &after.db["change_log"]);
+    assert!(
+        log_after.len() >= log_before.len() && log_after[..log_before.len()] == log_before[..],
+        "{what} rewrote change_log"
+    );
+    let mut added: Vec<String> = log_after[log_before.len()..]
+        .iter()
+        .map(|r| r.split_once('|').unwrap().1.to_string())
+        .collect();
+    added.sort();
+    let mut expected: Vec<String> = marked
+        .iter()
+        .map(|id| format!("{fleet}|'task'|{id}"))
+        .collect();
+    expected.sort();
+    assert_eq!(added, expected, "{what}: change_log rows");
+    let last_seq = log_after
+        .last()
+        .map(|r| r.split_once('|').unwrap().0.to_string())
+        .unwrap_or_default();
+    let sequence = |s: &Snapshot| {
+        s.db["sqlite_sequence"]
+            .iter()
+            .map(|r| match r.strip_prefix("'change_log'|") {
+                Some(_) => "'change_log'|<seq>".to_string(),
+                None => r.clone(),
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        sequence(before),
+        sequence(after),
+        "{what} changed sqlite_sequence"
+    );
+    assert!(
+        after.db["sqlite_sequence"].contains(&format!("'change_log'|{last_seq}")),
+        "{what}: change_log's sequence is not at its last row {last_seq}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // The command tree, read from --help
 // ---------------------------------------------------------------------------------------
@@ -1417,7 +1540,27 @@ fn cli_refuses_every_id_of_another_fleet_and_changes_nothing() {
         assert_unchanged(&baseline, &w.snapshot(), &label);
     }
 
-    // Reads of one's own fleet show nothing of the other one, and change nothing.
+    // Reads of one's own fleet show nothing of the other one, and change nothing but the
+    // seen marks of the polls: each of A's deliveries a poll below shows for the first time
+    // is marked seen (with its change_log row). B's deliveries stay exactly as they were.
+    let polled_agents = [w.a.r1, w.a.r2, w.a.m1, w.a.director];
+    let agent_list = polled_agents.map(|a| a.to_string()).join(", ");
+    let marked: BTreeSet<i64> = w
+        .env
+        .query(&format!(
+            "SELECT task_id FROM tasks WHERE context_id IN ({agent_list}) AND status_state = 'input_required' AND type = 'unicast' AND delivery_state <> 'seen'"
+        ))
+        .iter()
+        .map(|r| r[0].parse().unwrap())
+        .collect();
+    for id in [w.a.pending, w.a.to_member, w.a.bcast_delivery, w.a.nudge] {
+        assert!(
+            marked.contains(&id),
+            "task {id} is not pending for a polled agent"
+        );
+    }
+    let since = w.env.query("SELECT max(status_timestamp) FROM tasks")[0][0].clone();
+    let tasks_before = split_tasks(&w.env.db_path);
     let b_agents = w.b.agents();
     let a_sent: BTreeSet<i64> = w
         .env
@@ -1451,7 +1594,7 @@ fn cli_refuses_every_id_of_another_fleet_and_changes_nothing() {
         "agent_id",
     );
     assert_eq!(members, [w.a.m1, w.a.mon].into());
-    for agent in [w.a.r1, w.a.r2, w.a.m1, w.a.director] {
+    for agent in polled_agents {
         let polled: Value = serde_json::from_str(&w.ok(
             Who::A,
             &[
@@ -1486,11 +1629,21 @@ fn cli_refuses_every_id_of_another_fleet_and_changes_nothing() {
     w.ok(Who::A, &["db", "init"]);
     w.ok(Who::A, &["doctor"]);
     runs += 10;
-    assert_unchanged(&baseline, &w.snapshot(), "the reads of fleet A");
+    let after_reads = w.snapshot();
+    assert_only_seen_marks(
+        &baseline,
+        &tasks_before,
+        &after_reads,
+        &split_tasks(&w.env.db_path),
+        &marked,
+        w.a.fleet,
+        &since,
+        "the reads of fleet A",
+    );
 
     // Late keystrokes: give every pane time to receive anything still in flight.
     std::thread::sleep(Duration::from_millis(500));
-    assert_unchanged(&baseline, &w.snapshot(), "the sweep (after settling)");
+    assert_unchanged(&after_reads, &w.snapshot(), "the sweep (after settling)");
 
     // Identity is self-asserted by design (messaging.md §8): a process in A's pane may act as
     // B's agent; the preview then goes to B's pane on B's server, never to the pane with the

@@ -9,6 +9,7 @@ mod cli_message;
 mod cli_parse;
 mod concurrency;
 mod crash;
+mod delivery;
 mod demo;
 mod group_commit;
 mod hostile;

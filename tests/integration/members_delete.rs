@@ -444,7 +444,21 @@ fn nothing_is_typed_into_a_member_pane_that_runs_a_shell() {
             "--text",
             &touch,
         ]),
-        format!("Nudged sh ({pane}) — task 1 queued; inline preview not delivered.\n")
+        // Nothing is typed into a shell: the delivery stays stored, and says why.
+        format!(
+            "Nudged sh ({pane}) — task 1 queued; preview not typed (stored (idle; its pane runs the shell bash)).\n"
+        )
+    );
+    assert_eq!(
+        team.env.query(
+            "SELECT delivery_state, delivery_note, typed_at, submitted_at FROM tasks WHERE task_id = 1"
+        ),
+        vec![vec![
+            "stored".to_string(),
+            "its pane runs the shell bash".into(),
+            "NULL".into(),
+            "NULL".into()
+        ]]
     );
     // A graceful delete would type /exit into the shell: refused, the member stays.
     assert_eq!(

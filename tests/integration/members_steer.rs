@@ -266,7 +266,26 @@ fn a_member_whose_spawn_is_in_flight_is_listed_as_pending_and_cannot_be_steered(
                 "--text",
                 "hi again",
             ]),
-            json!({"member_agent_id": 3, "pane_id": null, "task_id": 2, "notification_sent": false})
+            // No pane yet: nothing to type into, the delivery stays stored until it polls.
+            json!({
+                "member_agent_id": 3,
+                "pane_id": null,
+                "task_id": 2,
+                "notification_sent": false,
+                "delivery": {
+                    "task_id": 2,
+                    "mode": "idle",
+                    "state": "stored",
+                    "attempts": 0,
+                    "last_attempt_at": null,
+                    "note": "no pane to type into: the recipient reads it when it polls",
+                    "typed_at": null,
+                    "submitted_at": null,
+                    "seen_at": null,
+                    "acked_at": null,
+                    "dead_at": null
+                }
+            })
         );
         gate.open();
         let out = create.join().unwrap();
@@ -633,7 +652,8 @@ fn nudge_stores_a_task_and_types_its_preview() {
     let (id, pane) = spawn(&team, "m1", &[]);
     assert_eq!(
         team.env.ok(&nudge_args("1", &id, "please report\nstatus")),
-        format!("Nudged m1 ({pane}) — task 1 queued, Esc-safeguarded preview dispatched.\n")
+        // The stand-in shows no input box CAFleet can read: typed, not known to be taken.
+        format!("Nudged m1 ({pane}) — task 1 queued, preview typed (typed (idle)).\n")
     );
     let task = team.env.query(
         "SELECT context_id, from_agent_id, to_agent_id, type, status_state, text, status_timestamp FROM tasks",
@@ -656,9 +676,34 @@ fn nudge_stores_a_task_and_types_its_preview() {
         &pane,
         format!("[cafleet msg 1 from 1 {ts}]\nplease report⏎status\r").as_bytes(),
     );
+    let v = team.env.json(&nudge_args("1", &id, "again"));
+    // Typed once (as above), at the time recorded in the task.
+    let at = team
+        .env
+        .query("SELECT delivery_last_at, typed_at FROM tasks WHERE task_id = 2");
+    assert_eq!(at[0][0], at[0][1]);
+    assert_ne!(at[0][0], "NULL");
     assert_eq!(
-        team.env.json(&nudge_args("1", &id, "again")),
-        json!({"member_agent_id": 3, "pane_id": pane, "task_id": 2, "notification_sent": true})
+        v,
+        json!({
+            "member_agent_id": 3,
+            "pane_id": pane,
+            "task_id": 2,
+            "notification_sent": true,
+            "delivery": {
+                "task_id": 2,
+                "mode": "idle",
+                "state": "typed",
+                "attempts": 1,
+                "last_attempt_at": at[0][0],
+                "note": null,
+                "typed_at": at[0][1],
+                "submitted_at": null,
+                "seen_at": null,
+                "acked_at": null,
+                "dead_at": null
+            }
+        })
     );
     // The nudge is an ordinary ackable message for the member.
     team.env.ok(&[
@@ -686,7 +731,8 @@ fn nudge_of_the_director_from_a_members_pane_is_allowed() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!(
-            "Nudged Director ({}) — task 1 queued, Esc-safeguarded preview dispatched.\n",
+            // The Director's recorder pane shows no input box CAFleet can read: typed.
+            "Nudged Director ({}) — task 1 queued, preview typed (typed (idle)).\n",
             team.director_pane
         )
     );
@@ -705,16 +751,41 @@ fn nudge_of_the_director_from_a_members_pane_is_allowed() {
 fn nudge_that_cannot_be_pushed_is_still_queued() {
     let team = Team::new();
     let (id, pane) = spawn(&team, "m1", &[]);
-    // Self-nudge: stored, never pushed.
+    // Self-nudge: stored, never typed (nor left for the monitor: no attempt time).
+    let out = team.env.ok(&nudge_args(&id, &id, "note to self"));
     assert_eq!(
-        team.env.ok(&nudge_args(&id, &id, "note to self")),
-        format!("Nudged m1 ({pane}) — task 1 queued; inline preview not delivered.\n")
+        out,
+        format!(
+            "Nudged m1 ({pane}) — task 1 queued; preview not typed (stored (idle; sent to itself: nothing typed; it reads it when it polls)).\n"
+        )
     );
-    // A pane that died: stored, the push fails.
+    assert_eq!(
+        team.env.query(
+            "SELECT delivery_state, delivery_attempts, delivery_last_at, typed_at FROM tasks WHERE task_id = 1"
+        ),
+        vec![vec![
+            "stored".to_string(),
+            "0".into(),
+            "NULL".into(),
+            "NULL".into()
+        ]]
+    );
+    // A pane that died: stored, the attempt fails and says why.
     team.server.tmux(&["kill-pane", "-t", &pane]);
     assert_eq!(
         team.env.ok(&nudge_args("1", &id, "dead pane")),
-        format!("Nudged m1 ({pane}) — task 2 queued; inline preview not delivered.\n")
+        format!(
+            "Nudged m1 ({pane}) — task 2 queued; preview not typed (stored (idle; its pane is gone)).\n"
+        )
+    );
+    assert_eq!(
+        team.env
+            .query("SELECT delivery_state, delivery_note, typed_at FROM tasks WHERE task_id = 2"),
+        vec![vec![
+            "stored".to_string(),
+            "its pane is gone".into(),
+            "NULL".into()
+        ]]
     );
     assert!(team.keys(&pane).is_empty());
     assert_eq!(

@@ -22,7 +22,7 @@ const DEADLINE: Duration = Duration::from_secs(20);
 
 /// A running `cafleet monitor start`; its stdout lines and stderr are collected by reader
 /// threads. Killed (SIGKILL) and reaped on drop if still running.
-struct Monitor {
+pub(crate) struct Monitor {
     child: Child,
     pid: u32,
     out: Arc<Mutex<Vec<String>>>,
@@ -34,6 +34,17 @@ struct Monitor {
 impl Monitor {
     /// `cafleet monitor start --fleet-id <fleet> --tick <tick>`, optionally with another PATH.
     fn spawn(env: &Env, fleet: i64, tick: u32, path: Option<&str>) -> Monitor {
+        Monitor::spawn_with(env, fleet, tick, path, &[])
+    }
+
+    /// [`Monitor::spawn`] with more options (e.g. `--redeliver-after 1`).
+    pub(crate) fn spawn_with(
+        env: &Env,
+        fleet: i64,
+        tick: u32,
+        path: Option<&str>,
+        extra: &[&str],
+    ) -> Monitor {
         let mut cmd = env.std_cmd();
         cmd.args([
             "monitor",
@@ -43,6 +54,7 @@ impl Monitor {
             "--tick",
             &tick.to_string(),
         ]);
+        cmd.args(extra);
         if let Some(p) = path {
             cmd.env("PATH", p);
         }
@@ -88,11 +100,11 @@ impl Monitor {
         }
     }
 
-    fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.out.lock().unwrap().clone()
     }
 
-    fn stderr(&self) -> String {
+    pub(crate) fn stderr(&self) -> String {
         self.err.lock().unwrap().clone()
     }
 

@@ -288,8 +288,13 @@ async fn inbox_and_sent_are_newest_first_and_fleet_scoped() {
     assert_eq!(v["messages"][0]["status"], "completed");
     assert_eq!(v["messages"][0]["from_agent_name"], "alice");
     assert_eq!(v["messages"][0]["body"], "first");
+    // An acked message reads as acked; bob has no pane, so "second" was never typed.
+    assert_eq!(v["messages"][0]["delivery"], "acked");
+    assert_eq!(v["messages"][1]["delivery"], "stored");
     let (_, v) = api.get("/api/agents/4/sent", Some("1")).await;
     assert_eq!(v["messages"].as_array().unwrap().len(), 1);
+    // alice has no pane either: the reply is stored.
+    assert_eq!(v["messages"][0]["delivery"], "stored");
     let keys: Vec<&str> = v["messages"][0]
         .as_object()
         .unwrap()
@@ -309,7 +314,8 @@ async fn inbox_and_sent_are_newest_first_and_fleet_scoped() {
             "created_at",
             "status_timestamp",
             "origin_task_id",
-            "body"
+            "body",
+            "delivery"
         ]
     );
     assert_eq!(
@@ -362,11 +368,12 @@ async fn sends_go_out_as_the_administrator_only() {
             r#"{"from_agent_id": 2, "to_agent_id": 3, "text": "hi alice"}"#,
         )
         .await;
+    // No "deliver" in the body: the default mode, idle.
     assert_eq!(
         (s, v),
         (
             StatusCode::OK,
-            json!({"task_id": 1, "status": "input_required"})
+            json!({"task_id": 1, "status": "input_required", "deliver": "idle"})
         )
     );
     let (s, v) = api
@@ -379,6 +386,7 @@ async fn sends_go_out_as_the_administrator_only() {
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["status"], "completed");
+    assert_eq!(v["deliver"], "idle");
     assert_eq!(
         v["recipients"], 3,
         "Director, alice, bob; never the Administrator"
@@ -1077,11 +1085,12 @@ async fn an_api_send_repeated_with_its_idempotency_key_returns_the_original() {
     let body =
         r#"{"from_agent_id": 2, "to_agent_id": 3, "text": "hi", "idempotency_key": "web-1"}"#;
     let (s, v) = api.send("POST", "/api/messages/send", "1", body).await;
+    // No "deliver" in the body: the default mode, idle.
     assert_eq!(
         (s, v),
         (
             StatusCode::OK,
-            json!({"task_id": 1, "status": "input_required"})
+            json!({"task_id": 1, "status": "input_required", "deliver": "idle"})
         )
     );
     let (s, v) = api.send("POST", "/api/messages/send", "1", body).await;
@@ -1089,7 +1098,7 @@ async fn an_api_send_repeated_with_its_idempotency_key_returns_the_original() {
         (s, v),
         (
             StatusCode::OK,
-            json!({"task_id": 1, "status": "input_required", "repeated": true})
+            json!({"task_id": 1, "status": "input_required", "deliver": "idle", "repeated": true})
         )
     );
     let all =
@@ -1117,4 +1126,70 @@ async fn an_api_send_repeated_with_its_idempotency_key_returns_the_original() {
         let (s, v) = api.send("POST", "/api/messages/send", "1", body).await;
         assert_eq!(s, status, "{body}: {v}");
     }
+}
+
+#[tokio::test]
+async fn an_api_send_takes_a_delivery_mode_and_refuses_an_unknown_one() {
+    let api = Api::new(None).await;
+    let (s, v) = api
+        .send(
+            "POST",
+            "/api/messages/send",
+            "1",
+            r#"{"from_agent_id": 2, "to_agent_id": 3, "text": "later", "deliver": "queue"}"#,
+        )
+        .await;
+    assert_eq!(
+        (s, v),
+        (
+            StatusCode::OK,
+            json!({"task_id": 1, "status": "input_required", "deliver": "queue"})
+        )
+    );
+    let (_, v) = api
+        .send(
+            "POST",
+            "/api/messages/send",
+            "1",
+            r#"{"from_agent_id": 2, "to_agent_id": "*", "text": "all", "deliver": "now"}"#,
+        )
+        .await;
+    assert_eq!(v["deliver"], "now", "{v}");
+    // Stored with its mode.
+    let mut conn = api.broker().db().pool().acquire().await.unwrap();
+    let d = cafleet::db::tasks::delivery(&mut conn, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.mode, cafleet::delivery::DeliverMode::Queue);
+    drop(conn);
+    for (body, status) in [
+        (
+            r#"{"from_agent_id": 2, "to_agent_id": 3, "text": "x", "deliver": "soon"}"#,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            r#"{"from_agent_id": 2, "to_agent_id": 3, "text": "x", "deliver": 1}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (s, v) = api.send("POST", "/api/messages/send", "1", body).await;
+        assert_eq!(s, status, "{body}: {v}");
+        if s == StatusCode::BAD_REQUEST {
+            assert!(
+                v["detail"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("unknown delivery mode 'soon'"),
+                "{v}"
+            );
+        }
+    }
+    // Nothing stored by the refusals.
+    let (_, inbox) = api.get("/api/agents/3/inbox", Some("1")).await;
+    assert_eq!(
+        inbox["messages"].as_array().map(Vec::len),
+        Some(2),
+        "{inbox}"
+    );
 }
