@@ -395,6 +395,99 @@ if (CLI) {
     cli('agent', 'register', '--fleet-id', FLEET, '--name', name, '--description', 'registered during the test');
     await page.getByTestId('sidebar-agent').filter({ hasText: name }).waitFor({ timeout: 4000 });
   });
+
+  await test('delivery badge and the "not delivered" filter follow a message until it is acked', async (page) => {
+    await openDashboard(page);
+    await page.locator('[data-testid=connection-status][data-state=live]').waitFor({ timeout: 10000 });
+    const cli = (...args) => JSON.parse(execFileSync(CLI, ['--json', ...args.map(String)], { encoding: 'utf8' }));
+    const alice = await agentId(page, 'Alice');
+    const stamp = Date.now();
+    const badgeOf = (e) => e.locator(`[data-testid=delivery-badge][data-agent-id="${alice}"]`);
+    const describe = async (b) => ({
+      state: await b.getAttribute('data-state'),
+      text: await b.locator('[aria-hidden=true]').textContent(),
+      title: await b.getAttribute('title'),
+      sr: await b.locator('.sr-only').textContent(),
+    });
+    // Sent from the WebUI. Alice has no pane in this fleet: nothing is typed, it stays stored.
+    await send(page, `@alice delivery check ${stamp}`);
+    const e = page.getByTestId('timeline-entry').filter({ hasText: `delivery check ${stamp}` });
+    await e.waitFor({ timeout: 5000 });
+    let b = await describe(badgeOf(e));
+    assert(b.state === 'stored' && b.text === 'stored', `badge ${JSON.stringify(b)}`);
+    assert(b.title?.startsWith("Stored, not yet typed into Alice's pane") && b.sr === b.title, `badge words ${JSON.stringify(b)}`);
+    const id = Number(await e.getAttribute('data-task-id'));
+
+    // The filter: only messages not yet seen, acked or canceled.
+    const filter = page.getByTestId('filter-undelivered');
+    assert((await filter.getAttribute('aria-pressed')) === 'false', 'filter off at first');
+    const before = Number(await filter.getAttribute('data-count'));
+    assert(before >= 1, `count ${before}`);
+    await filter.click();
+    assert((await filter.getAttribute('aria-pressed')) === 'true', 'filter on');
+    await e.waitFor();
+    // The seeded, acked "tokenizer" message is hidden; every entry left has an undelivered row.
+    assert((await page.getByTestId('timeline-entry').filter({ hasText: 'Please implement the tokenizer' }).count()) === 0, 'acked shown');
+    const shown = await page.getByTestId('timeline-entry').evaluateAll((els) =>
+      els.map((el) => [...el.querySelectorAll('[data-testid=delivery-badge]')].map((x) => x.getAttribute('data-state'))),
+    );
+    assert(shown.length === before, `${shown.length} entries shown, the count said ${before}`);
+    assert(shown.every((st) => st.some((x) => ['stored', 'typed', 'submitted', 'dead'].includes(x))), JSON.stringify(shown));
+
+    // Alice acks it with the CLI (another process): gone from the filtered view, live.
+    cli('message', 'ack', '--fleet-id', FLEET, '--agent-id', alice, '--task-id', id);
+    await e.waitFor({ state: 'detached', timeout: 4000 });
+    assert((await filter.getAttribute('aria-pressed')) === 'true', 'the filter survived the live update');
+    assert(Number(await filter.getAttribute('data-count')) === before - 1, 'count after the ack');
+    await page.screenshot({ path: join(OUT, '09-not-delivered.png') });
+    await filter.click();
+    await badgeOf(e).and(page.locator('[data-state=acked]')).waitFor({ timeout: 4000 });
+    b = await describe(badgeOf(e));
+    assert(b.text === 'acked' && b.title === 'Delivered and acknowledged by Alice', `acked badge ${JSON.stringify(b)}`);
+
+    // `message poll` marks a delivery seen: its badge says so, and the filter hides it too.
+    const text = `poll check ${stamp}`;
+    const dir = Number(await page.locator('[data-testid=sidebar-agent][data-role=director]').getAttribute('data-agent-id'));
+    const sent = cli('message', 'send', '--fleet-id', FLEET, '--agent-id', dir, '--to', alice, '--text', text);
+    const p = page.getByTestId('timeline-entry').filter({ hasText: text });
+    await badgeOf(p).and(page.locator('[data-state=stored]')).waitFor({ timeout: 4000 });
+    await filter.click();
+    await p.waitFor();
+    cli('message', 'poll', '--fleet-id', FLEET, '--agent-id', alice);
+    await p.waitFor({ state: 'detached', timeout: 4000 });
+    await filter.click();
+    await badgeOf(p).and(page.locator('[data-state=seen]')).waitFor({ timeout: 4000 });
+    b = await describe(badgeOf(p));
+    assert(b.text === 'seen' && b.title === 'Delivered and seen by Alice', `seen badge ${JSON.stringify(b)}`);
+    assert(Number(await p.getAttribute('data-task-id')) === sent.task.id, 'task id');
+    // Alice's inbox in the panel: the same row, its badge there too.
+    await page.locator(`[data-testid=sidebar-agent][data-agent-id="${alice}"]`).click();
+    const row = page.locator(`[data-testid=detail-message][data-task-id="${sent.task.id}"]`);
+    await row.waitFor();
+    assert((await row.getByTestId('delivery-badge').getAttribute('data-state')) === 'seen', 'panel badge');
+    assert((await page.locator(`[data-testid=detail-message][data-task-id="${id}"] [data-testid=delivery-badge]`).count()) === 0, 'an acked row says so in its status chip only');
+  });
+
+  await test('"not delivered" filter: an empty state once every message is seen', async (page) => {
+    await page.goto(BASE);
+    const card = page.getByTestId('fleet-card').filter({ hasText: 'gamma-history' });
+    if ((await card.count()) === 0) return; // seed without history
+    const fleet = Number(await card.getAttribute('data-fleet-id'));
+    await card.click();
+    await page.getByTestId('timeline-entry').first().waitFor();
+    const listener = await agentId(page, 'Listener');
+    const filter = page.getByTestId('filter-undelivered');
+    await filter.click();
+    assert((await page.getByTestId('timeline-entry').count()) > 0, 'stored history messages shown');
+    // Listener polls: every history message is seen, and the view empties live.
+    execFileSync(CLI, ['--json', 'message', 'poll', '--fleet-id', String(fleet), '--agent-id', String(listener)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    await page.getByTestId('timeline-filter-empty').waitFor({ timeout: 4000 });
+    assert((await page.getByTestId('timeline-entry').count()) === 0, 'entries left');
+    assert((await page.getByTestId('undelivered-count').textContent()) === '0', 'count 0');
+    await page.getByTestId('timeline-filter-empty').getByRole('button', { name: 'Show all messages' }).click();
+    await page.getByTestId('timeline-entry').first().waitFor();
+    assert((await filter.getAttribute('aria-pressed')) === 'false', 'filter off again');
+  });
 }
 
 const TOKEN_BASE = process.env.TOKEN_BASE;
@@ -602,6 +695,15 @@ if (LIVE && CLI && process.env.STANDIN_LOGS && (!ONLY || ONLY.test('live'))) {
     await typed(env.ALICE_PANE, want);
     assert(count(keys(env.ALICE_PANE), `[cafleet msg ${id} from `) === 1, 'typed exactly once');
     assert(!keys(env.BOB_PANE).includes(`[cafleet msg ${id} from `), 'not typed into Bob\'s pane');
+    // Its delivery badge moves on from stored once the preview is in the pane (live).
+    const badge = e.locator(`[data-testid=delivery-badge][data-agent-id="${ALICE}"]`);
+    const state = await until('Alice\'s delivery badge past stored', async () => {
+      const st = await badge.getAttribute('data-state');
+      return st === 'typed' || st === 'submitted' ? st : null;
+    }, 10000).catch(async () => {
+      throw new Error(`Alice's delivery badge is ${await badge.getAttribute('data-state')} (${await badge.getAttribute('title')})`);
+    });
+    assert((await badge.locator('[aria-hidden=true]').textContent()) === state, 'badge text');
   });
 
   const BC = 'Please push your branches before 17:00; the release freeze starts then.';
@@ -632,6 +734,15 @@ if (LIVE && CLI && process.env.STANDIN_LOGS && (!ONLY || ONLY.test('live'))) {
     // The Director's pane is a plain shell: nothing is typed there (K2).
     const director = execFileSync('tmux', ['-S', env.TMUX_SOCKET, 'capture-pane', '-p', '-t', env.DIRECTOR_PANE], { encoding: 'utf8' });
     assert(!director.includes('release freeze'), `typed into the Director's shell:\n${director}`);
+    // One delivery badge per recipient; the Director's copy stays stored, a warning-free "stored".
+    const badges = async () =>
+      (await bc.getByTestId('delivery-badge').evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-agent-id')))))
+        .sort((a, b) => a - b)
+        .join(',');
+    assert((await badges()) === want, `delivery badges for ${await badges()}, want ${want}`);
+    const dirBadge = bc.locator(`[data-testid=delivery-badge][data-agent-id="${DIRECTOR}"]`);
+    assert((await dirBadge.getAttribute('data-state')) === 'stored', `Director's badge ${await dirBadge.getAttribute('data-state')}`);
+    assert(((await dirBadge.getAttribute('title')) ?? '').includes("Director's pane"), 'names the Director');
   });
 
   await step('a CLI ack by Alice (another process) turns the ack chip live, without reload', async () => {
@@ -643,6 +754,7 @@ if (LIVE && CLI && process.env.STANDIN_LOGS && (!ONLY || ONLY.test('live'))) {
       await cli(['message', 'ack', '--fleet-id', LIVE, '--agent-id', ALICE, '--task-id', hello.task_id], env.ALICE_PANE);
       await e.locator(`[data-testid=ack-chip][data-status=completed][data-agent-id="${ALICE}"]`).waitFor({ timeout: 4000 });
       await e.locator(`[data-testid=recipient-chip][data-agent-id="${ALICE}"][data-status=completed]`).waitFor({ timeout: 1000 });
+      await e.locator(`[data-testid=delivery-badge][data-agent-id="${ALICE}"][data-state=acked]`).waitFor({ timeout: 1000 });
       console.log(`     (ack chip ${Date.now() - t0} ms after the CLI started)`);
       // Bob acknowledges his copy of the broadcast: one of its three chips turns acked.
       const bob = bcRows.find((m) => m.to_agent_id === BOB);

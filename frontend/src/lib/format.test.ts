@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { avatarColor, byRegistration, dashboardHash, fleetName, initials, parseRoute, plural, roleBadge } from './format';
+import {
+  avatarColor,
+  byRegistration,
+  dashboardHash,
+  durationText,
+  fleetName,
+  initials,
+  parseRoute,
+  plural,
+  relativeTime,
+  roleBadge,
+} from './format';
 import type { Agent } from './types';
 
 describe('parseRoute', () => {
@@ -58,5 +69,33 @@ describe('display helpers', () => {
     const a = (id: number, at: string) => ({ agent_id: id, registered_at: at }) as Agent;
     const list = [a(1, '2026-01-02T00:00:00Z'), a(2, '2026-01-01T00:00:00Z'), a(3, '2026-01-02T00:00:00Z')];
     expect(byRegistration(list).map((x) => x.agent_id)).toEqual([2, 1, 3]);
+  });
+});
+
+describe('durationText / relativeTime', () => {
+  it('rounds down to one coarse unit', () => {
+    expect(durationText(0)).toBe('0 s');
+    expect(durationText(59_999)).toBe('59 s');
+    expect(durationText(60_000)).toBe('1 min');
+    expect(durationText(59 * 60_000 + 59_999)).toBe('59 min');
+    expect(durationText(3_600_000)).toBe('1 h');
+    expect(durationText(23.9 * 3_600_000)).toBe('23 h');
+    expect(durationText(50 * 3_600_000)).toBe('2 d');
+  });
+
+  it('treats negative and non-finite spans as 0', () => {
+    expect(durationText(-5000)).toBe('0 s');
+    expect(durationText(Number.NaN)).toBe('0 s');
+  });
+
+  it('says how long ago a server timestamp was', () => {
+    const now = Date.UTC(2026, 10, 24, 12, 0, 0);
+    expect(relativeTime('2026-11-24T11:59:58.000000+00:00', now)).toBe('just now');
+    expect(relativeTime('2026-11-24T11:59:48.000000+00:00', now)).toBe('12 s ago');
+    expect(relativeTime('2026-11-24T13:59:48.000000+02:00', now)).toBe('12 s ago');
+    expect(relativeTime('2026-11-24T09:00:00Z', now)).toBe('3 h ago');
+    expect(relativeTime('2026-11-24T12:05:00Z', now)).toBe('just now'); // clocks a little apart
+    expect(relativeTime('junk', now)).toBe('');
+    expect(relativeTime(null, now)).toBe('');
   });
 });

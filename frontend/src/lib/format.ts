@@ -98,3 +98,25 @@ export function parseRoute(hash: string): Route {
 export function dashboardHash(fleetId: number, agentId: number | null = null): string {
   return agentId === null ? `#/fleets/${fleetId}/agents` : `#/fleets/${fleetId}/agents/${agentId}`;
 }
+
+/** A span of time in words, coarse: `45 s`, `12 min`, `3 h`, `2 d` (negative counts as 0). */
+export function durationText(ms: number): string {
+  const s = Math.floor(Math.max(0, Number.isFinite(ms) ? ms : 0) / 1000);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h} h`;
+  return `${Math.floor(h / 24)} d`;
+}
+
+/**
+ * How long before `nowMs` a server timestamp was, in words: `just now` (under 5 s, or in
+ * the future: the clocks may differ a little), else `12 min ago`; '' when unparseable.
+ */
+export function relativeTime(ts: string | null | undefined, nowMs: number): string {
+  const us = epochMicros(ts);
+  if (Number.isNaN(us)) return '';
+  const diff = nowMs - us / 1000;
+  return diff < 5000 ? 'just now' : `${durationText(diff)} ago`;
+}

@@ -38,6 +38,11 @@ export class FleetSession {
   /** The last batch of new and changed messages from the event stream (panels merge it). */
   liveBatch = $state.raw<Message[] | null>(null);
   lastOkAt = $state<number | null>(null);
+  /**
+   * The timeline shows only messages not yet delivered (a view setting kept here, so live
+   * updates and a remounted timeline keep it for as long as the fleet is open).
+   */
+  onlyUndelivered = $state(false);
 
   private es: EventSource | null = null;
   private timer: ReturnType<typeof setInterval> | null = null;

@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { setFleet, setToken } from './api';
+import { filterEntries } from './delivery';
 import { FleetSession } from './session.svelte';
+import { groupTimeline } from './timeline';
 import type { Agent, Message } from './types';
 
 const agent = (agent_id: number, name: string, extra: Partial<Agent> = {}): Agent => ({
@@ -186,6 +188,28 @@ describe('FleetSession and the event stream', () => {
     expect(s.version).toBe(version); // panels merge the batch; no inbox/sent refetch
     expect(calls.length).toBe(before);
     s.dispose();
+  });
+});
+
+describe('the "not delivered" view across live updates', () => {
+  it('keeps the setting while rows change over the stream and on refresh', async () => {
+    const stored = { ...msg(1), delivery: 'stored' };
+    handler = routes(() => [stored]);
+    const s = new FleetSession(7);
+    await s.refresh();
+    s.onlyUndelivered = true;
+    const shown = () => filterEntries(groupTimeline(s.messages), s.onlyUndelivered).map((e) => e.taskId);
+    expect(shown()).toEqual([1]);
+    // A poll by the recipient: the row comes back seen, status_timestamp unchanged.
+    handler = routes(() => [{ ...stored, delivery: 'seen' }]);
+    await s.refresh();
+    expect(s.onlyUndelivered).toBe(true);
+    expect(shown()).toEqual([]);
+    // A refresh answered before the "seen" does not bring the message back.
+    handler = routes(() => [stored]);
+    await s.refresh();
+    expect(shown()).toEqual([]);
+    expect(s.onlyUndelivered).toBe(true);
   });
 });
 

@@ -3,6 +3,7 @@ import {
   ackTooltip,
   compareApiOrder,
   compareTs,
+  deliveryRank,
   epochMicros,
   groupTimeline,
   isoMillis,
@@ -86,6 +87,17 @@ describe('compareApiOrder', () => {
   });
 });
 
+describe('deliveryRank', () => {
+  it('orders the states a pending delivery moves through', () => {
+    const order = ['stored', 'typed', 'submitted', 'dead', 'seen', 'acked'].map(deliveryRank);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(new Set(order).size).toBe(order.length);
+    expect(deliveryRank('canceled')).toBe(deliveryRank('acked'));
+    expect(deliveryRank(undefined)).toBe(-1);
+    expect(deliveryRank('junk')).toBe(-1);
+  });
+});
+
 describe('mergeMessages', () => {
   it('adds new messages in API order', () => {
     const a = [msg(1, { created_at: T('01:00.000000') })];
@@ -115,6 +127,39 @@ describe('mergeMessages', () => {
     const a = msg(1, { body: 'old' });
     const b = msg(1, { body: 'new' });
     expect(mergeMessages([a], [b])[0].body).toBe('new');
+  });
+
+  it('takes a delivery\'s progress, which leaves status_timestamp alone (a live "seen")', () => {
+    const typed = msg(1, { delivery: 'typed' });
+    const seen = msg(1, { delivery: 'seen' });
+    expect(mergeMessages([typed], [seen])[0]).toBe(seen);
+    const dead = msg(1, { delivery: 'dead' });
+    expect(mergeMessages([typed], [dead])[0]).toBe(dead);
+    expect(mergeMessages([dead], [seen])[0]).toBe(seen); // a poll marks even a dead letter seen
+  });
+
+  it('does not let a snapshot taken before a delivery step undo it', () => {
+    const seen = msg(1, { delivery: 'seen' });
+    for (const before of ['stored', 'typed', 'submitted', 'dead']) {
+      expect(mergeMessages([seen], [msg(1, { delivery: before })])[0]).toBe(seen);
+    }
+    const submitted = msg(1, { delivery: 'submitted' });
+    expect(mergeMessages([submitted], [msg(1, { delivery: 'stored' })])[0]).toBe(submitted);
+  });
+
+  it('takes the incoming copy when either delivery state is unknown', () => {
+    const seen = msg(1, { delivery: 'seen' });
+    const unknown = msg(1, { delivery: undefined, body: 'older server' });
+    expect(mergeMessages([seen], [unknown])[0]).toBe(unknown);
+    const future = msg(1, { delivery: 'retrying' });
+    expect(mergeMessages([seen], [future])[0]).toBe(future);
+  });
+
+  it('lets a newer status win over delivery rank (an ack after seen)', () => {
+    const seen = msg(1, { delivery: 'seen', status_timestamp: T('00:00.000000') });
+    const acked = msg(1, { status: 'completed', delivery: 'acked', status_timestamp: T('01:00.000000') });
+    expect(mergeMessages([seen], [acked])[0]).toBe(acked);
+    expect(mergeMessages([acked], [seen])[0]).toBe(acked);
   });
 
   it('dedupes within the incoming batch and leaves inputs untouched', () => {

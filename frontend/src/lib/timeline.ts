@@ -46,17 +46,52 @@ export function compareApiOrder(a: Message, b: Message): number {
 }
 
 /**
+ * How far a pending delivery got, in the order it only ever moves (stored → typed →
+ * submitted → dead → seen: a poll marks even a dead letter seen); -1 when unknown.
+ */
+export function deliveryRank(delivery: string | null | undefined): number {
+  switch (delivery) {
+    case 'stored':
+      return 0;
+    case 'typed':
+      return 1;
+    case 'submitted':
+      return 2;
+    case 'dead':
+      return 3;
+    case 'seen':
+      return 4;
+    case 'acked':
+    case 'canceled':
+      return 5;
+    default:
+      return -1;
+  }
+}
+
+/** `incoming` is an older copy of `old` (same task). */
+function isStale(incoming: Message, old: Message): boolean {
+  const c = compareTs(incoming.status_timestamp, old.status_timestamp);
+  if (c !== 0) return c < 0;
+  // A delivery's progress leaves status_timestamp alone: the further state is the newer.
+  const a = deliveryRank(incoming.delivery);
+  const b = deliveryRank(old.delivery);
+  return a >= 0 && b >= 0 && a < b;
+}
+
+/**
  * Merges messages into a list by `task_id`. A message replaces the one with the same id
- * unless it is older (its `status_timestamp` before the kept one's, e.g. a poll answered
- * just before an ACK arrived over the event stream). New ids are added. The result is in
- * API order.
+ * unless it is older: its `status_timestamp` before the kept one's (e.g. a poll answered
+ * just before an ACK arrived over the event stream), or the same with a delivery state
+ * behind the kept one's (a poll answered just before a "seen" arrived). New ids are added.
+ * The result is in API order.
  */
 export function mergeMessages(existing: readonly Message[], incoming: readonly Message[]): Message[] {
   const byId = new Map<number, Message>();
   for (const m of existing) byId.set(m.task_id, m);
   for (const m of incoming) {
     const old = byId.get(m.task_id);
-    if (!old || compareTs(m.status_timestamp, old.status_timestamp) >= 0) byId.set(m.task_id, m);
+    if (!old || !isStale(m, old)) byId.set(m.task_id, m);
   }
   return [...byId.values()].sort(compareApiOrder);
 }

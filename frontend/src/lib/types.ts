@@ -28,9 +28,27 @@ export interface Agent {
   role?: AgentRole | string;
   /** Coding agent of a placed agent (claude, codex, opencode), if known. */
   coding_agent?: string | null;
+  /** What the agent is doing (newer servers; absent means unknown). */
+  activity?: AgentActivity | string | null;
+  /** When that activity was last observed. */
+  activity_seen_at?: string | null;
+  /** Where it was observed: a hook name, or `pane` (read off the screen). */
+  activity_source?: string | null;
 }
 
+/** An agent's activity, as the server reports it. */
+export type AgentActivity = 'working' | 'idle' | 'waiting' | 'exited' | 'unknown';
+
 export type MessageStatus = 'input_required' | 'completed' | 'canceled';
+
+/**
+ * How far one delivery got (docs/delivery.md): stored → typed → submitted → seen → acked;
+ * or dead (given up after every redelivery), or canceled by its sender.
+ */
+export type DeliveryState = 'stored' | 'typed' | 'submitted' | 'seen' | 'acked' | 'dead' | 'canceled';
+
+/** How a message's preview reaches its recipient's pane (`"deliver"` of a send). */
+export type DeliverMode = 'idle' | 'now' | 'queue';
 
 export interface Message {
   task_id: number;
@@ -44,6 +62,8 @@ export interface Message {
   status_timestamp: string;
   origin_task_id: number | null;
   body: string;
+  /** How far this delivery got; older servers omit it (unknown). */
+  delivery?: DeliveryState | string;
 }
 
 export interface MonitorRuntime {
@@ -59,4 +79,6 @@ export interface SendResult {
   task_id: number;
   status: string;
   recipients?: number;
+  /** The delivery mode the server applied (newer servers). */
+  deliver?: DeliverMode | string;
 }
