@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hook;
 pub mod model;
 pub mod monitor;
 pub mod skills;

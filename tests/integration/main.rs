@@ -11,6 +11,7 @@ mod concurrency;
 mod crash;
 mod demo;
 mod group_commit;
+mod hooks;
 mod hostile;
 mod idempotency;
 mod isolation;
