@@ -38,16 +38,65 @@ pub fn validate_model(backend: CodingAgent, model: Option<&str>) -> Result<()> {
 /// never ask for. docs/real-agents.md has what the real CLI does with it.
 pub const CLAUDE_ALLOW_RULE: &str = "Bash(cafleet:*)";
 
+/// The Claude Code hook events `cafleet hook claude` is run for (docs/delivery.md,
+/// "Activity").
+pub const CLAUDE_HOOK_EVENTS: [&str; 10] = [
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "PermissionRequest",
+    "Notification",
+    "Stop",
+    "StopFailure",
+    "SessionEnd",
+];
+
+/// `word` quoted for a POSIX shell (Claude Code runs a hook's command with one).
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:,@%=".contains(c))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// The command line of CAFleet's hook for `cli`, run by a shell: `<cafleet> hook <cli>`.
+pub fn hook_command(cafleet: &Path, cli: CodingAgent) -> String {
+    format!("{} hook {cli}", shell_quote(&cafleet.to_string_lossy()))
+}
+
+/// Claude Code settings holding CAFleet's hooks: every event of [`CLAUDE_HOOK_EVENTS`] runs
+/// `<cafleet> hook claude`. A member gets them with `--settings` (they add to the user's
+/// own hooks); `setup --hooks` merges them into the user's settings file.
+pub fn claude_hook_settings(cafleet: &Path) -> serde_json::Value {
+    let command = hook_command(cafleet, CodingAgent::Claude);
+    let mut hooks = serde_json::Map::new();
+    for event in CLAUDE_HOOK_EVENTS {
+        hooks.insert(
+            event.to_string(),
+            serde_json::json!([{"hooks": [{"type": "command", "command": command}]}]),
+        );
+    }
+    serde_json::json!({ "hooks": hooks })
+}
+
 /// The argv that runs a member (coding-agents.md §2): the prompt is always one element.
 /// `database_dir` is the directory of the CAFleet database: codex's workspace-write
 /// sandbox lets a member write only its working directory and temp dirs, so the database's
-/// directory is added (`--add-dir`), or every cafleet command it runs fails.
+/// directory is added (`--add-dir`), or every cafleet command it runs fails. `cafleet` is
+/// the binary the member's activity hooks run (none when `None`; docs/delivery.md).
 pub fn spawn_argv(
     backend: CodingAgent,
     name: &str,
     model: Option<&str>,
     prompt: &str,
     database_dir: Option<&Path>,
+    cafleet: Option<&Path>,
 ) -> Vec<String> {
     let mut argv: Vec<String> = match backend {
         // A name starting with `-` would be read as an option (coding-agents.md §8 defect
@@ -86,6 +135,12 @@ pub fn spawn_argv(
         ],
         CodingAgent::Opencode => vec!["opencode".into(), "--agent".into(), "cafleet".into()],
     };
+    if backend == CodingAgent::Claude
+        && let Some(exe) = cafleet
+    {
+        argv.push("--settings".into());
+        argv.push(claude_hook_settings(exe).to_string());
+    }
     if backend == CodingAgent::Codex
         && let Some(dir) = database_dir
     {
@@ -214,7 +269,14 @@ mod tests {
     #[test]
     fn argv_per_backend() {
         assert_eq!(
-            spawn_argv(CodingAgent::Claude, "m1", None, "P", Some(Path::new("/db"))),
+            spawn_argv(
+                CodingAgent::Claude,
+                "m1",
+                None,
+                "P",
+                Some(Path::new("/db")),
+                None
+            ),
             [
                 "claude",
                 "--allowedTools",
@@ -232,7 +294,8 @@ mod tests {
                 "m",
                 Some("gpt-5"),
                 "P",
-                Some(Path::new("/home/me/.local/share/cafleet"))
+                Some(Path::new("/home/me/.local/share/cafleet")),
+                None
             ),
             [
                 "codex",
@@ -256,7 +319,8 @@ mod tests {
                 "m",
                 Some("openai/gpt-4o"),
                 "P",
-                Some(Path::new("/db"))
+                Some(Path::new("/db")),
+                None
             ),
             [
                 "opencode",
@@ -268,6 +332,36 @@ mod tests {
                 "P"
             ]
         );
+    }
+
+    #[test]
+    fn claude_members_get_the_hooks_as_settings() {
+        let argv = spawn_argv(
+            CodingAgent::Claude,
+            "m1",
+            None,
+            "P",
+            None,
+            Some(Path::new("/opt/my tools/cafleet")),
+        );
+        assert_eq!(argv[7], "--settings");
+        let settings: serde_json::Value = serde_json::from_str(&argv[8]).unwrap();
+        assert_eq!(
+            settings["hooks"]["PreToolUse"],
+            serde_json::json!([{"hooks": [{"type": "command", "command": "'/opt/my tools/cafleet' hook claude"}]}])
+        );
+        assert_eq!(
+            settings["hooks"].as_object().unwrap().len(),
+            CLAUDE_HOOK_EVENTS.len()
+        );
+        assert_eq!(argv.last().unwrap(), "P");
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("/usr/bin/cafleet"), "/usr/bin/cafleet");
+        assert_eq!(shell_quote("/a b/it's"), "'/a b/it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]
@@ -296,7 +390,7 @@ mod tests {
     #[test]
     fn a_name_that_looks_like_an_option_is_passed_attached() {
         assert_eq!(
-            spawn_argv(CodingAgent::Claude, "-x", None, "P", None),
+            spawn_argv(CodingAgent::Claude, "-x", None, "P", None, None),
             [
                 "claude",
                 "--allowedTools",

@@ -78,6 +78,9 @@ pub struct MemberSpec {
     /// How long to wait for the coding agent's TUI to come up; zero returns right after
     /// the spawn (docs/real-agents.md, "Start-up").
     pub ready_timeout: Duration,
+    /// The cafleet binary the member's activity hooks run (`cafleet hook`); none are
+    /// installed when `None` (docs/delivery.md, "Activity").
+    pub cafleet: Option<PathBuf>,
 }
 
 /// A spawned member.
@@ -396,6 +399,7 @@ impl Broker {
             spec.model.as_deref(),
             &prompt,
             spec.database_dir.as_deref(),
+            spec.cafleet.as_deref(),
         );
         let pane = match self
             .tmux

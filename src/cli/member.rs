@@ -286,6 +286,8 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
             .map(|v| vec![("CAFLEET_DATABASE_URL".to_string(), v)])
             .unwrap_or_default(),
         ready_timeout: std::time::Duration::from_secs(a.ready_timeout),
+        // The hooks run this very binary, so they need no `cafleet` on the member's PATH.
+        cafleet: std::env::current_exe().ok(),
         // The database `ctx.broker()` opened (so the configuration is known to be valid).
         database_dir: crate::config::Config::from_env()
             .ok()

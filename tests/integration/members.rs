@@ -20,6 +20,12 @@ pub fn default_prompt(fleet: &str, id: &str, director: &str, backend: &str) -> S
     )
 }
 
+/// The `--settings` a claude member gets: CAFleet's activity hooks, run by the cafleet
+/// binary that created it.
+pub fn claude_hooks() -> String {
+    cafleet::backend::claude_hook_settings(Path::new(env!("CARGO_BIN_EXE_cafleet"))).to_string()
+}
+
 /// The new pane from `member create --json`.
 pub fn pane_of(v: &Value) -> String {
     v["placement"]["tmux_pane_id"]
@@ -235,6 +241,8 @@ fn member_create_spawns_the_exact_claude_argv_in_the_directors_window() {
             "dontAsk",
             "--name",
             "m1",
+            "--settings",
+            claude_hooks(),
             default_prompt("1", "3", "1", "claude")
         ])
     );
@@ -374,6 +382,8 @@ fn claude_model_goes_just_before_the_prompt() {
             "dontAsk",
             "--name",
             "m1",
+            "--settings",
+            claude_hooks(),
             "--model",
             "opus",
             default_prompt("1", "3", "1", "claude")
@@ -460,6 +470,8 @@ fn prompt_words_starting_with_a_dash_follow_double_dash() {
             "dontAsk",
             "--name",
             "m1",
+            "--settings",
+            claude_hooks(),
             "-v do 3"
         ])
     );
@@ -725,6 +737,8 @@ fn prompt_file_is_used_byte_for_byte_with_placeholders_and_crlf_kept() {
             "dontAsk",
             "--name",
             "m1",
+            "--settings",
+            claude_hooks(),
             "File prompt 3/1 by 1 on claude\r\nline2 {literal}\n\n  "
         ])
     );

@@ -1,0 +1,161 @@
+//! Activity from the real CLIs' own hooks: a member's activity goes `working` while a
+//! `SCRIPT: sleep N` turn runs and `idle` after it, recorded by the hooks CAFleet installs
+//! (not read off the pane), while the user's own hooks keep firing beside them.
+//! docs/real-agents.md has what each CLI reports.
+
+use super::*;
+
+/// The stored hook report of `agent`: (activity, source).
+fn stored(team: &RealTeam, agent: &str) -> Option<(String, String)> {
+    team.env
+        .query(&format!(
+            "SELECT activity, source FROM agent_activity WHERE agent_id = {agent}"
+        ))
+        .pop()
+        .map(|r| (r[0].clone(), r[1].clone()))
+}
+
+/// Waits until `agent`'s stored report is `activity` from a source `source` accepts;
+/// returns the source.
+fn wait_stored(
+    team: &RealTeam,
+    agent: &str,
+    activity: &str,
+    source: impl Fn(&str) -> bool,
+    secs: u64,
+) -> String {
+    let mut last = None;
+    let ok = wait_for(Duration::from_secs(secs), || {
+        last = stored(team, agent);
+        matches!(&last, Some((a, s)) if a == activity && source(s))
+    });
+    assert!(
+        ok,
+        "agent {agent} never reported {activity:?}; last report {last:?}\nmodel log:\n{}",
+        team.model.dump()
+    );
+    last.unwrap().1
+}
+
+/// A `SCRIPT: sleep 8` turn: working (from a hook) while it runs, idle (from a hook) after.
+/// Returns the sources seen.
+/// `working_source` is the report expected while the sleep runs.
+fn sleep_turn(team: &RealTeam, id: &str, pane: &str, working_source: &str) -> (String, String) {
+    let cli = team.cli.name();
+    let prefix = format!("{cli}:");
+    team.type_line(pane, "SCRIPT: sleep 8");
+    let working = wait_stored(team, id, "working", |s| s == working_source, 30);
+    let idle = wait_stored(team, id, "idle", |s| s.starts_with(&prefix), 40);
+    team.wait_screen(pane, "Slept 8.", 10);
+    (working, idle)
+}
+
+#[test]
+fn claude_hooks_report_activity_beside_the_users_own() {
+    let team = RealTeam::new(Cli::Claude);
+    // The user's own hooks, which must keep firing: every payload appended to a file.
+    let home = team.env.dir.path().to_path_buf();
+    let record = home.join("user-hooks.jsonl");
+    let user_hook = json!([{"hooks": [{"type": "command",
+        "command": format!("cat >> {0}; echo >> {0}", record.display())}]}]);
+    let mut hooks = serde_json::Map::new();
+    for event in cafleet::backend::CLAUDE_HOOK_EVENTS {
+        hooks.insert(event.to_string(), user_hook.clone());
+    }
+    std::fs::create_dir_all(home.join(".claude")).unwrap();
+    std::fs::write(
+        home.join(".claude/settings.json"),
+        json!({"hooks": hooks}).to_string(),
+    )
+    .unwrap();
+
+    let (id, pane) = team.spawn("alice");
+    team.wait_screen(&pane, "Ready.", 60);
+    let (_, idle) = sleep_turn(&team, &id, &pane, "claude:PreToolUse");
+    assert_eq!(idle, "claude:Stop");
+
+    // The user's hooks saw the same events, with Claude Code's payloads.
+    let seen = std::fs::read_to_string(&record).unwrap();
+    let events: Vec<Value> = seen
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["hook_event_name"].as_str())
+        .collect();
+    for e in [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "Stop",
+    ] {
+        assert!(names.contains(&e), "the user's hook missed {e}: {names:?}");
+    }
+    eprintln!("claude hook events: {names:?}");
+    for e in &events {
+        eprintln!("{e}");
+    }
+
+    // /exit: SessionEnd says exited.
+    let out = team.ok(&["member", "delete", "--fleet-id", "1", "--member-id", &id]);
+    assert!(out.contains("(closed)"), "{out}");
+    assert_eq!(
+        stored(&team, &id),
+        Some(("exited".to_string(), "claude:SessionEnd".to_string()))
+    );
+}
+
+/// The root Director, a claude a person started: `setup --hooks` puts the hooks into the
+/// user's settings, and they report for the Director's pane; in a pane that is no agent's
+/// they do nothing (and show nothing).
+#[test]
+fn claude_director_reports_through_setup_hooks() {
+    let team = RealTeam::new(Cli::Claude);
+    let out = team.ok(&["setup", "--coding-agent", "claude", "--hooks"]);
+    assert!(out.contains("claude: activity hooks added"), "{out}");
+    // The Director's pane (a recorder so far) now runs claude, as a person would start it
+    // where their cafleet commands work (the same database).
+    let db = format!("CAFLEET_DATABASE_URL={}", team.env.db_url());
+    let director = team
+        .env
+        .vars
+        .iter()
+        .find(|(k, _)| k == "TMUX_PANE")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    team.server.tmux(&[
+        "respawn-pane",
+        "-k",
+        "-t",
+        &director,
+        "-e",
+        &db,
+        "-c",
+        team.work.to_str().unwrap(),
+        require(Cli::Claude).to_str().unwrap(),
+        "SCRIPT: sleep 6",
+    ]);
+    wait_stored(&team, "1", "working", |s| s == "claude:PreToolUse", 60);
+    wait_stored(&team, "1", "idle", |s| s == "claude:Stop", 40);
+    // A claude in a pane no agent lives in: its hooks record nothing.
+    let stranger = team.server.new_pane(&[
+        "sh",
+        "-c",
+        &format!(
+            "cd {} && {db} exec {} 'SCRIPT: sleep 1'",
+            team.work.display(),
+            require(Cli::Claude).display()
+        ),
+    ]);
+    team.wait_screen(&stranger, "Slept 1.", 60);
+    assert_eq!(
+        team.env
+            .query("SELECT count(*) FROM agent_activity WHERE agent_id <> 1"),
+        [["0"]]
+    );
+    assert!(!team.screen(&stranger).contains("cafleet hook"));
+    assert!(!team.screen(&director).contains("cafleet hook"));
+}
