@@ -85,11 +85,44 @@ pub fn claude_hook_settings(cafleet: &Path) -> serde_json::Value {
     serde_json::json!({ "hooks": hooks })
 }
 
+/// The Codex hook events `cafleet hook codex` is run for (docs/delivery.md, "Activity").
+pub const CODEX_HOOK_EVENTS: [&str; 6] = [
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "PermissionRequest",
+    "Stop",
+];
+
+/// `-c` overrides that make a codex member report its activity: `notify` runs
+/// `<cafleet> hook codex <JSON>` at the end of each turn; with `hooks`, a hook for each
+/// event of [`CODEX_HOOK_EVENTS`] runs `<cafleet> hook codex` too. Codex runs such hooks
+/// only once a person trusted them, or with `--dangerously-bypass-hook-trust`
+/// (docs/real-agents.md).
+pub fn codex_hook_overrides(cafleet: &Path, hooks: bool) -> Vec<String> {
+    let exe = cafleet.to_string_lossy();
+    // TOML basic strings take JSON's escapes.
+    let quoted = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+    let mut out = vec![format!("notify=[{}, \"hook\", \"codex\"]", quoted(&exe))];
+    if !hooks {
+        return out;
+    }
+    let command = quoted(&hook_command(cafleet, CodingAgent::Codex));
+    for event in CODEX_HOOK_EVENTS {
+        out.push(format!(
+            "hooks.{event}=[{{hooks=[{{type=\"command\", command={command}}}]}}]"
+        ));
+    }
+    out
+}
+
 /// The argv that runs a member (coding-agents.md §2): the prompt is always one element.
 /// `database_dir` is the directory of the CAFleet database: codex's workspace-write
 /// sandbox lets a member write only its working directory and temp dirs, so the database's
 /// directory is added (`--add-dir`), or every cafleet command it runs fails. `cafleet` is
-/// the binary the member's activity hooks run (none when `None`; docs/delivery.md).
+/// the binary the member's activity hooks run (none when `None`; docs/delivery.md);
+/// `codex_hooks` adds codex's hooks beside its `notify` (see [`codex_hook_overrides`]).
 pub fn spawn_argv(
     backend: CodingAgent,
     name: &str,
@@ -97,6 +130,7 @@ pub fn spawn_argv(
     prompt: &str,
     database_dir: Option<&Path>,
     cafleet: Option<&Path>,
+    codex_hooks: bool,
 ) -> Vec<String> {
     let mut argv: Vec<String> = match backend {
         // A name starting with `-` would be read as an option (coding-agents.md §8 defect
@@ -140,6 +174,17 @@ pub fn spawn_argv(
     {
         argv.push("--settings".into());
         argv.push(claude_hook_settings(exe).to_string());
+    }
+    if backend == CodingAgent::Codex
+        && let Some(exe) = cafleet
+    {
+        if codex_hooks {
+            argv.push("--dangerously-bypass-hook-trust".into());
+        }
+        for o in codex_hook_overrides(exe, codex_hooks) {
+            argv.push("-c".into());
+            argv.push(o);
+        }
     }
     if backend == CodingAgent::Codex
         && let Some(dir) = database_dir
@@ -275,7 +320,8 @@ mod tests {
                 None,
                 "P",
                 Some(Path::new("/db")),
-                None
+                None,
+                false
             ),
             [
                 "claude",
@@ -295,7 +341,8 @@ mod tests {
                 Some("gpt-5"),
                 "P",
                 Some(Path::new("/home/me/.local/share/cafleet")),
-                None
+                None,
+                false
             ),
             [
                 "codex",
@@ -320,7 +367,8 @@ mod tests {
                 Some("openai/gpt-4o"),
                 "P",
                 Some(Path::new("/db")),
-                None
+                None,
+                false
             ),
             [
                 "opencode",
@@ -343,6 +391,7 @@ mod tests {
             "P",
             None,
             Some(Path::new("/opt/my tools/cafleet")),
+            false,
         );
         assert_eq!(argv[7], "--settings");
         let settings: serde_json::Value = serde_json::from_str(&argv[8]).unwrap();
@@ -354,6 +403,24 @@ mod tests {
             settings["hooks"].as_object().unwrap().len(),
             CLAUDE_HOOK_EVENTS.len()
         );
+        assert_eq!(argv.last().unwrap(), "P");
+    }
+
+    #[test]
+    fn codex_members_get_notify_and_on_request_hooks() {
+        let exe = Path::new("/bin/cafleet");
+        let argv = spawn_argv(CodingAgent::Codex, "m", None, "P", None, Some(exe), false);
+        assert_eq!(
+            argv[8..10],
+            ["-c", "notify=[\"/bin/cafleet\", \"hook\", \"codex\"]"]
+        );
+        assert!(!argv.iter().any(|a| a.contains("bypass")));
+        let argv = spawn_argv(CodingAgent::Codex, "m", None, "P", None, Some(exe), true);
+        assert_eq!(argv[8], "--dangerously-bypass-hook-trust");
+        assert!(argv.contains(
+            &"hooks.PreToolUse=[{hooks=[{type=\"command\", command=\"/bin/cafleet hook codex\"}]}]"
+                .to_string()
+        ));
         assert_eq!(argv.last().unwrap(), "P");
     }
 
@@ -390,7 +457,7 @@ mod tests {
     #[test]
     fn a_name_that_looks_like_an_option_is_passed_attached() {
         assert_eq!(
-            spawn_argv(CodingAgent::Claude, "-x", None, "P", None, None),
+            spawn_argv(CodingAgent::Claude, "-x", None, "P", None, None, false),
             [
                 "claude",
                 "--allowedTools",

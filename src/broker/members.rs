@@ -81,6 +81,9 @@ pub struct MemberSpec {
     /// The cafleet binary the member's activity hooks run (`cafleet hook`); none are
     /// installed when `None` (docs/delivery.md, "Activity").
     pub cafleet: Option<PathBuf>,
+    /// `--codex-hooks`: a codex member also runs CAFleet's hooks (with
+    /// `--dangerously-bypass-hook-trust`), not only `notify`.
+    pub codex_hooks: bool,
 }
 
 /// A spawned member.
@@ -400,6 +403,7 @@ impl Broker {
             &prompt,
             spec.database_dir.as_deref(),
             spec.cafleet.as_deref(),
+            spec.codex_hooks,
         );
         let pane = match self
             .tmux

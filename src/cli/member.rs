@@ -66,6 +66,13 @@ pub struct CreateArgs {
     /// last lines and removed again. 0 returns right after the spawn.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub ready_timeout: u64,
+    /// codex members: report working and waiting as they happen, not only the end of each
+    /// turn. Adds CAFleet's hooks for codex's prompt, tool, permission and stop events, which
+    /// codex runs only after a person reviewed them in /hooks, so the member is started with
+    /// --dangerously-bypass-hook-trust: every enabled hook (yours and a trusted project's
+    /// included) then runs in that member without codex's review.
+    #[arg(long)]
+    pub codex_hooks: bool,
     /// Long text form.
     #[arg(long, hide = true)]
     pub full: bool,
@@ -288,6 +295,7 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
         ready_timeout: std::time::Duration::from_secs(a.ready_timeout),
         // The hooks run this very binary, so they need no `cafleet` on the member's PATH.
         cafleet: std::env::current_exe().ok(),
+        codex_hooks: a.codex_hooks,
         // The database `ctx.broker()` opened (so the configuration is known to be valid).
         database_dir: crate::config::Config::from_env()
             .ok()
@@ -295,6 +303,11 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
     };
     let backend = broker.resolve_backend(&spec).await?;
     crate::backend::validate_model(backend, spec.model.as_deref())?;
+    if spec.codex_hooks && backend != CodingAgent::Codex {
+        return Err(CliError::Usage(format!(
+            "--codex-hooks is for codex members; a {backend} member reports its activity through its hooks without it. Drop --codex-hooks, or add --coding-agent codex."
+        )));
+    }
     let tmux = ensure_tmux()?;
     if crate::tmux::find_on_path(backend.as_str()).is_none() {
         return Err(CliError::Runtime(format!(

@@ -26,6 +26,12 @@ pub fn claude_hooks() -> String {
     cafleet::backend::claude_hook_settings(Path::new(env!("CARGO_BIN_EXE_cafleet"))).to_string()
 }
 
+/// The `notify` override a codex member gets: `cafleet hook codex` at each turn's end.
+pub fn codex_notify() -> String {
+    cafleet::backend::codex_hook_overrides(Path::new(env!("CARGO_BIN_EXE_cafleet")), false)
+        .remove(0)
+}
+
 /// The new pane from `member create --json`.
 pub fn pane_of(v: &Value) -> String {
     v["placement"]["tmux_pane_id"]
@@ -425,6 +431,8 @@ fn codex_argv_with_model_and_positional_prompt_words_with_placeholders() {
             "never",
             "--sandbox",
             "workspace-write",
+            "-c",
+            codex_notify(),
             "--add-dir",
             team.env.db_path.parent().unwrap().to_str().unwrap(),
             "--model",
@@ -449,6 +457,8 @@ fn codex_argv_without_model_has_no_model_tokens() {
             "never",
             "--sandbox",
             "workspace-write",
+            "-c",
+            codex_notify(),
             "--add-dir",
             team.env.db_path.parent().unwrap().to_str().unwrap(),
             default_prompt("1", "3", "1", "codex")
@@ -851,7 +861,7 @@ fn monitor_role_inherits_the_directors_backend_and_is_not_itself_watched() {
     let pane = pane_of(&v);
     let argv = team.argv(&pane)["argv"].clone();
     assert_eq!(
-        argv.as_array().unwrap()[..10],
+        argv.as_array().unwrap()[..12],
         json!([
             "codex",
             "--no-daemon",
@@ -861,6 +871,8 @@ fn monitor_role_inherits_the_directors_backend_and_is_not_itself_watched() {
             "never",
             "--sandbox",
             "workspace-write",
+            "-c",
+            codex_notify(),
             "--add-dir",
             team.env.db_path.parent().unwrap().to_str().unwrap()
         ])
@@ -869,7 +881,7 @@ fn monitor_role_inherits_the_directors_backend_and_is_not_itself_watched() {
     );
     // Without a prompt, a monitoring member gets its own default: the overlay line, its
     // role file and the start-up steps, all with the numbers written out.
-    let prompt = argv[10].as_str().unwrap();
+    let prompt = argv[12].as_str().unwrap();
     assert!(
         prompt.starts_with(
             "Monitoring member of cafleet fleet 2 (agent=5, director=3).\nCODING AGENT: codex\nLoad skill 'cafleet' and read its roles/monitor.md"
@@ -887,7 +899,7 @@ fn monitor_role_inherits_the_directors_backend_and_is_not_itself_watched() {
             "{line:?} missing:\n{prompt}"
         );
     }
-    assert_eq!(argv.as_array().unwrap().len(), 11);
+    assert_eq!(argv.as_array().unwrap().len(), 13);
     let card: Value = serde_json::from_str(
         &team
             .env

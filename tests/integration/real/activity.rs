@@ -159,3 +159,113 @@ fn claude_director_reports_through_setup_hooks() {
     assert!(!team.screen(&stranger).contains("cafleet hook"));
     assert!(!team.screen(&director).contains("cafleet hook"));
 }
+
+/// `member create` of the real CLI with extra options; returns (agent id, pane).
+fn spawn_with(team: &RealTeam, name: &str, extra: &[&str]) -> (String, String) {
+    let mut args = vec![
+        "--json",
+        "member",
+        "create",
+        "--fleet-id",
+        "1",
+        "--agent-id",
+        "1",
+        "--name",
+        name,
+        "--description",
+        "a real member",
+        "--coding-agent",
+        team.cli.name(),
+    ];
+    args.extend_from_slice(extra);
+    let v: Value = serde_json::from_str(&team.ok(&args)).unwrap();
+    let pane = v["placement"]["tmux_pane_id"].as_str().unwrap().to_string();
+    (v["agent_id"].to_string(), pane)
+}
+
+/// Codex: every member reports the end of each turn through `notify`; with
+/// `--codex-hooks` its hooks report working while the sleep runs, and the user's own
+/// hooks (~/.codex/hooks.json, never reviewed) run beside CAFleet's. Without the flag,
+/// hooks waiting for review stop codex at a review screen, which `member create` reports.
+#[test]
+fn codex_notify_and_hooks_report_activity() {
+    let team = RealTeam::new(Cli::Codex);
+    let home = team.env.dir.path().to_path_buf();
+    // notify only: idle at the end of the first turn.
+    let (plain, plain_pane) = spawn_with(&team, "plain", &[]);
+    team.wait_screen(&plain_pane, "Ready.", 60);
+    wait_stored(
+        &team,
+        &plain,
+        "idle",
+        |s| s == "codex:agent-turn-complete",
+        30,
+    );
+
+    // The user's own hooks, not reviewed: a member with --codex-hooks runs them too.
+    let record = home.join("user-hooks.jsonl");
+    let user_hook = json!([{"hooks": [{"type": "command",
+        "command": format!("cat >> {0}; echo >> {0}", record.display())}]}]);
+    let mut hooks = serde_json::Map::new();
+    for event in cafleet::backend::CODEX_HOOK_EVENTS {
+        hooks.insert(event.to_string(), user_hook.clone());
+    }
+    std::fs::write(
+        home.join(".codex/hooks.json"),
+        json!({"hooks": hooks}).to_string(),
+    )
+    .unwrap();
+
+    let (id, pane) = spawn_with(&team, "hooked", &["--codex-hooks"]);
+    team.wait_screen(&pane, "Ready.", 60);
+    let (_, idle) = sleep_turn(&team, &id, &pane, "codex:PreToolUse");
+    // Hooks waiting for review stop a member without the flag.
+    let out = team.run(&[
+        "member",
+        "create",
+        "--fleet-id",
+        "1",
+        "--agent-id",
+        "1",
+        "--name",
+        "stuck",
+        "--description",
+        "x",
+        "--coding-agent",
+        "codex",
+        "--ready-timeout",
+        "20",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("review hooks that are new or changed"),
+        "{err}"
+    );
+    assert!(
+        ["codex:Stop", "codex:agent-turn-complete"].contains(&idle.as_str()),
+        "{idle}"
+    );
+    let seen = std::fs::read_to_string(&record).unwrap_or_default();
+    let events: Vec<Value> = seen
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["hook_event_name"].as_str())
+        .collect();
+    for e in [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "Stop",
+    ] {
+        assert!(names.contains(&e), "the user's hook missed {e}: {names:?}");
+    }
+    eprintln!("codex hook events: {names:?}");
+    for e in &events {
+        eprintln!("{e}");
+    }
+}
