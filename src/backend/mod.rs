@@ -203,6 +203,120 @@ pub fn spawn_argv(
     argv
 }
 
+/// The opencode events CAFleet's plugin forwards to `cafleet hook opencode <event>`.
+pub const OPENCODE_EVENTS: [&str; 9] = [
+    "session.status",
+    "session.idle",
+    "permission.asked",
+    "permission.updated",
+    "permission.replied",
+    "question.asked",
+    "question.replied",
+    "question.rejected",
+    "server.instance.disposed",
+];
+
+/// The file name of CAFleet's opencode plugin, written beside the database.
+pub const OPENCODE_PLUGIN_FILE: &str = "cafleet-opencode-activity.js";
+
+/// CAFleet's opencode plugin: it forwards the bus events of [`OPENCODE_EVENTS`] of the
+/// member's own sessions (not its sub-agents') and each tool call to `<cafleet> hook
+/// opencode <event>` with the event's JSON on stdin, one at a time and in order, without
+/// waiting for them (docs/delivery.md, "Activity").
+pub fn opencode_plugin(cafleet: &Path) -> String {
+    let exe = serde_json::Value::String(cafleet.to_string_lossy().into_owned()).to_string();
+    let events = serde_json::to_string(&OPENCODE_EVENTS).unwrap_or_default();
+    format!(
+        r#"// CAFleet's activity plugin for opencode members, written by `cafleet member create`
+// (docs/delivery.md, "Activity" in the CAFleet repository). Rewritten on every create.
+import {{ spawn }} from "node:child_process";
+
+const CAFLEET = {exe};
+const FORWARD = new Set({events});
+
+export const CafleetActivity = async () => {{
+  const subagents = new Set();
+  let queue = Promise.resolve();
+  const report = (type, event) => {{
+    const json = JSON.stringify(event);
+    queue = queue.then(
+      () =>
+        new Promise((resolve) => {{
+          try {{
+            const child = spawn(CAFLEET, ["hook", "opencode", type], {{
+              stdio: ["pipe", "ignore", "ignore"],
+            }});
+            child.on("error", () => resolve());
+            child.on("close", () => resolve());
+            child.stdin.on("error", () => {{}});
+            child.stdin.end(json);
+          }} catch {{
+            resolve();
+          }}
+        }}),
+    );
+  }};
+  return {{
+    event: async ({{ event }}) => {{
+      const info = event?.properties?.info;
+      if (event?.type === "session.created" && info?.parentID) subagents.add(info.id);
+      if (!FORWARD.has(event?.type)) return;
+      const session = event.properties?.sessionID;
+      if (session && subagents.has(session)) return;
+      report(event.type, event);
+    }},
+    "tool.execute.before": async (input) => {{
+      if (input?.sessionID && subagents.has(input.sessionID)) return;
+      report("tool.execute.before", {{ type: "tool.execute.before", properties: {{ tool: input?.tool }} }});
+    }},
+  }};
+}};
+"#
+    )
+}
+
+/// Writes CAFleet's opencode plugin into `dir` (unless it is there already, unchanged);
+/// returns its path.
+pub fn write_opencode_plugin(dir: &Path, cafleet: &Path) -> std::io::Result<PathBuf> {
+    let path = dir.join(OPENCODE_PLUGIN_FILE);
+    let text = opencode_plugin(cafleet);
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(
+            ".{OPENCODE_PLUGIN_FILE}.tmp-{}",
+            std::process::id()
+        ));
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    Ok(path)
+}
+
+/// The `OPENCODE_CONFIG_CONTENT` that loads the plugin at `plugin` in an opencode member:
+/// opencode adds it to the user's configuration. `existing` is the variable's value in
+/// CAFleet's environment: the plugin is added to its `plugin` list; `None` is returned when
+/// it is not a JSON object (it is then left as it is, without the plugin).
+pub fn opencode_config_content(existing: Option<&str>, plugin: &Path) -> Option<String> {
+    let spec = format!("file://{}", plugin.display());
+    let mut config = match existing.filter(|e| !e.trim().is_empty()) {
+        None => serde_json::Map::new(),
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => return None,
+        },
+    };
+    let list = config
+        .entry("plugin")
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+    let serde_json::Value::Array(list) = list else {
+        return None;
+    };
+    if !list.iter().any(|p| p.as_str() == Some(spec.as_str())) {
+        list.push(serde_json::Value::String(spec));
+    }
+    Some(serde_json::Value::Object(config).to_string())
+}
+
 /// Where opencode reads global agent definitions (L10).
 pub fn opencode_preset_path() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("OPENCODE_CONFIG_DIR").filter(|d| !d.is_empty()) {
@@ -422,6 +536,24 @@ mod tests {
                 .to_string()
         ));
         assert_eq!(argv.last().unwrap(), "P");
+    }
+
+    #[test]
+    fn opencode_config_content_adds_the_plugin() {
+        let p = Path::new("/d/cafleet-opencode-activity.js");
+        assert_eq!(
+            opencode_config_content(None, p).unwrap(),
+            r#"{"plugin":["file:///d/cafleet-opencode-activity.js"]}"#
+        );
+        assert_eq!(
+            opencode_config_content(Some(r#"{"model":"a/b","plugin":["x"]}"#), p).unwrap(),
+            r#"{"model":"a/b","plugin":["x","file:///d/cafleet-opencode-activity.js"]}"#
+        );
+        assert_eq!(opencode_config_content(Some("not json"), p), None);
+        assert!(
+            opencode_plugin(Path::new("/bin/cafleet"))
+                .contains(r#"const CAFLEET = "/bin/cafleet";"#)
+        );
     }
 
     #[test]

@@ -39,12 +39,12 @@ fn wait_stored(
 
 /// A `SCRIPT: sleep 8` turn: working (from a hook) while it runs, idle (from a hook) after.
 /// Returns the sources seen.
-/// `working_source` is the report expected while the sleep runs.
-fn sleep_turn(team: &RealTeam, id: &str, pane: &str, working_source: &str) -> (String, String) {
+/// `working` are the reports expected while the sleep runs.
+fn sleep_turn(team: &RealTeam, id: &str, pane: &str, working: &[&str]) -> (String, String) {
     let cli = team.cli.name();
     let prefix = format!("{cli}:");
     team.type_line(pane, "SCRIPT: sleep 8");
-    let working = wait_stored(team, id, "working", |s| s == working_source, 30);
+    let working = wait_stored(team, id, "working", |s| working.contains(&s), 30);
     let idle = wait_stored(team, id, "idle", |s| s.starts_with(&prefix), 40);
     team.wait_screen(pane, "Slept 8.", 10);
     (working, idle)
@@ -71,7 +71,7 @@ fn claude_hooks_report_activity_beside_the_users_own() {
 
     let (id, pane) = team.spawn("alice");
     team.wait_screen(&pane, "Ready.", 60);
-    let (_, idle) = sleep_turn(&team, &id, &pane, "claude:PreToolUse");
+    let (_, idle) = sleep_turn(&team, &id, &pane, &["claude:PreToolUse"]);
     assert_eq!(idle, "claude:Stop");
 
     // The user's hooks saw the same events, with Claude Code's payloads.
@@ -218,7 +218,7 @@ fn codex_notify_and_hooks_report_activity() {
 
     let (id, pane) = spawn_with(&team, "hooked", &["--codex-hooks"]);
     team.wait_screen(&pane, "Ready.", 60);
-    let (_, idle) = sleep_turn(&team, &id, &pane, "codex:PreToolUse");
+    let (_, idle) = sleep_turn(&team, &id, &pane, &["codex:PreToolUse"]);
     // Hooks waiting for review stop a member without the flag.
     let out = team.run(&[
         "member",
@@ -268,4 +268,31 @@ fn codex_notify_and_hooks_report_activity() {
     for e in &events {
         eprintln!("{e}");
     }
+}
+
+/// opencode: CAFleet's plugin (loaded through OPENCODE_CONFIG_CONTENT, beside the user's
+/// configuration) forwards the session's status events.
+#[test]
+fn opencode_plugin_reports_activity() {
+    let team = RealTeam::new(Cli::Opencode);
+    let (id, pane) = team.spawn("alice");
+    team.wait_screen(&pane, "Ready.", 60);
+    wait_stored(&team, &id, "idle", |s| s.starts_with("opencode:"), 30);
+    let (_, idle) = sleep_turn(
+        &team,
+        &id,
+        &pane,
+        &["opencode:session.status", "opencode:tool.execute.before"],
+    );
+    assert!(
+        ["opencode:session.status", "opencode:session.idle"].contains(&idle.as_str()),
+        "{idle}"
+    );
+    let plugin = team
+        .env
+        .db_path
+        .with_file_name(cafleet::backend::OPENCODE_PLUGIN_FILE);
+    assert!(plugin.is_file());
+    // The user's configuration still applies (the scripted provider is theirs).
+    assert!(team.model.saw("SCRIPT: sleep 8"));
 }
