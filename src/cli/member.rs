@@ -4,6 +4,7 @@ use super::commands::{need, need_fleet};
 use super::output::{self, col, print, print_json, print_raw, table};
 use super::{CliError, CliResult, Ctx};
 use crate::broker::Broker;
+use crate::broker::activity::ActivityView;
 use crate::broker::members::{Caller, MemberSpec, MemberTarget, PaneClosed, PromptSource, Role};
 use crate::model::{CodingAgent, PaneTarget};
 use crate::tmux::Tmux;
@@ -19,7 +20,9 @@ pub enum MemberCommand {
     /// Remove a member: type /exit and wait for its pane to close (or --force to kill it).
     /// Director-only.
     Delete(DeleteArgs),
-    /// List the fleet's members (pane-bound agents other than the Director). Works outside tmux.
+    /// List the fleet's members (pane-bound agents other than the Director) with what each
+    /// is doing (activity: working, idle, waiting, exited or unknown; from its coding
+    /// agent's hooks, else its pane). Works outside tmux.
     List(ListArgs),
     /// Print the last lines of a member's pane. Director-only.
     Capture(CaptureArgs),
@@ -433,6 +436,20 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
     let fleet_id = need_fleet(a.fleet_id)?;
     let broker = ctx.broker().await?;
     let members = broker.member_list(fleet_id).await?;
+    let panes: Vec<_> = members
+        .iter()
+        .map(|m| {
+            let pane = PaneTarget::from_placement(m.tmux_socket.clone(), m.tmux_pane_id.clone());
+            (m.agent_id, pane)
+        })
+        .collect();
+    let activities = broker.activities(fleet_id, &panes).await?;
+    let activity = |id: i64| {
+        activities
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(ActivityView::unknown)
+    };
     if ctx.json {
         let items: Vec<_> = members
             .iter()
@@ -452,8 +469,9 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
                         "created_at": m.created_at,
                     },
                 });
+                let obj = v.as_object_mut().expect("object");
+                activity(m.agent_id).insert_into(obj);
                 if a.activity {
-                    let obj = v.as_object_mut().expect("object");
                     obj.insert("last_sent".into(), json!(m.last_sent));
                     obj.insert("last_recv".into(), json!(m.last_recv));
                     obj.insert("last_ack".into(), json!(m.last_ack));
@@ -504,7 +522,8 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
             col("session", 7),
             col("window_id", 9),
             col("pane_id", 7),
-            col("created_at", 20),
+            col("created_at", 32),
+            col("activity", 8),
         ]);
         members
             .iter()
@@ -516,6 +535,7 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
                     m.tmux_window_id.to_string(),
                     m.tmux_pane_id.as_deref().unwrap_or("(pending)").to_string(),
                     m.created_at.to_string(),
+                    activity(m.agent_id).activity.to_string(),
                 ]);
                 row
             })

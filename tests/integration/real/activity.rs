@@ -37,6 +37,18 @@ fn wait_stored(
     last.unwrap().1
 }
 
+/// `member list --json`'s entry for `agent`.
+fn listed(team: &RealTeam, agent: &str) -> Value {
+    let out = team.ok(&["--json", "member", "list", "--fleet-id", "1"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["agent_id"].as_i64() == agent.parse().ok())
+        .cloned()
+        .unwrap_or_else(|| panic!("agent {agent} not listed: {out}"))
+}
+
 /// A `SCRIPT: sleep 8` turn: working (from a hook) while it runs, idle (from a hook) after.
 /// Returns the sources seen.
 /// `working` are the reports expected while the sleep runs.
@@ -45,6 +57,32 @@ fn sleep_turn(team: &RealTeam, id: &str, pane: &str, working: &[&str]) -> (Strin
     let prefix = format!("{cli}:");
     team.type_line(pane, "SCRIPT: sleep 8");
     let working = wait_stored(team, id, "working", |s| working.contains(&s), 30);
+    // While the sleep runs, the lists show what the hook said (not the pane).
+    let m = listed(team, id);
+    assert_eq!(m["activity"], "working", "{m}");
+    assert!(
+        m["activity_source"]
+            .as_str()
+            .is_some_and(|s| s.starts_with(&prefix)),
+        "{m}"
+    );
+    assert!(m["activity_seen_at"].is_string(), "{m}");
+    let table = team.ok(&["member", "list", "--fleet-id", "1"]);
+    let row = table
+        .lines()
+        .find(|l| l.contains(pane))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.ends_with("  working"), "{table}");
+    let status = team.ok(&["--json", "monitor", "status", "--fleet-id", "1"]);
+    let status: Value = serde_json::from_str(&status).unwrap();
+    let watched = status["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent_id"].as_i64() == id.parse().ok())
+        .cloned()
+        .unwrap();
+    assert_eq!(watched["activity"], "working", "{watched}");
     let idle = wait_stored(team, id, "idle", |s| s.starts_with(&prefix), 40);
     team.wait_screen(pane, "Slept 8.", 10);
     (working, idle)
@@ -73,6 +111,20 @@ fn claude_hooks_report_activity_beside_the_users_own() {
     team.wait_screen(&pane, "Ready.", 60);
     let (_, idle) = sleep_turn(&team, &id, &pane, &["claude:PreToolUse"]);
     assert_eq!(idle, "claude:Stop");
+    // A report older than the freshness bound is not believed: the pane is read instead.
+    team.env.query(&format!(
+        "UPDATE agent_activity SET seen_at = '2020-01-01T00:00:00.000000+00:00' WHERE agent_id = {id}"
+    ));
+    let mut m = Value::Null;
+    let read = wait_for(Duration::from_secs(10), || {
+        m = listed(&team, &id);
+        m["activity"] == "idle"
+    });
+    assert!(
+        read && m["activity_source"] == "pane",
+        "{m}\n{}",
+        team.screen(&pane)
+    );
 
     // The user's hooks saw the same events, with Claude Code's payloads.
     let seen = std::fs::read_to_string(&record).unwrap();
