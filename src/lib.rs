@@ -14,6 +14,7 @@ pub mod config;
 pub mod db;
 pub mod delivery;
 pub mod error;
+pub mod hook;
 pub mod model;
 pub mod monitor;
 pub mod skills;

@@ -353,6 +353,206 @@ pub fn add_allow_rule(path: &Path, rule: &str) -> Result<AddOutcome, SettingsErr
     })
 }
 
+/// What [`add_hooks`] or [`remove_hooks`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HooksOutcome {
+    /// The file did not exist and was created.
+    pub created: bool,
+    /// The events whose CAFleet entry was added, replaced or removed (file order).
+    pub changed: Vec<String>,
+    /// The events whose CAFleet entry was already as wanted (adding) .
+    pub unchanged: Vec<String>,
+}
+
+/// Whether a hook command is CAFleet's: `<…/cafleet> hook claude` (the program's file name
+/// is `cafleet`, possibly quoted).
+pub fn is_cafleet_hook(command: &str) -> bool {
+    let Some(program) = command.trim().strip_suffix(" hook claude") else {
+        return false;
+    };
+    let program = program.trim().trim_matches('\'').trim_matches('"');
+    Path::new(program)
+        .file_name()
+        .is_some_and(|n| n == "cafleet")
+}
+
+/// The settings file with its `hooks` checked to be the shape Claude Code reads (an object
+/// of lists of objects whose `hooks` are lists); `None` when it does not exist.
+fn load_for_hooks(path: &Path) -> Result<Option<Map<String, Value>>, SettingsError> {
+    let Some(map) = load(path)? else {
+        return Ok(None);
+    };
+    let invalid = |reason: &str| SettingsError::Invalid {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    match map.get("hooks") {
+        None => {}
+        Some(Value::Object(events)) => {
+            for groups in events.values() {
+                let Some(groups) = groups.as_array() else {
+                    return Err(invalid("an event under \"hooks\" is not a list"));
+                };
+                for g in groups {
+                    match g.get("hooks") {
+                        Some(Value::Array(_)) => {}
+                        _ => {
+                            return Err(invalid(
+                                "a matcher group under \"hooks\" has no \"hooks\" list",
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Some(_) => return Err(invalid("\"hooks\" is not an object")),
+    }
+    Ok(Some(map))
+}
+
+/// Resolves a symlinked settings file to the file it points at (written through).
+fn write_target(path: &Path) -> Result<PathBuf, SettingsError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map_err(|error| SettingsError::Unreadable {
+                path: path.to_path_buf(),
+                error,
+            })
+        }
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+fn save(path: &Path, target: &Path, map: Map<String, Value>) -> Result<(), SettingsError> {
+    let mut text =
+        serde_json::to_string_pretty(&Value::Object(map)).expect("a JSON value always serializes");
+    text.push('\n');
+    write_atomically(target, text.as_bytes()).map_err(|error| SettingsError::Unwritable {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+/// Merges CAFleet's hooks (`ours`: `{"hooks": {event: [group, …]}}`, see
+/// `backend::claude_hook_settings`) into the settings file at `path`: for each event, a
+/// CAFleet entry with another command (an older binary's path) is replaced and a missing one
+/// appended after the user's own groups. Every other key, event, group and hook is kept as
+/// it was, in order. Nothing is written when everything is already there; a file that is not
+/// valid JSON (or whose `hooks` Claude Code could not read) is never touched.
+pub fn add_hooks(path: &Path, ours: &Value) -> Result<HooksOutcome, SettingsError> {
+    let target = write_target(path)?;
+    let existing = load_for_hooks(&target)?;
+    let created = existing.is_none();
+    let mut map = existing.unwrap_or_default();
+    let mut out = HooksOutcome {
+        created,
+        changed: Vec::new(),
+        unchanged: Vec::new(),
+    };
+    let wanted = ours
+        .get("hooks")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let events = map
+        .entry("hooks")
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()
+        .expect("load_for_hooks checked that hooks is an object");
+    for (event, groups) in wanted {
+        let mine: Vec<&str> = groups
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g["hooks"].as_array().into_iter().flatten())
+            .filter_map(|h| h["command"].as_str())
+            .collect();
+        let list = events
+            .entry(event.clone())
+            .or_insert_with(|| Value::Array(Vec::new()))
+            .as_array_mut()
+            .expect("checked to be a list");
+        let present: Vec<String> = list
+            .iter()
+            .flat_map(|g| g["hooks"].as_array().into_iter().flatten())
+            .filter_map(|h| h["command"].as_str())
+            .filter(|c| is_cafleet_hook(c))
+            .map(str::to_string)
+            .collect();
+        if present == mine {
+            out.unchanged.push(event);
+            continue;
+        }
+        strip_cafleet_hooks(list);
+        list.extend(groups.as_array().cloned().unwrap_or_default());
+        out.changed.push(event);
+    }
+    if out.changed.is_empty() && !created {
+        return Ok(out);
+    }
+    save(path, &target, map)?;
+    Ok(out)
+}
+
+/// Removes CAFleet's hook commands from a list of matcher groups; a group left without hooks
+/// goes too (only one that held CAFleet's). True when something was removed.
+fn strip_cafleet_hooks(list: &mut Vec<Value>) -> bool {
+    let before = list.len();
+    let mut removed = false;
+    list.retain_mut(|g| {
+        let Some(hooks) = g.get_mut("hooks").and_then(Value::as_array_mut) else {
+            return true;
+        };
+        let n = hooks.len();
+        hooks.retain(|h| !h["command"].as_str().is_some_and(is_cafleet_hook));
+        if hooks.len() == n {
+            return true;
+        }
+        removed = true;
+        !hooks.is_empty()
+    });
+    removed || list.len() != before
+}
+
+/// Takes CAFleet's hooks (see [`is_cafleet_hook`]) out of the settings file at `path`,
+/// leaving every other hook as it was; an event (and `hooks` itself) left empty by this is
+/// removed. Nothing is written when there was nothing of CAFleet's.
+pub fn remove_hooks(path: &Path) -> Result<HooksOutcome, SettingsError> {
+    let target = write_target(path)?;
+    let mut out = HooksOutcome {
+        created: false,
+        changed: Vec::new(),
+        unchanged: Vec::new(),
+    };
+    let Some(mut map) = load_for_hooks(&target)? else {
+        return Ok(out);
+    };
+    let Some(events) = map.get_mut("hooks").and_then(Value::as_object_mut) else {
+        return Ok(out);
+    };
+    let mut emptied = Vec::new();
+    for (event, groups) in events.iter_mut() {
+        let list = groups.as_array_mut().expect("checked to be a list");
+        if strip_cafleet_hooks(list) {
+            out.changed.push(event.clone());
+            if list.is_empty() {
+                emptied.push(event.clone());
+            }
+        }
+    }
+    if out.changed.is_empty() {
+        return Ok(out);
+    }
+    for event in emptied {
+        events.shift_remove(&event);
+    }
+    if events.is_empty() {
+        map.shift_remove("hooks");
+    }
+    save(path, &target, map)?;
+    Ok(out)
+}
+
 /// Writes `bytes` to a temporary file beside `path` (same permissions as the file it
 /// replaces), syncs it and renames it over `path`.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -506,6 +706,109 @@ mod tests {
         std::fs::write(&path, "  \n").unwrap();
         assert!(read_allow(&path).unwrap().is_empty());
         assert_eq!(add_allow_rule(&path, "A").unwrap(), AddOutcome::Added);
+    }
+
+    fn ours() -> Value {
+        crate::backend::claude_hook_settings(Path::new("/usr/local/bin/cafleet"))
+    }
+
+    #[test]
+    fn cafleet_hooks_are_recognised_by_their_command() {
+        for c in [
+            "cafleet hook claude",
+            "/usr/local/bin/cafleet hook claude",
+            "'/opt/my tools/cafleet' hook claude",
+        ] {
+            assert!(is_cafleet_hook(c), "{c}");
+        }
+        for c in [
+            "mytool hook claude",
+            "cafleet hook codex",
+            "echo cafleet hook claude x",
+        ] {
+            assert!(!is_cafleet_hook(c), "{c}");
+        }
+    }
+
+    #[test]
+    fn hooks_merge_beside_the_users_and_come_out_again_byte_for_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        let user = "{\n  \"model\": \"opus\",\n  \"hooks\": {\n    \"Stop\": [\n      {\n        \"matcher\": \"\",\n        \"hooks\": [\n          {\n            \"type\": \"command\",\n            \"command\": \"notify-send done\"\n          }\n        ]\n      }\n    ]\n  }\n}\n";
+        std::fs::write(&path, user).unwrap();
+        let added = add_hooks(&path, &ours()).unwrap();
+        assert!(!added.created);
+        assert_eq!(
+            added.changed.len(),
+            crate::backend::CLAUDE_HOOK_EVENTS.len()
+        );
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(v["model"], "opus");
+        assert_eq!(
+            v["hooks"]["Stop"][0]["hooks"][0]["command"],
+            "notify-send done"
+        );
+        assert_eq!(
+            v["hooks"]["Stop"][1]["hooks"][0]["command"],
+            "/usr/local/bin/cafleet hook claude"
+        );
+        // Again: nothing to do, nothing written.
+        let bytes = std::fs::read(&path).unwrap();
+        let again = add_hooks(&path, &ours()).unwrap();
+        assert!(again.changed.is_empty());
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        // A moved binary: its entries are replaced, not doubled.
+        let moved = crate::backend::claude_hook_settings(Path::new("/opt/cafleet"));
+        let replaced = add_hooks(&path, &moved).unwrap();
+        assert_eq!(
+            replaced.changed.len(),
+            crate::backend::CLAUDE_HOOK_EVENTS.len()
+        );
+        let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(v["hooks"]["Stop"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            v["hooks"]["Stop"][1]["hooks"][0]["command"],
+            "/opt/cafleet hook claude"
+        );
+        // Removal takes out only CAFleet's.
+        let removed = remove_hooks(&path).unwrap();
+        assert_eq!(
+            removed.changed.len(),
+            crate::backend::CLAUDE_HOOK_EVENTS.len()
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), user);
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(remove_hooks(&path).unwrap().changed.is_empty());
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
+
+    #[test]
+    fn hooks_in_a_new_file_and_bad_shapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new/settings.json");
+        assert!(add_hooks(&path, &ours()).unwrap().created);
+        remove_hooks(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}\n");
+        for text in [
+            "{\"hooks\": []}",
+            "{\"hooks\": {\"Stop\": {}}}",
+            "{\"hooks\": {\"Stop\": [{}]}}",
+            "{",
+        ] {
+            std::fs::write(&path, text).unwrap();
+            assert!(
+                matches!(
+                    add_hooks(&path, &ours()),
+                    Err(SettingsError::Invalid { .. })
+                ),
+                "{text}"
+            );
+            assert!(
+                matches!(remove_hooks(&path), Err(SettingsError::Invalid { .. })),
+                "{text}"
+            );
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+        }
     }
 
     #[test]

@@ -38,16 +38,99 @@ pub fn validate_model(backend: CodingAgent, model: Option<&str>) -> Result<()> {
 /// never ask for. docs/real-agents.md has what the real CLI does with it.
 pub const CLAUDE_ALLOW_RULE: &str = "Bash(cafleet:*)";
 
+/// The Claude Code hook events `cafleet hook claude` is run for (docs/delivery.md,
+/// "Activity").
+pub const CLAUDE_HOOK_EVENTS: [&str; 10] = [
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "PostToolUseFailure",
+    "PermissionRequest",
+    "Notification",
+    "Stop",
+    "StopFailure",
+    "SessionEnd",
+];
+
+/// `word` quoted for a POSIX shell (Claude Code runs a hook's command with one).
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+:,@%=".contains(c))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// The command line of CAFleet's hook for `cli`, run by a shell: `<cafleet> hook <cli>`.
+pub fn hook_command(cafleet: &Path, cli: CodingAgent) -> String {
+    format!("{} hook {cli}", shell_quote(&cafleet.to_string_lossy()))
+}
+
+/// Claude Code settings holding CAFleet's hooks: every event of [`CLAUDE_HOOK_EVENTS`] runs
+/// `<cafleet> hook claude`. A member gets them with `--settings` (they add to the user's
+/// own hooks); `setup --hooks` merges them into the user's settings file.
+pub fn claude_hook_settings(cafleet: &Path) -> serde_json::Value {
+    let command = hook_command(cafleet, CodingAgent::Claude);
+    let mut hooks = serde_json::Map::new();
+    for event in CLAUDE_HOOK_EVENTS {
+        hooks.insert(
+            event.to_string(),
+            serde_json::json!([{"hooks": [{"type": "command", "command": command}]}]),
+        );
+    }
+    serde_json::json!({ "hooks": hooks })
+}
+
+/// The Codex hook events `cafleet hook codex` is run for (docs/delivery.md, "Activity").
+pub const CODEX_HOOK_EVENTS: [&str; 6] = [
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "PermissionRequest",
+    "Stop",
+];
+
+/// `-c` overrides that make a codex member report its activity: `notify` runs
+/// `<cafleet> hook codex <JSON>` at the end of each turn; with `hooks`, a hook for each
+/// event of [`CODEX_HOOK_EVENTS`] runs `<cafleet> hook codex` too. Codex runs such hooks
+/// only once a person trusted them, or with `--dangerously-bypass-hook-trust`
+/// (docs/real-agents.md).
+pub fn codex_hook_overrides(cafleet: &Path, hooks: bool) -> Vec<String> {
+    let exe = cafleet.to_string_lossy();
+    // TOML basic strings take JSON's escapes.
+    let quoted = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+    let mut out = vec![format!("notify=[{}, \"hook\", \"codex\"]", quoted(&exe))];
+    if !hooks {
+        return out;
+    }
+    let command = quoted(&hook_command(cafleet, CodingAgent::Codex));
+    for event in CODEX_HOOK_EVENTS {
+        out.push(format!(
+            "hooks.{event}=[{{hooks=[{{type=\"command\", command={command}}}]}}]"
+        ));
+    }
+    out
+}
+
 /// The argv that runs a member (coding-agents.md §2): the prompt is always one element.
 /// `database_dir` is the directory of the CAFleet database: codex's workspace-write
 /// sandbox lets a member write only its working directory and temp dirs, so the database's
-/// directory is added (`--add-dir`), or every cafleet command it runs fails.
+/// directory is added (`--add-dir`), or every cafleet command it runs fails. `cafleet` is
+/// the binary the member's activity hooks run (none when `None`; docs/delivery.md);
+/// `codex_hooks` adds codex's hooks beside its `notify` (see [`codex_hook_overrides`]).
 pub fn spawn_argv(
     backend: CodingAgent,
     name: &str,
     model: Option<&str>,
     prompt: &str,
     database_dir: Option<&Path>,
+    cafleet: Option<&Path>,
+    codex_hooks: bool,
 ) -> Vec<String> {
     let mut argv: Vec<String> = match backend {
         // A name starting with `-` would be read as an option (coding-agents.md §8 defect
@@ -86,6 +169,23 @@ pub fn spawn_argv(
         ],
         CodingAgent::Opencode => vec!["opencode".into(), "--agent".into(), "cafleet".into()],
     };
+    if backend == CodingAgent::Claude
+        && let Some(exe) = cafleet
+    {
+        argv.push("--settings".into());
+        argv.push(claude_hook_settings(exe).to_string());
+    }
+    if backend == CodingAgent::Codex
+        && let Some(exe) = cafleet
+    {
+        if codex_hooks {
+            argv.push("--dangerously-bypass-hook-trust".into());
+        }
+        for o in codex_hook_overrides(exe, codex_hooks) {
+            argv.push("-c".into());
+            argv.push(o);
+        }
+    }
     if backend == CodingAgent::Codex
         && let Some(dir) = database_dir
     {
@@ -101,6 +201,120 @@ pub fn spawn_argv(
     }
     argv.push(prompt.into());
     argv
+}
+
+/// The opencode events CAFleet's plugin forwards to `cafleet hook opencode <event>`.
+pub const OPENCODE_EVENTS: [&str; 9] = [
+    "session.status",
+    "session.idle",
+    "permission.asked",
+    "permission.updated",
+    "permission.replied",
+    "question.asked",
+    "question.replied",
+    "question.rejected",
+    "server.instance.disposed",
+];
+
+/// The file name of CAFleet's opencode plugin, written beside the database.
+pub const OPENCODE_PLUGIN_FILE: &str = "cafleet-opencode-activity.js";
+
+/// CAFleet's opencode plugin: it forwards the bus events of [`OPENCODE_EVENTS`] of the
+/// member's own sessions (not its sub-agents') and each tool call to `<cafleet> hook
+/// opencode <event>` with the event's JSON on stdin, one at a time and in order, without
+/// waiting for them (docs/delivery.md, "Activity").
+pub fn opencode_plugin(cafleet: &Path) -> String {
+    let exe = serde_json::Value::String(cafleet.to_string_lossy().into_owned()).to_string();
+    let events = serde_json::to_string(&OPENCODE_EVENTS).unwrap_or_default();
+    format!(
+        r#"// CAFleet's activity plugin for opencode members, written by `cafleet member create`
+// (docs/delivery.md, "Activity" in the CAFleet repository). Rewritten on every create.
+import {{ spawn }} from "node:child_process";
+
+const CAFLEET = {exe};
+const FORWARD = new Set({events});
+
+export const CafleetActivity = async () => {{
+  const subagents = new Set();
+  let queue = Promise.resolve();
+  const report = (type, event) => {{
+    const json = JSON.stringify(event);
+    queue = queue.then(
+      () =>
+        new Promise((resolve) => {{
+          try {{
+            const child = spawn(CAFLEET, ["hook", "opencode", type], {{
+              stdio: ["pipe", "ignore", "ignore"],
+            }});
+            child.on("error", () => resolve());
+            child.on("close", () => resolve());
+            child.stdin.on("error", () => {{}});
+            child.stdin.end(json);
+          }} catch {{
+            resolve();
+          }}
+        }}),
+    );
+  }};
+  return {{
+    event: async ({{ event }}) => {{
+      const info = event?.properties?.info;
+      if (event?.type === "session.created" && info?.parentID) subagents.add(info.id);
+      if (!FORWARD.has(event?.type)) return;
+      const session = event.properties?.sessionID;
+      if (session && subagents.has(session)) return;
+      report(event.type, event);
+    }},
+    "tool.execute.before": async (input) => {{
+      if (input?.sessionID && subagents.has(input.sessionID)) return;
+      report("tool.execute.before", {{ type: "tool.execute.before", properties: {{ tool: input?.tool }} }});
+    }},
+  }};
+}};
+"#
+    )
+}
+
+/// Writes CAFleet's opencode plugin into `dir` (unless it is there already, unchanged);
+/// returns its path.
+pub fn write_opencode_plugin(dir: &Path, cafleet: &Path) -> std::io::Result<PathBuf> {
+    let path = dir.join(OPENCODE_PLUGIN_FILE);
+    let text = opencode_plugin(cafleet);
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+        std::fs::create_dir_all(dir)?;
+        let tmp = dir.join(format!(
+            ".{OPENCODE_PLUGIN_FILE}.tmp-{}",
+            std::process::id()
+        ));
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, &path)?;
+    }
+    Ok(path)
+}
+
+/// The `OPENCODE_CONFIG_CONTENT` that loads the plugin at `plugin` in an opencode member:
+/// opencode adds it to the user's configuration. `existing` is the variable's value in
+/// CAFleet's environment: the plugin is added to its `plugin` list; `None` is returned when
+/// it is not a JSON object (it is then left as it is, without the plugin).
+pub fn opencode_config_content(existing: Option<&str>, plugin: &Path) -> Option<String> {
+    let spec = format!("file://{}", plugin.display());
+    let mut config = match existing.filter(|e| !e.trim().is_empty()) {
+        None => serde_json::Map::new(),
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => return None,
+        },
+    };
+    let list = config
+        .entry("plugin")
+        .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+    let serde_json::Value::Array(list) = list else {
+        return None;
+    };
+    if !list.iter().any(|p| p.as_str() == Some(spec.as_str())) {
+        list.push(serde_json::Value::String(spec));
+    }
+    Some(serde_json::Value::Object(config).to_string())
 }
 
 /// Where opencode reads global agent definitions (L10).
@@ -214,7 +428,15 @@ mod tests {
     #[test]
     fn argv_per_backend() {
         assert_eq!(
-            spawn_argv(CodingAgent::Claude, "m1", None, "P", Some(Path::new("/db"))),
+            spawn_argv(
+                CodingAgent::Claude,
+                "m1",
+                None,
+                "P",
+                Some(Path::new("/db")),
+                None,
+                false
+            ),
             [
                 "claude",
                 "--allowedTools",
@@ -232,7 +454,9 @@ mod tests {
                 "m",
                 Some("gpt-5"),
                 "P",
-                Some(Path::new("/home/me/.local/share/cafleet"))
+                Some(Path::new("/home/me/.local/share/cafleet")),
+                None,
+                false
             ),
             [
                 "codex",
@@ -256,7 +480,9 @@ mod tests {
                 "m",
                 Some("openai/gpt-4o"),
                 "P",
-                Some(Path::new("/db"))
+                Some(Path::new("/db")),
+                None,
+                false
             ),
             [
                 "opencode",
@@ -268,6 +494,73 @@ mod tests {
                 "P"
             ]
         );
+    }
+
+    #[test]
+    fn claude_members_get_the_hooks_as_settings() {
+        let argv = spawn_argv(
+            CodingAgent::Claude,
+            "m1",
+            None,
+            "P",
+            None,
+            Some(Path::new("/opt/my tools/cafleet")),
+            false,
+        );
+        assert_eq!(argv[7], "--settings");
+        let settings: serde_json::Value = serde_json::from_str(&argv[8]).unwrap();
+        assert_eq!(
+            settings["hooks"]["PreToolUse"],
+            serde_json::json!([{"hooks": [{"type": "command", "command": "'/opt/my tools/cafleet' hook claude"}]}])
+        );
+        assert_eq!(
+            settings["hooks"].as_object().unwrap().len(),
+            CLAUDE_HOOK_EVENTS.len()
+        );
+        assert_eq!(argv.last().unwrap(), "P");
+    }
+
+    #[test]
+    fn codex_members_get_notify_and_on_request_hooks() {
+        let exe = Path::new("/bin/cafleet");
+        let argv = spawn_argv(CodingAgent::Codex, "m", None, "P", None, Some(exe), false);
+        assert_eq!(
+            argv[8..10],
+            ["-c", "notify=[\"/bin/cafleet\", \"hook\", \"codex\"]"]
+        );
+        assert!(!argv.iter().any(|a| a.contains("bypass")));
+        let argv = spawn_argv(CodingAgent::Codex, "m", None, "P", None, Some(exe), true);
+        assert_eq!(argv[8], "--dangerously-bypass-hook-trust");
+        assert!(argv.contains(
+            &"hooks.PreToolUse=[{hooks=[{type=\"command\", command=\"/bin/cafleet hook codex\"}]}]"
+                .to_string()
+        ));
+        assert_eq!(argv.last().unwrap(), "P");
+    }
+
+    #[test]
+    fn opencode_config_content_adds_the_plugin() {
+        let p = Path::new("/d/cafleet-opencode-activity.js");
+        assert_eq!(
+            opencode_config_content(None, p).unwrap(),
+            r#"{"plugin":["file:///d/cafleet-opencode-activity.js"]}"#
+        );
+        assert_eq!(
+            opencode_config_content(Some(r#"{"model":"a/b","plugin":["x"]}"#), p).unwrap(),
+            r#"{"model":"a/b","plugin":["x","file:///d/cafleet-opencode-activity.js"]}"#
+        );
+        assert_eq!(opencode_config_content(Some("not json"), p), None);
+        assert!(
+            opencode_plugin(Path::new("/bin/cafleet"))
+                .contains(r#"const CAFLEET = "/bin/cafleet";"#)
+        );
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("/usr/bin/cafleet"), "/usr/bin/cafleet");
+        assert_eq!(shell_quote("/a b/it's"), "'/a b/it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]
@@ -296,7 +589,7 @@ mod tests {
     #[test]
     fn a_name_that_looks_like_an_option_is_passed_attached() {
         assert_eq!(
-            spawn_argv(CodingAgent::Claude, "-x", None, "P", None),
+            spawn_argv(CodingAgent::Claude, "-x", None, "P", None, None, false),
             [
                 "claude",
                 "--allowedTools",

@@ -72,6 +72,10 @@ fn blocking_marks(backend: CodingAgent) -> &'static [(&'static str, &'static str
                 "Do you trust the contents of this directory",
                 "Codex asks whether to trust the working directory: start `codex` there once yourself and accept",
             ),
+            (
+                "Hooks need review",
+                "Codex asks you to review hooks that are new or changed (yours, a project's or a plugin's): start `codex` there once yourself and trust or skip them in /hooks",
+            ),
         ],
         CodingAgent::Opencode => &[],
     }

@@ -79,6 +79,12 @@ pub struct MemberSpec {
     /// How long to wait for the coding agent's TUI to come up; zero returns right after
     /// the spawn (docs/real-agents.md, "Start-up").
     pub ready_timeout: Duration,
+    /// The cafleet binary the member's activity hooks run (`cafleet hook`); none are
+    /// installed when `None` (docs/delivery.md, "Activity").
+    pub cafleet: Option<PathBuf>,
+    /// `--codex-hooks`: a codex member also runs CAFleet's hooks (with
+    /// `--dangerously-bypass-hook-trust`), not only `notify`.
+    pub codex_hooks: bool,
 }
 
 /// A spawned member.
@@ -397,16 +403,19 @@ impl Broker {
             spec.model.as_deref(),
             &prompt,
             spec.database_dir.as_deref(),
+            spec.cafleet.as_deref(),
+            spec.codex_hooks,
         );
+        let mut env = spec.env.clone();
+        if backend == CodingAgent::Opencode
+            && let Some(content) = opencode_hooks(spec)
+        {
+            env.retain(|(k, _)| k != "OPENCODE_CONFIG_CONTENT");
+            env.push(("OPENCODE_CONFIG_CONTENT".into(), content));
+        }
         let pane = match self
             .tmux
-            .split_window(
-                &socket,
-                &placement.tmux_window_id,
-                &spec.cwd,
-                &spec.env,
-                &argv,
-            )
+            .split_window(&socket, &placement.tmux_window_id, &spec.cwd, &env, &argv)
             .await
         {
             Ok(p) => p,
@@ -882,6 +891,28 @@ impl Broker {
             delivery,
         })
     }
+}
+
+/// The `OPENCODE_CONFIG_CONTENT` that loads CAFleet's activity plugin into an opencode
+/// member (the plugin is written beside the database); `None` when it cannot be loaded,
+/// and the member then runs without it (its pane is read instead).
+fn opencode_hooks(spec: &MemberSpec) -> Option<String> {
+    let (exe, dir) = (spec.cafleet.as_deref()?, spec.database_dir.as_deref()?);
+    let plugin = match backend::write_opencode_plugin(dir, exe) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot write the opencode activity plugin; the member runs without it");
+            return None;
+        }
+    };
+    let existing = std::env::var("OPENCODE_CONFIG_CONTENT").ok();
+    let content = backend::opencode_config_content(existing.as_deref(), &plugin);
+    if content.is_none() {
+        tracing::warn!(
+            "OPENCODE_CONFIG_CONTENT is not a JSON object; the opencode member runs without CAFleet's activity plugin"
+        );
+    }
+    content
 }
 
 /// The last non-blank lines of a start-up screen, indented, for an error message.

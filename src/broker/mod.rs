@@ -2,6 +2,7 @@
 //! printing. Every write is one short `BEGIN IMMEDIATE` transaction; keystrokes into panes
 //! happen only after it commits (S3).
 
+pub mod activity;
 mod agents;
 pub mod delivery;
 mod fleets;

@@ -55,6 +55,9 @@ pub struct AgentView {
     pub pane_id: Option<String>,
     /// Whether the pane exists (null when tmux could not be asked).
     pub pane_alive: Option<bool>,
+    /// What it is doing (`activity`, `activity_seen_at`, `activity_source`).
+    #[serde(flatten)]
+    pub activity: super::activity::ActivityView,
 }
 
 /// `monitor status`.
@@ -318,6 +321,15 @@ impl Broker {
         let live = self
             .live_panes_by_socket(watched.iter().filter_map(|w| w.tmux_socket.clone()))
             .await;
+        let panes: Vec<_> = watched
+            .iter()
+            .map(|w| {
+                let pane =
+                    PaneTarget::from_placement(w.tmux_socket.clone(), w.tmux_pane_id.clone());
+                (w.agent_id, pane)
+            })
+            .collect();
+        let mut activities = self.activities(fleet_id, &panes).await?;
         let agents = watched
             .into_iter()
             .map(|w| {
@@ -339,6 +351,9 @@ impl Broker {
                     last_ping_at: w.last_ping_at,
                     enabled: w.enabled,
                     pending_count: w.pending_count,
+                    activity: activities
+                        .remove(&w.agent_id)
+                        .unwrap_or_else(super::activity::ActivityView::unknown),
                     pane_id: w.tmux_pane_id,
                     pane_alive,
                 }

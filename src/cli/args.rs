@@ -62,6 +62,26 @@ pub enum Group {
     Setup(super::setup::SetupArgs),
     /// Print a shell completion script to stdout (e.g. `cafleet completions bash`).
     Completions(super::setup::CompletionsArgs),
+    /// Record a coding agent's activity from its hooks (what `member create` and
+    /// `setup --hooks` install; not for typing). Reads the hook's JSON on stdin (Codex's
+    /// notify: the last argument), finds the agent by its tmux pane, prints nothing and
+    /// always exits 0.
+    Hook(HookArgs),
+}
+
+/// Options of `hook`.
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// The coding agent whose hook runs: claude, codex or opencode.
+    #[arg(value_name = "CODING_AGENT")]
+    pub coding_agent: Option<String>,
+    /// The event name (else read from the JSON), then the JSON itself for Codex's notify.
+    #[arg(
+        value_name = "EVENT",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub rest: Vec<String>,
 }
 
 /// `cafleet db ...`

@@ -53,6 +53,13 @@ async fn run_command(cli: Cli, base: &Ctx) -> CliResult {
         Group::Server(a) => super::server::run(&ctx(false), a).await,
         Group::Setup(a) => super::setup::run(&ctx(false), a).await,
         Group::Completions(a) => super::setup::completions(a),
+        Group::Hook(a) => {
+            let mut args: Vec<String> = a.coding_agent.into_iter().collect();
+            args.extend(a.rest);
+            // `hook` runs its own runtime; `run` normally calls it before this one starts.
+            let _ = std::thread::spawn(move || crate::hook::run(&args)).join();
+            Ok(())
+        }
         Group::Message(cmd) => match cmd {
             MessageCommand::Send(a) => message_send(&ctx(false), a).await,
             MessageCommand::Broadcast(a) => message_broadcast(&ctx(false), a).await,

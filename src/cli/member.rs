@@ -4,6 +4,7 @@ use super::commands::{need, need_fleet};
 use super::output::{self, col, print, print_json, print_raw, table};
 use super::{CliError, CliResult, Ctx};
 use crate::broker::Broker;
+use crate::broker::activity::ActivityView;
 use crate::broker::members::{Caller, MemberSpec, MemberTarget, PaneClosed, PromptSource, Role};
 use crate::model::{CodingAgent, PaneTarget};
 use crate::tmux::Tmux;
@@ -19,7 +20,9 @@ pub enum MemberCommand {
     /// Remove a member: type /exit and wait for its pane to close (or --force to kill it).
     /// Director-only.
     Delete(DeleteArgs),
-    /// List the fleet's members (pane-bound agents other than the Director). Works outside tmux.
+    /// List the fleet's members (pane-bound agents other than the Director) with what each
+    /// is doing (activity: working, idle, waiting, exited or unknown; from its coding
+    /// agent's hooks, else its pane). Works outside tmux.
     List(ListArgs),
     /// Print the last lines of a member's pane. Director-only.
     Capture(CaptureArgs),
@@ -66,6 +69,13 @@ pub struct CreateArgs {
     /// last lines and removed again. 0 returns right after the spawn.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub ready_timeout: u64,
+    /// codex members: report working and waiting as they happen, not only the end of each
+    /// turn. Adds CAFleet's hooks for codex's prompt, tool, permission and stop events, which
+    /// codex runs only after a person reviewed them in /hooks, so the member is started with
+    /// --dangerously-bypass-hook-trust: every enabled hook (yours and a trusted project's
+    /// included) then runs in that member without codex's review.
+    #[arg(long)]
+    pub codex_hooks: bool,
     /// Long text form.
     #[arg(long, hide = true)]
     pub full: bool,
@@ -291,6 +301,9 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
             .map(|v| vec![("CAFLEET_DATABASE_URL".to_string(), v)])
             .unwrap_or_default(),
         ready_timeout: std::time::Duration::from_secs(a.ready_timeout),
+        // The hooks run this very binary, so they need no `cafleet` on the member's PATH.
+        cafleet: std::env::current_exe().ok(),
+        codex_hooks: a.codex_hooks,
         // The database `ctx.broker()` opened (so the configuration is known to be valid).
         database_dir: crate::config::Config::from_env()
             .ok()
@@ -298,6 +311,11 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
     };
     let backend = broker.resolve_backend(&spec).await?;
     crate::backend::validate_model(backend, spec.model.as_deref())?;
+    if spec.codex_hooks && backend != CodingAgent::Codex {
+        return Err(CliError::Usage(format!(
+            "--codex-hooks is for codex members; a {backend} member reports its activity through its hooks without it. Drop --codex-hooks, or add --coding-agent codex."
+        )));
+    }
     let tmux = ensure_tmux()?;
     if crate::tmux::find_on_path(backend.as_str()).is_none() {
         return Err(CliError::Runtime(format!(
@@ -423,6 +441,20 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
     let fleet_id = need_fleet(a.fleet_id)?;
     let broker = ctx.broker().await?;
     let members = broker.member_list(fleet_id).await?;
+    let panes: Vec<_> = members
+        .iter()
+        .map(|m| {
+            let pane = PaneTarget::from_placement(m.tmux_socket.clone(), m.tmux_pane_id.clone());
+            (m.agent_id, pane)
+        })
+        .collect();
+    let activities = broker.activities(fleet_id, &panes).await?;
+    let activity = |id: i64| {
+        activities
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(ActivityView::unknown)
+    };
     if ctx.json {
         let items: Vec<_> = members
             .iter()
@@ -442,8 +474,9 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
                         "created_at": m.created_at,
                     },
                 });
+                let obj = v.as_object_mut().expect("object");
+                activity(m.agent_id).insert_into(obj);
                 if a.activity {
-                    let obj = v.as_object_mut().expect("object");
                     obj.insert("last_sent".into(), json!(m.last_sent));
                     obj.insert("last_recv".into(), json!(m.last_recv));
                     obj.insert("last_ack".into(), json!(m.last_ack));
@@ -494,7 +527,8 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
             col("session", 7),
             col("window_id", 9),
             col("pane_id", 7),
-            col("created_at", 20),
+            col("created_at", 32),
+            col("activity", 8),
         ]);
         members
             .iter()
@@ -506,6 +540,7 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
                     m.tmux_window_id.to_string(),
                     m.tmux_pane_id.as_deref().unwrap_or("(pending)").to_string(),
                     m.created_at.to_string(),
+                    activity(m.agent_id).activity.to_string(),
                 ]);
                 row
             })

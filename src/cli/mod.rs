@@ -115,6 +115,12 @@ where
     T: Into<OsString> + Clone,
 {
     let argv: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    // `cafleet hook ...` runs inside the coding agents' loops: no parsing of the whole
+    // command tree, no check of the environment that could fail it, always exit 0.
+    if let Some(args) = hook_args(&argv) {
+        crate::hook::run(&args);
+        return 0;
+    }
     // Parsing consumes the command tree; the error paths build it again rather than every
     // command paying for a clone of it.
     let matches = match command().try_get_matches_from(&argv) {
@@ -171,6 +177,19 @@ where
         }
         Err(CliError::Exit(code)) => code,
     }
+}
+
+/// The arguments after `hook` when `argv` is `cafleet hook ...` (and not a help request).
+fn hook_args(argv: &[OsString]) -> Option<Vec<String>> {
+    if argv.get(1).is_none_or(|a| a != "hook") {
+        return None;
+    }
+    let rest: Vec<String> = argv[2..]
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let help = rest.first().is_none_or(|a| a == "--help" || a == "-h");
+    (!help).then_some(rest)
 }
 
 /// `CAFLEET_LOG` sets the tracing filter (e.g. `debug`, `cafleet=trace`); logs go to stderr.

@@ -225,6 +225,7 @@ fn status_text(st: &MonitorStatus) -> String {
             col("last_ping", 9),
             col("enabled", 7),
             col("pending", 7),
+            col("activity", 8),
             col("pane", 4),
         ];
         let rows: Vec<Vec<String>> = st
@@ -249,6 +250,7 @@ fn status_text(st: &MonitorStatus) -> String {
                     last,
                     (if a.enabled { "yes" } else { "no" }).to_string(),
                     a.pending_count.to_string(),
+                    a.activity.activity.to_string(),
                     pane,
                 ]
             })

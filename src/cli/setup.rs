@@ -5,7 +5,8 @@
 //! prints `Error: ...` with its fix on stderr, and any failure makes the exit code 1.
 //! With `--claude-allow` it also adds the Director's allow rule to claude's user settings
 //! (the user's consent is the flag); without it, a claude target missing that rule gets a
-//! one-line `Note:` on stderr naming the flag.
+//! one-line `Note:` on stderr naming the flag. `--hooks` / `--remove-hooks` add or remove
+//! CAFleet's activity hooks in the same file (docs/delivery.md, "Activity").
 
 use super::output::{print, print_json, print_raw};
 use super::{CliError, CliResult, Ctx};
@@ -36,6 +37,18 @@ pub struct SetupArgs {
     /// else in it. A file that is not valid JSON is left untouched.
     #[arg(long = "claude-allow")]
     pub claude_allow: bool,
+    /// Let your own claude (the Director) report its activity (working, idle, waiting) to
+    /// CAFleet: adds a hook running `<this cafleet> hook claude` for each of Claude Code's
+    /// session, prompt, tool, notification and stop events to ~/.claude/settings.json (or
+    /// $CLAUDE_CONFIG_DIR/settings.json), beside your own hooks, which are kept as they are.
+    /// The hook does nothing in a pane that is no CAFleet agent's. Members get these hooks
+    /// from `member create` without this.
+    #[arg(long = "hooks", conflicts_with = "remove_hooks")]
+    pub hooks: bool,
+    /// Take CAFleet's hooks (those `--hooks` added) out of claude's user settings again,
+    /// leaving every other hook as it is.
+    #[arg(long = "remove-hooks")]
+    pub remove_hooks: bool,
 }
 
 /// Options of `completions`.
@@ -203,6 +216,18 @@ pub async fn run(ctx: &Ctx, a: SetupArgs) -> CliResult {
         }
     }
 
+    // CAFleet's activity hooks in claude's user settings.
+    let hooks = (a.hooks || a.remove_hooks).then(|| claude_hooks(a.hooks));
+    if let Some(h) = &hooks {
+        match &h.error {
+            None => lines.push(h.line()),
+            Some(e) => {
+                eprintln!("Error: claude: {e}");
+                failed = true;
+            }
+        }
+    }
+
     // The database part: exactly `db init`.
     let db = super::commands::db_init_report().await;
     let db_value = match &db {
@@ -230,6 +255,7 @@ pub async fn run(ctx: &Ctx, a: SetupArgs) -> CliResult {
             "targets": targets.iter().map(target_json).collect::<Vec<_>>(),
             "db": db_value,
             "claude_allow": allow.as_ref().map(ClaudeAllow::to_json),
+            "claude_hooks": hooks.as_ref().map(ClaudeHooks::to_json),
         }));
     } else if !lines.is_empty() {
         print(&lines.join("\n"));
@@ -304,6 +330,123 @@ impl ClaudeAllow {
             "error": self.error,
         })
     }
+}
+
+/// `--hooks` / `--remove-hooks`: CAFleet's activity hooks in claude's user settings.
+struct ClaudeHooks {
+    /// `--hooks` (true) or `--remove-hooks`.
+    add: bool,
+    /// The user settings file.
+    path: Option<PathBuf>,
+    /// The hook's command line.
+    command: String,
+    /// What was done, when it worked.
+    outcome: Option<claude_settings::HooksOutcome>,
+    /// What failed, with the fix.
+    error: Option<String>,
+}
+
+impl ClaudeHooks {
+    fn shown_path(&self) -> String {
+        self.path
+            .as_deref()
+            .map(skills::display_path)
+            .unwrap_or_else(|| "claude's settings.json".into())
+    }
+
+    fn status(&self) -> &'static str {
+        match (&self.outcome, self.add) {
+            (None, _) => "failed",
+            (Some(o), true) if o.created => "created",
+            (Some(o), true) if !o.changed.is_empty() => "added",
+            (Some(o), false) if !o.changed.is_empty() => "removed",
+            _ => "unchanged",
+        }
+    }
+
+    /// `claude: activity hooks added -> ~/.claude/settings.json (SessionStart, …: <command>)`
+    fn line(&self) -> String {
+        let shown = self.shown_path();
+        let changed = self
+            .outcome
+            .as_ref()
+            .map(|o| o.changed.join(", "))
+            .unwrap_or_default();
+        match self.status() {
+            "created" | "added" => format!(
+                "claude: activity hooks added -> {shown}{} ({changed}: {})",
+                if self.status() == "created" {
+                    " (file created)"
+                } else {
+                    ""
+                },
+                self.command
+            ),
+            "removed" => format!("claude: activity hooks removed -> {shown} ({changed})"),
+            _ if self.add => format!("claude: activity hooks up to date -> {shown}"),
+            _ => format!("claude: no CAFleet activity hooks in {shown}; nothing removed"),
+        }
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "requested": if self.add { "add" } else { "remove" },
+            "path": self.path.as_ref().map(|p| p.display().to_string()),
+            "command": self.command,
+            "status": self.status(),
+            "events": self.outcome.as_ref().map(|o| o.changed.clone()).unwrap_or_default(),
+            "error": self.error,
+        })
+    }
+}
+
+/// Adds (`add`) or removes CAFleet's hooks in claude's user settings file.
+fn claude_hooks(add: bool) -> ClaudeHooks {
+    let flag = if add { "--hooks" } else { "--remove-hooks" };
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("cafleet"));
+    let mut out = ClaudeHooks {
+        add,
+        path: claude_settings::user_settings_path(),
+        command: crate::backend::hook_command(&exe, CodingAgent::Claude),
+        outcome: None,
+        error: None,
+    };
+    let Some(path) = out.path.clone() else {
+        out.error = Some(format!(
+            "HOME is not set, so claude's settings file is unknown. Set HOME or CLAUDE_CONFIG_DIR and re-run 'cafleet setup {flag}'"
+        ));
+        return out;
+    };
+    let result = if add {
+        claude_settings::add_hooks(&path, &crate::backend::claude_hook_settings(&exe))
+    } else {
+        claude_settings::remove_hooks(&path)
+    };
+    match result {
+        Ok(o) => out.outcome = Some(o),
+        Err(e) => {
+            let shown = skills::display_path(e.path());
+            let (why, fix) = match &e {
+                SettingsError::Invalid { reason, .. } => (
+                    format!("it is not a settings file Claude Code can read ({reason})"),
+                    "fix the JSON (or move the file away)",
+                ),
+                SettingsError::Unreadable { error, .. } => {
+                    (format!("it cannot be read: {error}"), "fix its permissions")
+                }
+                SettingsError::Unwritable { error, .. } => (
+                    format!("it cannot be written: {error}"),
+                    "fix the cause (e.g. permissions or free space)",
+                ),
+            };
+            out.error = Some(format!(
+                "cannot {} CAFleet's activity hooks {} {shown}: {why}. The file was left unchanged; {fix} and re-run 'cafleet setup {flag}'",
+                if add { "add" } else { "remove" },
+                if add { "to" } else { "from" },
+            ));
+        }
+    }
+    out
 }
 
 /// The rule in the user file that already lets cafleet commands run.

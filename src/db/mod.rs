@@ -2,6 +2,7 @@
 //! database (fresh, ours, or written by CAFleet 0.14) to head, and [`Db::begin_write`] opens
 //! the `BEGIN IMMEDIATE` transactions every write uses. One file per table group.
 
+pub mod activity;
 pub mod agents;
 pub mod changes;
 pub mod fleets;

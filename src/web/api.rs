@@ -72,7 +72,10 @@ pub async fn fleets(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(serde_json::to_value(list).unwrap_or_default()))
 }
 
-fn agent_json(a: &db::agents::AgentView) -> Value {
+fn agent_json(
+    a: &db::agents::AgentView,
+    activity: Option<&crate::broker::activity::ActivityView>,
+) -> Value {
     let kind = if a.card_kind.as_deref() == Some(KIND_ADMINISTRATOR) {
         KIND_ADMINISTRATOR
     } else {
@@ -93,7 +96,7 @@ fn agent_json(a: &db::agents::AgentView) -> Value {
         }),
         _ => Value::Null,
     };
-    json!({
+    let mut v = json!({
         "agent_id": a.agent_id,
         "name": a.name,
         "description": a.description,
@@ -103,14 +106,42 @@ fn agent_json(a: &db::agents::AgentView) -> Value {
         "monitor": monitor,
         "role": role,
         "coding_agent": a.coding_agent,
-    })
+    });
+    activity
+        .cloned()
+        .unwrap_or_else(crate::broker::activity::ActivityView::unknown)
+        .insert_into(v.as_object_mut().expect("object"));
+    v
 }
 
 /// The agents of a fleet as the WebUI lists them.
 pub async fn agents_value(state: &AppState, fleet_id: FleetId) -> ApiResult<Value> {
-    let mut conn = super::conn(state.broker.db()).await?;
-    let list = db::agents::web_list(&mut conn, fleet_id).await?;
-    Ok(json!({ "agents": list.iter().map(agent_json).collect::<Vec<_>>() }))
+    let (list, placements) = {
+        let mut conn = super::conn(state.broker.db()).await?;
+        (
+            db::agents::web_list(&mut conn, fleet_id).await?,
+            db::placements::list_for_fleet(&mut conn, fleet_id).await?,
+        )
+    };
+    // Only active agents have an activity; a deregistered one is listed for its messages.
+    let panes: Vec<_> = list
+        .iter()
+        .filter(|a| a.status == crate::model::STATUS_ACTIVE)
+        .map(|a| {
+            let pane = placements
+                .iter()
+                .find(|p| p.agent_id == a.agent_id)
+                .and_then(crate::model::Placement::target);
+            (a.agent_id, pane)
+        })
+        .collect();
+    let activities = state.broker.activities(fleet_id, &panes).await?;
+    Ok(json!({
+        "agents": list
+            .iter()
+            .map(|a| agent_json(a, activities.get(&a.agent_id)))
+            .collect::<Vec<_>>()
+    }))
 }
 
 /// `GET /api/agents`

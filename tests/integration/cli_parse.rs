@@ -116,7 +116,8 @@ fn unknown_command_is_a_usage_error() {
         &["foo"],
         "cafleet [OPTIONS] COMMAND [ARGS]...",
         "cafleet",
-        "No such command 'foo'.",
+        // The close-match suggestion, as click makes it.
+        "No such command 'foo'. Did you mean 'hook'?",
     );
 }
 

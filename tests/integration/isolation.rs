@@ -772,6 +772,10 @@ const NO_ID_COMMANDS: &[(&str, &str)] = &[
         "installs skills into $HOME and runs db init; no ids",
     ),
     ("completions", "prints a script; touches no database"),
+    (
+        "hook",
+        "takes no id: records only for the agent of the pane it runs in (hooks::)",
+    ),
 ];
 
 // ---------------------------------------------------------------------------------------

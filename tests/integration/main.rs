@@ -12,6 +12,7 @@ mod crash;
 mod delivery;
 mod demo;
 mod group_commit;
+mod hooks;
 mod hostile;
 mod idempotency;
 mod isolation;

@@ -20,6 +20,18 @@ pub fn default_prompt(fleet: &str, id: &str, director: &str, backend: &str) -> S
     )
 }
 
+/// The `--settings` a claude member gets: CAFleet's activity hooks, run by the cafleet
+/// binary that created it.
+pub fn claude_hooks() -> String {
+    cafleet::backend::claude_hook_settings(Path::new(env!("CARGO_BIN_EXE_cafleet"))).to_string()
+}
+
+/// The `notify` override a codex member gets: `cafleet hook codex` at each turn's end.
+pub fn codex_notify() -> String {
+    cafleet::backend::codex_hook_overrides(Path::new(env!("CARGO_BIN_EXE_cafleet")), false)
+        .remove(0)
+}
+
 /// The new pane from `member create --json`.
 pub fn pane_of(v: &Value) -> String {
     v["placement"]["tmux_pane_id"]
@@ -235,6 +247,8 @@ fn member_create_spawns_the_exact_claude_argv_in_the_directors_window() {
             "dontAsk",
             "--name",
             "m1",
+            "--settings",
+            claude_hooks(),
             default_prompt("1", "3", "1", "claude")
         ])
     );
@@ -374,6 +388,8 @@ fn claude_model_goes_just_before_the_prompt() {
             "dontAsk",
             "--name",
             "m1",
+            "--settings",
+            claude_hooks(),
             "--model",
             "opus",
             default_prompt("1", "3", "1", "claude")
@@ -415,6 +431,8 @@ fn codex_argv_with_model_and_positional_prompt_words_with_placeholders() {
             "never",
             "--sandbox",
             "workspace-write",
+            "-c",
+            codex_notify(),
             "--add-dir",
             team.env.db_path.parent().unwrap().to_str().unwrap(),
             "--model",
@@ -439,6 +457,8 @@ fn codex_argv_without_model_has_no_model_tokens() {
             "never",
             "--sandbox",
             "workspace-write",
+            "-c",
+            codex_notify(),
             "--add-dir",
             team.env.db_path.parent().unwrap().to_str().unwrap(),
             default_prompt("1", "3", "1", "codex")
@@ -460,6 +480,8 @@ fn prompt_words_starting_with_a_dash_follow_double_dash() {
             "dontAsk",
             "--name",
             "m1",
+            "--settings",
+            claude_hooks(),
             "-v do 3"
         ])
     );
@@ -725,6 +747,8 @@ fn prompt_file_is_used_byte_for_byte_with_placeholders_and_crlf_kept() {
             "dontAsk",
             "--name",
             "m1",
+            "--settings",
+            claude_hooks(),
             "File prompt 3/1 by 1 on claude\r\nline2 {literal}\n\n  "
         ])
     );
@@ -837,7 +861,7 @@ fn monitor_role_inherits_the_directors_backend_and_is_not_itself_watched() {
     let pane = pane_of(&v);
     let argv = team.argv(&pane)["argv"].clone();
     assert_eq!(
-        argv.as_array().unwrap()[..10],
+        argv.as_array().unwrap()[..12],
         json!([
             "codex",
             "--no-daemon",
@@ -847,6 +871,8 @@ fn monitor_role_inherits_the_directors_backend_and_is_not_itself_watched() {
             "never",
             "--sandbox",
             "workspace-write",
+            "-c",
+            codex_notify(),
             "--add-dir",
             team.env.db_path.parent().unwrap().to_str().unwrap()
         ])
@@ -855,7 +881,7 @@ fn monitor_role_inherits_the_directors_backend_and_is_not_itself_watched() {
     );
     // Without a prompt, a monitoring member gets its own default: the overlay line, its
     // role file and the start-up steps, all with the numbers written out.
-    let prompt = argv[10].as_str().unwrap();
+    let prompt = argv[12].as_str().unwrap();
     assert!(
         prompt.starts_with(
             "Monitoring member of cafleet fleet 2 (agent=5, director=3).\nCODING AGENT: codex\nLoad skill 'cafleet' and read its roles/monitor.md"
@@ -873,7 +899,7 @@ fn monitor_role_inherits_the_directors_backend_and_is_not_itself_watched() {
             "{line:?} missing:\n{prompt}"
         );
     }
-    assert_eq!(argv.as_array().unwrap().len(), 11);
+    assert_eq!(argv.as_array().unwrap().len(), 13);
     let card: Value = serde_json::from_str(
         &team
             .env

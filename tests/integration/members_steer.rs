@@ -41,7 +41,7 @@ fn member_list_text_shows_one_row_per_member_without_the_director() {
     assert_eq!(
         team.env.ok(&["member", "list", "--fleet-id", "1"]),
         format!(
-            "1 member:\n  agent_id        name      status  backend  session  window_id  pane_id  created_at\n  --------------  --------  ------  -------  -------  ---------  -------  --------------------\n  3               m1        active  claude   t        {window:<9}  {p3:<7}  {c3}\n"
+            "1 member:\n  agent_id        name      status  backend  session  window_id  pane_id  created_at                        activity\n  --------------  --------  ------  -------  -------  ---------  -------  --------------------------------  --------\n  3               m1        active  claude   t        {window:<9}  {p3:<7}  {c3}  unknown\n"
         )
     );
     let (_, p4) = spawn(&team, "m2", &["--coding-agent", "opencode"]);
@@ -57,7 +57,7 @@ fn member_list_text_shows_one_row_per_member_without_the_director() {
     assert_eq!(
         lines[4],
         format!(
-            "  4               m2        active  opencode  t        {window:<9}  {p4:<7}  {c4}"
+            "  4               m2        active  opencode  t        {window:<9}  {p4:<7}  {c4}  unknown"
         )
     );
 }
@@ -80,6 +80,10 @@ fn member_list_json_has_the_agent_and_its_placement() {
             "status": "active",
             "registered_at": reg,
             "placement": v["placement"],
+            // A stand-in reports nothing and its screen is no coding agent's.
+            "activity": "unknown",
+            "activity_seen_at": null,
+            "activity_source": null,
         }])
     );
 }
@@ -160,7 +164,7 @@ fn member_list_activity_uses_the_send_time_so_an_ack_does_not_move_last_sent() {
     assert_eq!(m2["last_recv"], acked.as_str());
     assert_eq!(m2["last_ack"], acked.as_str());
     assert!((0..60).contains(&m2["idle"].as_i64().unwrap()));
-    // The activity JSON keeps the placement and appends the four activity keys.
+    // The activity JSON keeps the placement and appends the four message-time keys.
     let keys: Vec<&str> = m1.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
@@ -171,6 +175,9 @@ fn member_list_activity_uses_the_send_time_so_an_ack_does_not_move_last_sent() {
             "status",
             "registered_at",
             "placement",
+            "activity",
+            "activity_seen_at",
+            "activity_source",
             "last_sent",
             "last_recv",
             "last_ack",

@@ -1077,7 +1077,11 @@ fn a_failing_tmux_is_reported_per_tick_and_wakes_resume_when_it_recovers() {
 // `monitor status`.
 // ---------------------------------------------------------------------------------------
 
-const STATUS_HEADER: &str = "  agent_id  name         role      interval  last_ping  enabled  pending  pane\n  --------  -----------  --------  --------  ---------  -------  -------  ----\n";
+const STATUS_HEADER: &str = "  agent_id  name         role      interval  last_ping  enabled  pending  activity  pane\n  --------  -----------  --------  --------  ---------  -------  -------  --------  ----\n";
+
+/// The activity of the stand-ins and recorders here: they report nothing, and their screens
+/// are no coding agent's.
+const UNKNOWN: &str = "unknown ";
 
 #[test]
 fn status_of_a_fresh_fleet_is_stopped_with_the_director_at_180s() {
@@ -1090,14 +1094,15 @@ fn status_of_a_fresh_fleet_is_stopped_with_the_director_at_180s() {
             "agents": [{
                 "agent_id": 1, "name": "Director", "role": "director",
                 "interval_seconds": 180, "last_ping_at": null, "last_ping_age_seconds": null,
-                "enabled": true, "pending_count": 0, "pane_id": dp, "pane_alive": true
+                "enabled": true, "pending_count": 0, "pane_id": dp, "pane_alive": true,
+                "activity": "unknown", "activity_seen_at": null, "activity_source": null
             }]
         })
     );
     assert_eq!(
         team.env.ok(&["monitor", "status", "--fleet-id", "1"]),
         format!(
-            "monitor: stopped\n{STATUS_HEADER}  1         Director     director  180s      —          yes      0        {dp}\n"
+            "monitor: stopped\n{STATUS_HEADER}  1         Director     director  180s      —          yes      0        {UNKNOWN}  {dp}\n"
         )
     );
 }
@@ -1151,14 +1156,17 @@ fn status_shows_a_running_monitor_schedules_pending_counts_and_panes() {
             json!({"agent_id": 1, "name": "Director", "role": "director",
                    "interval_seconds": 180, "last_ping_at": ts, "last_ping_age_seconds": null,
                    "enabled": true, "pending_count": 0,
-                   "pane_id": team.director_pane, "pane_alive": true}),
+                   "pane_id": team.director_pane, "pane_alive": true,
+                   "activity": "unknown", "activity_seen_at": null, "activity_source": null}),
             json!({"agent_id": m1, "name": "m1", "role": "member",
                    "interval_seconds": 720, "last_ping_at": ts, "last_ping_age_seconds": null,
-                   "enabled": true, "pending_count": 1, "pane_id": p1, "pane_alive": true}),
+                   "enabled": true, "pending_count": 1, "pane_id": p1, "pane_alive": true,
+                   "activity": "unknown", "activity_seen_at": null, "activity_source": null}),
             json!({"agent_id": m2, "name": "m2", "role": "member",
                    "interval_seconds": 30, "last_ping_at": null, "last_ping_age_seconds": null,
                    "enabled": false, "pending_count": 0,
-                   "pane_id": agents[2]["pane_id"], "pane_alive": true}),
+                   "pane_id": agents[2]["pane_id"], "pane_alive": true,
+                   "activity": "unknown", "activity_seen_at": null, "activity_source": null}),
         ]
     );
     let text = team.env.ok(&["monitor", "status", "--fleet-id", "1"]);
@@ -1183,13 +1191,13 @@ fn status_shows_a_running_monitor_schedules_pending_counts_and_panes() {
         rows,
         vec![
             format!(
-                "  1         Director     director  180s      0s ago     yes      0        {dp}"
+                "  1         Director     director  180s      0s ago     yes      0        {UNKNOWN}  {dp}"
             ),
             format!(
-                "  {m1:<8}  m1           member    720s      0s ago     yes      1        {p1}"
+                "  {m1:<8}  m1           member    720s      0s ago     yes      1        {UNKNOWN}  {p1}"
             ),
             format!(
-                "  {m2:<8}  m2           member    30s       —          no       0        {p2}"
+                "  {m2:<8}  m2           member    30s       —          no       0        {UNKNOWN}  {p2}"
             ),
         ]
     );
@@ -1655,7 +1663,7 @@ fn an_adopted_database_keeps_its_enrollment_and_status_reports_it() {
     assert_eq!(
         text,
         format!(
-            "monitor: stopped\n{STATUS_HEADER}  1         Director     director  180s      —          yes      1        %0 (unknown)\n  3         alice        member    120s      —          yes      1        %1 (unknown)\n  4         bob          member    720s      —          yes      1        %2 (unknown)\n"
+            "monitor: stopped\n{STATUS_HEADER}  1         Director     director  180s      —          yes      1        {UNKNOWN}  %0 (unknown)\n  3         alice        member    120s      —          yes      1        {UNKNOWN}  %1 (unknown)\n  4         bob          member    720s      —          yes      1        {UNKNOWN}  %2 (unknown)\n"
         )
     );
     for agent in ["2", "5", "8", "9"] {
@@ -1676,7 +1684,8 @@ fn an_adopted_database_keeps_its_enrollment_and_status_reports_it() {
         json!([{"agent_id": 6, "name": "Director", "role": "director",
                 "interval_seconds": 180, "last_ping_at": null, "last_ping_age_seconds": null,
                 "enabled": true, "pending_count": 0,
-                "pane_id": "%0", "pane_alive": null}])
+                "pane_id": "%0", "pane_alive": null,
+                "activity": "unknown", "activity_seen_at": null, "activity_source": null}])
     );
 }
 

@@ -650,3 +650,121 @@ fn without_claude_allow_a_missing_rule_gets_a_note_on_stderr() {
     let out = env.run(&["setup", "--coding-agent", "codex"]);
     assert_eq!(stderr(&out), "");
 }
+
+/// `setup --hooks` merges CAFleet's activity hooks into the user's claude settings beside
+/// the user's own, and `--remove-hooks` takes exactly them out again: the file is then
+/// byte for byte what the user had.
+#[test]
+fn claude_hooks_merge_beside_the_users_and_are_removed_byte_for_byte() {
+    let (env, _) = env_with(&[]);
+    let settings = home(&env).join(".claude/settings.json");
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    let user = r#"{
+  "permissions": {
+    "allow": [
+      "Bash(cargo test:*)"
+    ]
+  },
+  "hooks": {
+    "PreToolUse": [
+      {
+        "matcher": "Bash",
+        "hooks": [
+          {
+            "type": "command",
+            "command": "~/bin/audit-bash"
+          }
+        ]
+      }
+    ],
+    "SubagentStop": [
+      {
+        "hooks": [
+          {
+            "type": "command",
+            "command": "notify-send sub"
+          }
+        ]
+      }
+    ]
+  }
+}
+"#;
+    std::fs::write(&settings, user).unwrap();
+    let exe = Path::new(env!("CARGO_BIN_EXE_cafleet"));
+    let command = format!("{} hook claude", exe.display());
+    let out = env.run(&["setup", "--coding-agent", "claude", "--hooks"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let events = cafleet::backend::CLAUDE_HOOK_EVENTS.join(", ");
+    assert!(
+        text.contains(&format!(
+            "claude: activity hooks added -> ~/.claude/settings.json ({events}: {command})\n"
+        )),
+        "{text}"
+    );
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    let before: serde_json::Value = serde_json::from_str(user).unwrap();
+    // The user's entries first and unchanged, CAFleet's after them.
+    assert_eq!(v["permissions"], before["permissions"]);
+    assert_eq!(v["hooks"]["SubagentStop"], before["hooks"]["SubagentStop"]);
+    assert_eq!(
+        v["hooks"]["PreToolUse"][0],
+        before["hooks"]["PreToolUse"][0]
+    );
+    assert_eq!(
+        v["hooks"]["PreToolUse"][1],
+        serde_json::json!({"hooks": [{"type": "command", "command": command}]})
+    );
+    for event in cafleet::backend::CLAUDE_HOOK_EVENTS {
+        assert!(
+            v["hooks"][event].to_string().contains(&command),
+            "{event}: {v}"
+        );
+    }
+    // Again: up to date, the file untouched.
+    let bytes = std::fs::read(&settings).unwrap();
+    let json = env.json(&["setup", "--coding-agent", "claude", "--hooks"]);
+    assert_eq!(json["claude_hooks"]["status"], "unchanged");
+    assert_eq!(std::fs::read(&settings).unwrap(), bytes);
+
+    let out = env.ok(&["setup", "--coding-agent", "claude", "--remove-hooks"]);
+    // In the file's order: the user's PreToolUse came first.
+    let in_file: Vec<&str> = std::iter::once("PreToolUse")
+        .chain(
+            cafleet::backend::CLAUDE_HOOK_EVENTS
+                .into_iter()
+                .filter(|e| *e != "PreToolUse"),
+        )
+        .collect();
+    assert!(
+        out.contains(&format!(
+            "claude: activity hooks removed -> ~/.claude/settings.json ({})\n",
+            in_file.join(", ")
+        )),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), user);
+    let out = env.ok(&["setup", "--coding-agent", "claude", "--remove-hooks"]);
+    assert!(
+        out.contains(
+            "claude: no CAFleet activity hooks in ~/.claude/settings.json; nothing removed"
+        ),
+        "{out}"
+    );
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), user);
+
+    // Both at once is a usage error; a file Claude Code could not read is left alone.
+    env.fails(&["setup", "--hooks", "--remove-hooks"], 2);
+    std::fs::write(&settings, "{\"hooks\": []}").unwrap();
+    let err = env.fails(&["setup", "--coding-agent", "claude", "--hooks"], 1);
+    assert!(
+        err.contains("Error: claude: cannot add CAFleet's activity hooks to ~/.claude/settings.json: it is not a settings file Claude Code can read (\"hooks\" is not an object). The file was left unchanged; fix the JSON (or move the file away) and re-run 'cafleet setup --hooks'"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&settings).unwrap(),
+        "{\"hooks\": []}"
+    );
+}

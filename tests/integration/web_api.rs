@@ -164,9 +164,35 @@ async fn agents_lists_active_and_deregistered_agents_with_messages() {
         .await
         .unwrap();
     api.broker().agent_deregister(1, 8).await.unwrap();
+    // What `cafleet hook` stores: a fresh report for the Director, a stale one for agent 3.
+    let fresh = cafleet::model::now_ts();
+    sqlx::query(
+        "INSERT INTO agent_activity (agent_id, activity, source, seen_at) VALUES
+         (1, 'working', 'claude:PreToolUse', ?1),
+         (3, 'idle', 'claude:Stop', '2020-01-01T00:00:00.000000+00:00')",
+    )
+    .bind(&fresh)
+    .execute(api.broker().db().pool())
+    .await
+    .unwrap();
     let (s, v) = api.get("/api/agents", Some("1")).await;
     assert_eq!(s, StatusCode::OK);
     let agents = v["agents"].as_array().unwrap();
+    let activity = |a: &Value| {
+        (
+            a["activity"].clone(),
+            a["activity_seen_at"].clone(),
+            a["activity_source"].clone(),
+        )
+    };
+    assert_eq!(
+        activity(&agents[0]),
+        (json!("working"), json!(fresh), json!("claude:PreToolUse"))
+    );
+    // Stale, and no pane to read instead: unknown.
+    for a in &agents[1..] {
+        assert_eq!(activity(a), (json!("unknown"), Value::Null, Value::Null));
+    }
     let summary: Vec<(i64, &str, &str, &str)> = agents
         .iter()
         .map(|a| {

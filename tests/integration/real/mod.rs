@@ -6,6 +6,7 @@
 
 pub mod model;
 
+mod activity;
 mod claude;
 mod codex;
 mod delivery;

@@ -1,0 +1,121 @@
+//! What an agent is doing, as the lists show it (docs/delivery.md, "Activity"): the report
+//! its coding agent's hooks stored (`cafleet hook`) while it is fresh, else its pane's
+//! signature, else unknown.
+
+use super::Broker;
+use crate::Result;
+use crate::activity::Activity;
+use crate::db;
+use crate::model::{AgentId, FleetId, PaneTarget, now_ts, parse_ts};
+use std::collections::HashMap;
+
+/// How long a hook's report is believed: an older one counts as unknown and the pane is
+/// read instead, so a lost report (a crashed CLI, a dropped hook) never sticks.
+pub const FRESH_SECS: i64 = 300;
+
+/// The `activity_source` of a reading taken off the pane.
+pub const SOURCE_PANE: &str = "pane";
+
+/// An agent's activity, when it was seen and by what (`<cli>:<event>` for a hook's report,
+/// `pane` for the pane signature; both `None` when unknown).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ActivityView {
+    /// `working`, `idle`, `waiting`, `exited` or `unknown`.
+    pub activity: Activity,
+    /// When it was reported or read.
+    pub activity_seen_at: Option<String>,
+    /// Where it came from.
+    pub activity_source: Option<String>,
+}
+
+impl ActivityView {
+    /// Nothing known.
+    pub fn unknown() -> ActivityView {
+        ActivityView {
+            activity: Activity::Unknown,
+            activity_seen_at: None,
+            activity_source: None,
+        }
+    }
+
+    /// The three fields as JSON object entries.
+    pub fn insert_into(&self, obj: &mut serde_json::Map<String, serde_json::Value>) {
+        obj.insert("activity".into(), self.activity.as_str().into());
+        obj.insert(
+            "activity_seen_at".into(),
+            self.activity_seen_at.clone().into(),
+        );
+        obj.insert(
+            "activity_source".into(),
+            self.activity_source.clone().into(),
+        );
+    }
+}
+
+/// Whether a report seen at `seen_at` is fresh at `now`.
+pub fn is_fresh(seen_at: &str, now: &str) -> bool {
+    match (parse_ts(seen_at), parse_ts(now)) {
+        (Some(seen), Some(now)) => (now - seen).num_seconds() <= FRESH_SECS,
+        _ => false,
+    }
+}
+
+impl Broker {
+    /// The activity of each of a fleet's `agents` (with their panes, `None` while pending
+    /// or unplaced): a fresh stored report, else the pane signature (panes read
+    /// concurrently), else unknown.
+    pub async fn activities(
+        &self,
+        fleet_id: FleetId,
+        agents: &[(AgentId, Option<PaneTarget>)],
+    ) -> Result<HashMap<AgentId, ActivityView>> {
+        let stored: HashMap<AgentId, db::activity::Stored> = {
+            let mut conn = self.db.pool().acquire().await?;
+            db::activity::for_fleet(&mut conn, fleet_id)
+                .await?
+                .into_iter()
+                .map(|s| (s.agent_id, s))
+                .collect()
+        };
+        let now = now_ts();
+        let reads = agents.iter().map(|(id, pane)| {
+            let fresh = stored
+                .get(id)
+                .filter(|s| is_fresh(&s.seen_at, &now))
+                .cloned();
+            async move {
+                let view = match (fresh, pane) {
+                    (Some(s), _) => ActivityView {
+                        activity: Activity::parse(&s.activity).unwrap_or(Activity::Unknown),
+                        activity_seen_at: Some(s.seen_at),
+                        activity_source: Some(s.source),
+                    },
+                    (None, Some(pane)) => match self.tmux.pane_activity(pane).await {
+                        Activity::Unknown => ActivityView::unknown(),
+                        a => ActivityView {
+                            activity: a,
+                            activity_seen_at: Some(now_ts()),
+                            activity_source: Some(SOURCE_PANE.to_string()),
+                        },
+                    },
+                    (None, None) => ActivityView::unknown(),
+                };
+                (*id, view)
+            }
+        });
+        Ok(futures::future::join_all(reads).await.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freshness_bound() {
+        let now = "2026-11-27T16:20:00.000000+00:00";
+        assert!(is_fresh("2026-11-27T16:15:00.000000+00:00", now));
+        assert!(!is_fresh("2026-11-27T16:14:59.000000+00:00", now));
+        assert!(!is_fresh("garbage", now));
+    }
+}
