@@ -160,7 +160,11 @@ pub async fn tick_once(
             pane_id: d.tmux_pane_id.clone()?,
         };
         Some(async move {
-            // A working agent is not woken: it stays due for the next tick.
+            // A working agent (by its hooks' report, or its pane) is not woken: it stays
+            // due for the next tick.
+            if broker.hooks_say_working(d.agent_id).await {
+                return (d, Delivery::Held("it is working (its hooks say so)".into()));
+            }
             let (delivery, _) = tmux
                 .type_line_with(&target, &poll_trigger(fleet_id, d.agent_id), true)
                 .await;

@@ -61,6 +61,22 @@ pub fn is_fresh(seen_at: &str, now: &str) -> bool {
 }
 
 impl Broker {
+    /// Whether the agent's own hooks say, in a fresh report, that a turn is running: then
+    /// nothing is typed into it that should wait for its turn to end, without reading its
+    /// pane. Anything else (no report, a stale one, a database error) says no; the pane is
+    /// still read before typing.
+    pub async fn hooks_say_working(&self, agent_id: AgentId) -> bool {
+        let Ok(mut conn) = self.db.pool().acquire().await else {
+            return false;
+        };
+        match db::activity::get(&mut conn, agent_id).await {
+            Ok(Some(s)) => {
+                s.activity == Activity::Working.as_str() && is_fresh(&s.seen_at, &now_ts())
+            }
+            _ => false,
+        }
+    }
+
     /// The activity of each of a fleet's `agents` (with their panes, `None` while pending
     /// or unplaced): a fresh stored report, else the pane signature (panes read
     /// concurrently), else unknown.

@@ -180,6 +180,11 @@ impl Broker {
             self.max_text_len,
         );
         let hold_if_working = mode == DeliverMode::Idle && monitored;
+        if hold_if_working && self.hooks_say_working(task.to_agent_id).await {
+            return Some(AttemptRecord::Held(format!(
+                "{HELD}it is working (its hooks say so); it gets the message when its turn ends"
+            )));
+        }
         let (delivery, submission) = self
             .tmux
             .type_line_with(&target, &payload, hold_if_working)

@@ -727,3 +727,46 @@ fn bench_broadcast_to_50_idle_members() {
         own[2].as_secs_f64() * 1e3 / 50.0
     );
 }
+
+/// Reports a Claude Code hook event for the agent in `pane`, as its hooks would.
+fn hook_event(team: &Team, pane: &str, event: &str) {
+    let out = team
+        .env
+        .cmd()
+        .args(["hook", "claude"])
+        .env("TMUX_PANE", pane)
+        .write_stdin(format!(r#"{{"hook_event_name":"{event}"}}"#))
+        .output()
+        .unwrap();
+    assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+}
+
+#[test]
+fn a_working_report_from_the_hooks_holds_an_idle_preview_until_the_turn_ends() {
+    let team = tui_team();
+    let (id, pane) = tui_member(&team, "alice");
+    let monitor = Monitor::spawn_with(&team.env, 1, 1, None, &["--redeliver-after", "1"]);
+    assert!(wait_for(DEADLINE, || team
+        .env
+        .ok(&["monitor", "status", "--fleet-id", "1"])
+        .contains("running")));
+    // The pane looks idle, but the agent's hooks said a turn started: the hooks win.
+    hook_event(&team, &pane, "UserPromptSubmit");
+    let v = send(&team, &id, "after the hook's turn", &[]);
+    let task = task_id(&v);
+    assert_eq!(v["notification_sent"], false, "{v}");
+    let note = v["delivery"]["note"].as_str().unwrap();
+    assert!(note.contains("its hooks say so"), "{note}");
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(submitted(&team, &pane).is_empty(), "typed during the turn");
+    assert_eq!(state_of(&team, &task), "stored");
+    // The Stop hook ends the turn: the next tick types it.
+    hook_event(&team, &pane, "Stop");
+    assert!(
+        wait_for(DEADLINE, || state_of(&team, &task) == "submitted"),
+        "{:?} {}",
+        monitor.lines(),
+        monitor.stderr()
+    );
+    assert!(submitted(&team, &pane)[0].contains("after the hook's turn"));
+}
