@@ -44,6 +44,26 @@ impl DeliveryCounts {
     }
 }
 
+/// An agent's messages not yet seen (polled), dead letters included.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Undelivered {
+    /// Pending messages the agent has not been shown yet.
+    pub unseen: i64,
+    /// How many of them are dead letters.
+    pub dead: i64,
+}
+
+impl Undelivered {
+    /// `-`, `2 unseen`, or `3 unseen (1 dead)`, for the lists.
+    pub fn text(&self) -> String {
+        match (self.unseen, self.dead) {
+            (0, _) => "-".into(),
+            (n, 0) => format!("{n} unseen"),
+            (n, d) => format!("{n} unseen ({d} dead)"),
+        }
+    }
+}
+
 /// What the monitor's redelivery pass did with one delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redelivered {
@@ -251,6 +271,20 @@ impl Broker {
             .collect();
         self.record_attempts(records).await;
         counts
+    }
+
+    /// Per agent of the fleet with messages it has not seen: how many, and how many of
+    /// those are dead letters (`member list`, `monitor status`).
+    pub async fn undelivered_counts(
+        &self,
+        fleet_id: FleetId,
+    ) -> Result<std::collections::HashMap<AgentId, Undelivered>> {
+        let mut conn = self.db.pool().acquire().await?;
+        Ok(db::tasks::undelivered_counts(&mut conn, fleet_id)
+            .await?
+            .into_iter()
+            .map(|(agent, unseen, dead)| (agent, Undelivered { unseen, dead }))
+            .collect())
     }
 
     /// A delivery's record, for its sender's output (`message send`).

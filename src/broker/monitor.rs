@@ -58,6 +58,8 @@ pub struct AgentView {
     /// What it is doing (`activity`, `activity_seen_at`, `activity_source`).
     #[serde(flatten)]
     pub activity: super::activity::ActivityView,
+    /// Its messages not yet seen, and the dead letters among them.
+    pub undelivered: super::delivery::Undelivered,
 }
 
 /// `monitor status`.
@@ -330,6 +332,7 @@ impl Broker {
             })
             .collect();
         let mut activities = self.activities(fleet_id, &panes).await?;
+        let undelivered = self.undelivered_counts(fleet_id).await?;
         let agents = watched
             .into_iter()
             .map(|w| {
@@ -354,6 +357,7 @@ impl Broker {
                     activity: activities
                         .remove(&w.agent_id)
                         .unwrap_or_else(super::activity::ActivityView::unknown),
+                    undelivered: undelivered.get(&w.agent_id).copied().unwrap_or_default(),
                     pane_id: w.tmux_pane_id,
                     pane_alive,
                 }

@@ -455,6 +455,8 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
             .cloned()
             .unwrap_or_else(ActivityView::unknown)
     };
+    let undelivered = broker.undelivered_counts(fleet_id).await?;
+    let undelivered = |id: i64| undelivered.get(&id).copied().unwrap_or_default();
     if ctx.json {
         let items: Vec<_> = members
             .iter()
@@ -476,6 +478,7 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
                 });
                 let obj = v.as_object_mut().expect("object");
                 activity(m.agent_id).insert_into(obj);
+                obj.insert("undelivered".into(), json!(undelivered(m.agent_id)));
                 if a.activity {
                     obj.insert("last_sent".into(), json!(m.last_sent));
                     obj.insert("last_recv".into(), json!(m.last_recv));
@@ -529,6 +532,7 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
             col("pane_id", 7),
             col("created_at", 32),
             col("activity", 8),
+            col("undelivered", 11),
         ]);
         members
             .iter()
@@ -541,6 +545,7 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
                     m.tmux_pane_id.as_deref().unwrap_or("(pending)").to_string(),
                     m.created_at.to_string(),
                     activity(m.agent_id).activity.to_string(),
+                    undelivered(m.agent_id).text(),
                 ]);
                 row
             })

@@ -226,6 +226,7 @@ fn status_text(st: &MonitorStatus) -> String {
             col("enabled", 7),
             col("pending", 7),
             col("activity", 8),
+            col("undelivered", 11),
             col("pane", 4),
         ];
         let rows: Vec<Vec<String>> = st
@@ -251,6 +252,7 @@ fn status_text(st: &MonitorStatus) -> String {
                     (if a.enabled { "yes" } else { "no" }).to_string(),
                     a.pending_count.to_string(),
                     a.activity.activity.to_string(),
+                    a.undelivered.text(),
                     pane,
                 ]
             })

@@ -75,6 +75,7 @@ pub async fn fleets(State(state): State<AppState>) -> ApiResult<Json<Value>> {
 fn agent_json(
     a: &db::agents::AgentView,
     activity: Option<&crate::broker::activity::ActivityView>,
+    undelivered: crate::broker::delivery::Undelivered,
 ) -> Value {
     let kind = if a.card_kind.as_deref() == Some(KIND_ADMINISTRATOR) {
         KIND_ADMINISTRATOR
@@ -111,6 +112,7 @@ fn agent_json(
         .cloned()
         .unwrap_or_else(crate::broker::activity::ActivityView::unknown)
         .insert_into(v.as_object_mut().expect("object"));
+    v["undelivered"] = json!(undelivered);
     v
 }
 
@@ -136,10 +138,14 @@ pub async fn agents_value(state: &AppState, fleet_id: FleetId) -> ApiResult<Valu
         })
         .collect();
     let activities = state.broker.activities(fleet_id, &panes).await?;
+    let undelivered = state.broker.undelivered_counts(fleet_id).await?;
     Ok(json!({
         "agents": list
             .iter()
-            .map(|a| agent_json(a, activities.get(&a.agent_id)))
+            .map(|a| {
+                let counts = undelivered.get(&a.agent_id).copied().unwrap_or_default();
+                agent_json(a, activities.get(&a.agent_id), counts)
+            })
             .collect::<Vec<_>>()
     }))
 }

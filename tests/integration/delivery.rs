@@ -431,10 +431,31 @@ fn text_left_in_the_box_is_repaired_and_an_unseen_message_becomes_a_dead_letter(
         "{:?}",
         monitor.lines()
     );
+    // The lists show it: member list (text and JSON), monitor status, the API's agents.
+    let list = team.env.json(&["member", "list", "--fleet-id", "1"]);
+    assert_eq!(
+        list[0]["undelivered"],
+        serde_json::json!({"unseen": 1, "dead": 1})
+    );
+    assert!(
+        team.env
+            .ok(&["member", "list", "--fleet-id", "1"])
+            .contains("1 unseen (1 dead)")
+    );
+    assert!(
+        team.env
+            .ok(&["monitor", "status", "--fleet-id", "1"])
+            .contains("1 unseen (1 dead)")
+    );
     // A poll now still shows it once, and marks it seen.
     let polled = poll(&team, &id);
     assert_eq!(polled.as_array().unwrap().len(), 1);
     assert_eq!(state_of(&team, &task), "seen");
+    let list = team.env.json(&["member", "list", "--fleet-id", "1"]);
+    assert_eq!(
+        list[0]["undelivered"],
+        serde_json::json!({"unseen": 0, "dead": 0})
+    );
 }
 
 #[test]

@@ -41,7 +41,7 @@ fn member_list_text_shows_one_row_per_member_without_the_director() {
     assert_eq!(
         team.env.ok(&["member", "list", "--fleet-id", "1"]),
         format!(
-            "1 member:\n  agent_id        name      status  backend  session  window_id  pane_id  created_at                        activity\n  --------------  --------  ------  -------  -------  ---------  -------  --------------------------------  --------\n  3               m1        active  claude   t        {window:<9}  {p3:<7}  {c3}  unknown\n"
+            "1 member:\n  agent_id        name      status  backend  session  window_id  pane_id  created_at                        activity  undelivered\n  --------------  --------  ------  -------  -------  ---------  -------  --------------------------------  --------  -----------\n  3               m1        active  claude   t        {window:<9}  {p3:<7}  {c3}  unknown   -\n"
         )
     );
     let (_, p4) = spawn(&team, "m2", &["--coding-agent", "opencode"]);
@@ -57,7 +57,7 @@ fn member_list_text_shows_one_row_per_member_without_the_director() {
     assert_eq!(
         lines[4],
         format!(
-            "  4               m2        active  opencode  t        {window:<9}  {p4:<7}  {c4}  unknown"
+            "  4               m2        active  opencode  t        {window:<9}  {p4:<7}  {c4}  unknown   -"
         )
     );
 }
@@ -84,6 +84,8 @@ fn member_list_json_has_the_agent_and_its_placement() {
             "activity": "unknown",
             "activity_seen_at": null,
             "activity_source": null,
+            // Nothing sent to it yet.
+            "undelivered": {"unseen": 0, "dead": 0},
         }])
     );
 }
@@ -178,6 +180,7 @@ fn member_list_activity_uses_the_send_time_so_an_ack_does_not_move_last_sent() {
             "activity",
             "activity_seen_at",
             "activity_source",
+            "undelivered",
             "last_sent",
             "last_recv",
             "last_ack",

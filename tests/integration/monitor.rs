@@ -1077,11 +1077,14 @@ fn a_failing_tmux_is_reported_per_tick_and_wakes_resume_when_it_recovers() {
 // `monitor status`.
 // ---------------------------------------------------------------------------------------
 
-const STATUS_HEADER: &str = "  agent_id  name         role      interval  last_ping  enabled  pending  activity  pane\n  --------  -----------  --------  --------  ---------  -------  -------  --------  ----\n";
+const STATUS_HEADER: &str = "  agent_id  name         role      interval  last_ping  enabled  pending  activity  undelivered  pane\n  --------  -----------  --------  --------  ---------  -------  -------  --------  -----------  ----\n";
 
 /// The activity of the stand-ins and recorders here: they report nothing, and their screens
 /// are no coding agent's.
 const UNKNOWN: &str = "unknown ";
+
+/// The undelivered column of an agent with nothing unseen, padded to its width.
+const NONE_UNSEEN: &str = "-          ";
 
 #[test]
 fn status_of_a_fresh_fleet_is_stopped_with_the_director_at_180s() {
@@ -1095,14 +1098,15 @@ fn status_of_a_fresh_fleet_is_stopped_with_the_director_at_180s() {
                 "agent_id": 1, "name": "Director", "role": "director",
                 "interval_seconds": 180, "last_ping_at": null, "last_ping_age_seconds": null,
                 "enabled": true, "pending_count": 0, "pane_id": dp, "pane_alive": true,
-                "activity": "unknown", "activity_seen_at": null, "activity_source": null
+                "activity": "unknown", "activity_seen_at": null, "activity_source": null,
+                "undelivered": {"unseen": 0, "dead": 0}
             }]
         })
     );
     assert_eq!(
         team.env.ok(&["monitor", "status", "--fleet-id", "1"]),
         format!(
-            "monitor: stopped\n{STATUS_HEADER}  1         Director     director  180s      —          yes      0        {UNKNOWN}  {dp}\n"
+            "monitor: stopped\n{STATUS_HEADER}  1         Director     director  180s      —          yes      0        {UNKNOWN}  {NONE_UNSEEN}  {dp}\n"
         )
     );
 }
@@ -1157,16 +1161,20 @@ fn status_shows_a_running_monitor_schedules_pending_counts_and_panes() {
                    "interval_seconds": 180, "last_ping_at": ts, "last_ping_age_seconds": null,
                    "enabled": true, "pending_count": 0,
                    "pane_id": team.director_pane, "pane_alive": true,
-                   "activity": "unknown", "activity_seen_at": null, "activity_source": null}),
+                   "activity": "unknown", "activity_seen_at": null, "activity_source": null,
+                   "undelivered": {"unseen": 0, "dead": 0}}),
             json!({"agent_id": m1, "name": "m1", "role": "member",
                    "interval_seconds": 720, "last_ping_at": ts, "last_ping_age_seconds": null,
                    "enabled": true, "pending_count": 1, "pane_id": p1, "pane_alive": true,
-                   "activity": "unknown", "activity_seen_at": null, "activity_source": null}),
+                   "activity": "unknown", "activity_seen_at": null, "activity_source": null,
+                   // Typed into a stand-in (unverified), never polled: unseen.
+                   "undelivered": {"unseen": 1, "dead": 0}}),
             json!({"agent_id": m2, "name": "m2", "role": "member",
                    "interval_seconds": 30, "last_ping_at": null, "last_ping_age_seconds": null,
                    "enabled": false, "pending_count": 0,
                    "pane_id": agents[2]["pane_id"], "pane_alive": true,
-                   "activity": "unknown", "activity_seen_at": null, "activity_source": null}),
+                   "activity": "unknown", "activity_seen_at": null, "activity_source": null,
+                   "undelivered": {"unseen": 0, "dead": 0}}),
         ]
     );
     let text = team.env.ok(&["monitor", "status", "--fleet-id", "1"]);
@@ -1191,13 +1199,13 @@ fn status_shows_a_running_monitor_schedules_pending_counts_and_panes() {
         rows,
         vec![
             format!(
-                "  1         Director     director  180s      0s ago     yes      0        {UNKNOWN}  {dp}"
+                "  1         Director     director  180s      0s ago     yes      0        {UNKNOWN}  {NONE_UNSEEN}  {dp}"
             ),
             format!(
-                "  {m1:<8}  m1           member    720s      0s ago     yes      1        {UNKNOWN}  {p1}"
+                "  {m1:<8}  m1           member    720s      0s ago     yes      1        {UNKNOWN}  1 unseen     {p1}"
             ),
             format!(
-                "  {m2:<8}  m2           member    30s       —          no       0        {UNKNOWN}  {p2}"
+                "  {m2:<8}  m2           member    30s       —          no       0        {UNKNOWN}  {NONE_UNSEEN}  {p2}"
             ),
         ]
     );
@@ -1663,7 +1671,7 @@ fn an_adopted_database_keeps_its_enrollment_and_status_reports_it() {
     assert_eq!(
         text,
         format!(
-            "monitor: stopped\n{STATUS_HEADER}  1         Director     director  180s      —          yes      1        {UNKNOWN}  %0 (unknown)\n  3         alice        member    120s      —          yes      1        {UNKNOWN}  %1 (unknown)\n  4         bob          member    720s      —          yes      1        {UNKNOWN}  %2 (unknown)\n"
+            "monitor: stopped\n{STATUS_HEADER}  1         Director     director  180s      —          yes      1        {UNKNOWN}  1 unseen     %0 (unknown)\n  3         alice        member    120s      —          yes      1        {UNKNOWN}  1 unseen     %1 (unknown)\n  4         bob          member    720s      —          yes      1        {UNKNOWN}  1 unseen     %2 (unknown)\n"
         )
     );
     for agent in ["2", "5", "8", "9"] {
@@ -1685,7 +1693,8 @@ fn an_adopted_database_keeps_its_enrollment_and_status_reports_it() {
                 "interval_seconds": 180, "last_ping_at": null, "last_ping_age_seconds": null,
                 "enabled": true, "pending_count": 0,
                 "pane_id": "%0", "pane_alive": null,
-                "activity": "unknown", "activity_seen_at": null, "activity_source": null}])
+                "activity": "unknown", "activity_seen_at": null, "activity_source": null,
+                "undelivered": {"unseen": 0, "dead": 0}}])
     );
 }
 
