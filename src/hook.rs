@@ -197,7 +197,16 @@ pub fn run(args: &[String]) {
             return;
         }
     };
-    match runtime.block_on(store(&db, &socket, &pane, report)) {
+    let previews = if event == "UserPromptSubmit" {
+        payload
+            .get("prompt")
+            .and_then(Value::as_str)
+            .map(preview_ids)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    match runtime.block_on(store(&db, &socket, &pane, report, &previews)) {
         Ok(Some(agent)) => log.debug(&format!(
             "agent {agent} is {activity} ({event}) in {} ms",
             started.elapsed().as_millis()
@@ -211,13 +220,32 @@ pub fn run(args: &[String]) {
     }
 }
 
-/// Finds the agent in `pane` on `socket` and stores the report; the agent's id, or `None`
-/// when no active agent lives there.
+/// The task ids of the CAFleet previews in a submitted prompt (`[cafleet msg <id> from `).
+pub fn preview_ids(prompt: &str) -> Vec<i64> {
+    const HEAD: &str = "[cafleet msg ";
+    let mut ids = Vec::new();
+    let mut rest = prompt;
+    while let Some(at) = rest.find(HEAD) {
+        rest = &rest[at + HEAD.len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if rest[digits.len()..].starts_with(" from ")
+            && let Ok(id) = digits.parse()
+        {
+            ids.push(id);
+        }
+    }
+    ids
+}
+
+/// Finds the agent in `pane` on `socket` and stores the report, and marks the deliveries
+/// whose previews its submitted prompt held (`previews`) submitted; the agent's id, or
+/// `None` when no active agent lives there.
 async fn store(
     db: &Path,
     socket: &str,
     pane: &str,
     mut report: Stored,
+    previews: &[i64],
 ) -> crate::Result<Option<i64>> {
     use sqlx::ConnectOptions;
     let options = sqlx::sqlite::SqliteConnectOptions::new()
@@ -245,6 +273,10 @@ async fn store(
         };
         report.agent_id = agent.agent_id;
         crate::db::activity::record(&mut conn, &report).await?;
+        if !previews.is_empty() {
+            crate::db::tasks::mark_submitted(&mut conn, agent.agent_id, previews, &report.seen_at)
+                .await?;
+        }
         Ok(Some(agent.agent_id))
     }
     .await;
@@ -440,6 +472,21 @@ mod tests {
             Meaning::Is(Waiting)
         );
         assert_eq!(is("opencode", "Stop", json!({})), Meaning::Unknown);
+    }
+
+    #[test]
+    fn previews_are_found_in_a_prompt() {
+        assert_eq!(
+            preview_ids(
+                "[cafleet msg 12 from 1 2026-12-04T10:00:00+00:00] hi\n[cafleet msg 7 from 3 t] yo"
+            ),
+            vec![12, 7]
+        );
+        assert_eq!(
+            preview_ids("[cafleet msg x from 1] [cafleet msg 5from 1]"),
+            Vec::<i64>::new()
+        );
+        assert_eq!(preview_ids("no previews"), Vec::<i64>::new());
     }
 
     #[test]

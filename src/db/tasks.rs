@@ -319,6 +319,30 @@ pub async fn record_attempt(
     Ok(())
 }
 
+/// Marks the agent's pending deliveries among `ids` submitted: its coding agent's own hook
+/// saw their previews in a prompt it submitted (docs/delivery.md). Returns how many moved.
+pub async fn mark_submitted(
+    conn: &mut SqliteConnection,
+    agent_id: AgentId,
+    ids: &[TaskId],
+    now: &str,
+) -> Result<u64> {
+    let ids = serde_json::to_string(ids).expect("ids serialise");
+    let r = sqlx::query!(
+        "UPDATE tasks SET delivery_state = 'submitted',
+                typed_at = COALESCE(typed_at, ?3), submitted_at = COALESCE(submitted_at, ?3)
+         WHERE context_id = ?1 AND status_state = 'input_required' AND type = 'unicast'
+           AND delivery_state IN ('stored', 'typed')
+           AND task_id IN (SELECT value FROM json_each(?2))",
+        agent_id,
+        ids,
+        now
+    )
+    .execute(conn)
+    .await?;
+    Ok(r.rows_affected())
+}
+
 /// Gives a delivery up: a dead letter.
 pub async fn mark_dead(
     conn: &mut SqliteConnection,

@@ -751,15 +751,56 @@ fn bench_broadcast_to_50_idle_members() {
 
 /// Reports a Claude Code hook event for the agent in `pane`, as its hooks would.
 fn hook_event(team: &Team, pane: &str, event: &str) {
+    hook_payload(team, pane, &serde_json::json!({"hook_event_name": event}));
+}
+
+fn hook_payload(team: &Team, pane: &str, payload: &Value) {
     let out = team
         .env
         .cmd()
         .args(["hook", "claude"])
         .env("TMUX_PANE", pane)
-        .write_stdin(format!(r#"{{"hook_event_name":"{event}"}}"#))
+        .write_stdin(payload.to_string())
         .output()
         .unwrap();
     assert!(out.status.success() && out.stdout.is_empty(), "{out:?}");
+}
+
+#[test]
+fn a_prompt_hook_that_shows_the_preview_verifies_its_submission() {
+    // The plain stand-in's input box cannot be read: typing it ends at `typed`.
+    let team = Team::new();
+    let v = team.create("m1", &[]);
+    let id = v["agent_id"].as_i64().unwrap().to_string();
+    let pane = v["placement"]["tmux_pane_id"].as_str().unwrap().to_string();
+    team.argv(&pane);
+    let sent = send(&team, &id, "verify me", &[]);
+    let task = task_id(&sent);
+    assert_eq!(sent["delivery"]["state"], "typed", "{sent}");
+    let other = task_id(&send(&team, &id, "not in the prompt", &[]));
+    // Claude Code's UserPromptSubmit hook carries the prompt the model gets: the preview is
+    // in it, so the agent took it. Only the tasks it names move (999 is nobody's).
+    let header = format!("[cafleet msg {task} from 1 ");
+    hook_payload(
+        &team,
+        &pane,
+        &serde_json::json!({
+            "hook_event_name": "UserPromptSubmit",
+            "prompt": format!("{header}2026-12-04T10:00:00+00:00]verify me [cafleet msg 999 from 1 x]"),
+        }),
+    );
+    let d = show(&team, &task)["delivery"].clone();
+    assert_eq!(d["state"], "submitted", "{d}");
+    assert!(d["submitted_at"].is_string());
+    assert_eq!(state_of(&team, &other), "typed");
+    // A later poll still moves it on to seen; the hook never moves it back.
+    poll(&team, &id);
+    hook_payload(
+        &team,
+        &pane,
+        &serde_json::json!({"hook_event_name": "UserPromptSubmit", "prompt": header}),
+    );
+    assert_eq!(state_of(&team, &task), "seen");
 }
 
 #[test]
