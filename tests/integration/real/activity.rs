@@ -72,7 +72,8 @@ fn sleep_turn(team: &RealTeam, id: &str, pane: &str, working: &[&str]) -> (Strin
         .lines()
         .find(|l| l.contains(pane))
         .unwrap_or_else(|| panic!("{table}"));
-    assert!(row.ends_with("  working"), "{table}");
+    // The activity column, then the undelivered one (nothing unseen).
+    assert!(row.ends_with("  working   -"), "{table}");
     let status = team.ok(&["--json", "monitor", "status", "--fleet-id", "1"]);
     let status: Value = serde_json::from_str(&status).unwrap();
     let watched = status["agents"]
