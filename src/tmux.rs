@@ -4,7 +4,7 @@
 
 use crate::backend::screen::InputState;
 use crate::error::TmuxError;
-use crate::model::PaneTarget;
+use crate::model::{CodingAgent, PaneTarget};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,8 +16,13 @@ pub const PAUSE_AFTER_ESCAPE: Duration = Duration::from_millis(100);
 pub const SUBMIT_WAIT: Duration = Duration::from_millis(1500);
 /// How many more Enters a typist presses for text the agent has not taken.
 pub const SUBMIT_RETRIES: usize = 4;
-/// Pause after the literal text, so the TUI has taken it before Enter submits.
+/// Pause after the literal text, so the TUI has taken it before Enter submits: Codex takes
+/// an Enter that follows typed text within ~100 ms as part of a paste (a newline). Kept for
+/// every pane whose input box is not known to be Claude Code's or opencode's.
 pub const PAUSE_BEFORE_ENTER: Duration = Duration::from_millis(120);
+/// The same pause for Claude Code and opencode, whose Enter only has to wait until the text
+/// shows in the input box (which the typist checks before pressing it).
+pub const PAUSE_BEFORE_ENTER_NO_PASTE: Duration = Duration::ZERO;
 
 /// Foreground programs that are shells: nothing is typed into them (K2).
 pub const SHELLS: &[&str] = &[
@@ -299,6 +304,8 @@ impl Tmux {
         opts: TypeOptions<'_>,
     ) -> (Delivery, Submission) {
         let unverified = Submission::Unverified;
+        let started = std::time::Instant::now();
+        let mut agent_wait = Duration::ZERO;
         if let Err(refused) = self.check_agent_pane(target).await {
             return (refused, unverified);
         }
@@ -307,6 +314,7 @@ impl Tmux {
             Err(e) => return (Delivery::Failed(TmuxError::Refused(e)), unverified),
         };
         let mut known_box = false;
+        let mut pause_before_enter = PAUSE_BEFORE_ENTER;
         if opts.respect_input {
             let screen = match self.capture_screen(target).await {
                 Ok(s) => s,
@@ -345,20 +353,31 @@ impl Tmux {
                 InputState::Empty => known_box = true,
                 InputState::Unknown => {}
             }
+            if matches!(
+                crate::backend::screen::input_layout(&screen),
+                Some(CodingAgent::Claude | CodingAgent::Opencode)
+            ) {
+                pause_before_enter = PAUSE_BEFORE_ENTER_NO_PASTE;
+            }
         }
         for key in keys {
             // Into an input box we can read, Enter goes only once the typed text shows
             // there: an agent that is still taking the text would drop the Enter, and the
             // next message would be appended to this one.
-            if known_box && matches!(key, Key::Enter) && !self.await_input(target).await {
-                tracing::info!(pane = %target.pane_id, "typed text not seen in the input box; pressing Enter anyway");
+            if known_box && matches!(key, Key::Enter) {
+                let t = std::time::Instant::now();
+                let shown = self.await_input(target).await;
+                agent_wait += t.elapsed();
+                if !shown {
+                    tracing::info!(pane = %target.pane_id, "typed text not seen in the input box; pressing Enter anyway");
+                }
             }
             let pane = target.pane_id.as_str();
             let (args, pause): (Vec<&str>, Duration) = match key {
                 Key::Escape => (vec!["send-keys", "-t", pane, "Escape"], PAUSE_AFTER_ESCAPE),
                 Key::Text(t) => (
                     vec!["send-keys", "-t", pane, "-l", "--", t],
-                    PAUSE_BEFORE_ENTER,
+                    pause_before_enter,
                 ),
                 Key::Name(k) => (vec!["send-keys", "-t", pane, k], Duration::ZERO),
                 Key::Enter => (vec!["send-keys", "-t", pane, "Enter"], Duration::ZERO),
@@ -371,8 +390,8 @@ impl Tmux {
                 };
                 return (d, unverified);
             }
-            // The pause before Enter stays even where the text is seen in the box: Codex
-            // takes an Enter that follows typed text within ~100 ms as part of a paste
+            // The pause before Enter stays for Codex even where the text is seen in the box:
+            // it takes an Enter that follows typed text within ~100 ms as part of a paste
             // (a newline), and the text would wait for a second Enter.
             if !pause.is_zero() {
                 tokio::time::sleep(pause).await;
@@ -381,7 +400,18 @@ impl Tmux {
         if !known_box {
             return (Delivery::Sent, unverified);
         }
-        if self.await_submitted(target).await {
+        let t = std::time::Instant::now();
+        let taken = self.await_submitted(target).await;
+        agent_wait += t.elapsed();
+        // What a delivery costs here, and how much of it was the agent's own rendering
+        // (the delivery bench reads this line: docs/performance.md).
+        tracing::debug!(
+            pane = %target.pane_id,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            agent_ms = agent_wait.as_secs_f64() * 1e3,
+            "typed and verified"
+        );
+        if taken {
             (Delivery::Sent, Submission::Taken)
         } else {
             tracing::warn!(pane = %target.pane_id, "typed text still in the input box after Enter");

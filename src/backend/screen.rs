@@ -153,6 +153,21 @@ pub fn input_state(screen: &str) -> InputState {
         })
 }
 
+/// Which coding agent's input box is on the screen (the layouts [`input_state`] reads), if
+/// any.
+pub fn input_layout(screen: &str) -> Option<CodingAgent> {
+    let lines: Vec<&str> = screen.lines().collect();
+    if claude_input(&lines).is_some() {
+        Some(CodingAgent::Claude)
+    } else if opencode_input(&lines).is_some() {
+        Some(CodingAgent::Opencode)
+    } else if codex_input(&lines).is_some() {
+        Some(CodingAgent::Codex)
+    } else {
+        None
+    }
+}
+
 /// A line drawn as a horizontal rule (Claude Code's input box borders; the top one may
 /// carry the session name).
 fn is_rule(line: &str) -> bool {
