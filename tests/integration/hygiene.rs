@@ -1,0 +1,107 @@
+//! Repository hygiene checked with every test run: each dependency in Cargo.toml is used
+//! by some source, and each file of sqlx's offline query data in `.sqlx/` belongs to a
+//! query that is still in the sources (a missing one already fails the build, which runs
+//! with `SQLX_OFFLINE=true`). docs/ARCHITECTURE.md, "Writing the database", explains the
+//! offline data.
+
+use std::path::{Path, PathBuf};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Every `.rs` file under `dir`.
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// All Rust sources of the package, concatenated.
+fn sources() -> String {
+    let mut files = Vec::new();
+    for dir in ["src", "tests", "benches"] {
+        rust_files(&Path::new(ROOT).join(dir), &mut files);
+    }
+    files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The dependency names of one `[section]` of Cargo.toml.
+fn dependencies(manifest: &str, section: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut inside = false;
+    for line in manifest.lines() {
+        let t = line.trim();
+        if t.starts_with('[') {
+            inside = t == section;
+            continue;
+        }
+        if inside && let Some((name, _)) = t.split_once('=') {
+            let name = name.trim();
+            if !name.is_empty() && !name.starts_with('#') {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+#[test]
+fn every_dependency_is_used() {
+    let manifest = std::fs::read_to_string(Path::new(ROOT).join("Cargo.toml")).unwrap();
+    let src = sources();
+    let mut unused = Vec::new();
+    for section in ["[dependencies]", "[dev-dependencies]"] {
+        for dep in dependencies(&manifest, section) {
+            let krate = dep.replace('-', "_");
+            // Used as a path (`krate::`), imported (`use krate`), or as a derive/attribute
+            // crate; tokio and friends appear as `krate::` anyway.
+            let used = src.contains(&format!("{krate}::"))
+                || src.contains(&format!("use {krate}"))
+                || src.contains(&format!("extern crate {krate}"));
+            if !used {
+                unused.push(format!("{dep} ({section})"));
+            }
+        }
+    }
+    assert!(
+        unused.is_empty(),
+        "dependencies no source uses: {unused:?}. Remove them from Cargo.toml."
+    );
+}
+
+#[test]
+fn every_offline_query_file_belongs_to_a_query_in_the_sources() {
+    let src = sources();
+    let dir = Path::new(ROOT).join(".sqlx");
+    let mut stale = Vec::new();
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        n += 1;
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let query = v["query"].as_str().unwrap_or_default();
+        if query.is_empty() || !src.contains(query) {
+            stale.push(p.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    assert!(n > 0, "no offline query data in {}", dir.display());
+    assert!(
+        stale.is_empty(),
+        "offline query data for queries no longer in the sources: {stale:?}. Delete them (or regenerate .sqlx/: `just prepare`)."
+    );
+}
