@@ -12,8 +12,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// Largest `--interval` accepted (30 days): beyond it an agent is effectively unwatched,
 /// which `--disable` says more clearly.
 pub const MAX_INTERVAL_SECS: i64 = 30 * 24 * 3600;
-/// Largest `--tick` accepted (1 hour).
-pub const MAX_TICK_SECS: i64 = 3600;
+/// Largest `--tick` accepted: 0.14 had no upper bound; this one (about 68 years) only keeps
+/// the loop's timer arithmetic from overflowing (docs/decisions.md, "Monitor tick range").
+pub const MAX_TICK_SECS: i64 = i32::MAX as i64;
 
 /// The runtime part of `monitor status`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

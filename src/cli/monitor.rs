@@ -29,7 +29,7 @@ pub struct StartArgs {
     /// The fleet (required).
     #[arg(long, value_name = "FLEET_ID")]
     pub fleet_id: Option<i64>,
-    /// Seconds between ticks (1–3600).
+    /// Seconds between ticks (any whole number from 1).
     #[arg(long, value_name = "INTEGER RANGE", default_value = "5", value_parser = parse_tick)]
     pub tick: i64,
     /// Seconds before a preview its recipient has not seen (polled) is typed again; the
@@ -100,8 +100,15 @@ fn parse_range(s: &str, max: i64) -> Result<i64, String> {
     }
 }
 
+/// `--tick`: any whole number of seconds from 1, with 0.14's wording below 1.
 fn parse_tick(s: &str) -> Result<i64, String> {
-    parse_range(s, MAX_TICK_SECS)
+    match parse_range(s, MAX_TICK_SECS) {
+        Err(_) if s.trim().parse::<i64>().is_ok_and(|n| n < 1) => Err(format!(
+            "{} is not in the range x>=1.",
+            s.trim().parse::<i64>().unwrap_or_default()
+        )),
+        other => other,
+    }
 }
 
 fn parse_interval(s: &str) -> Result<i64, String> {

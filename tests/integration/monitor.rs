@@ -789,9 +789,10 @@ fn sighup_stops_the_monitor_with_exit_0_and_clears_the_slot() {
 fn a_signal_during_a_long_tick_stops_the_monitor_at_once() {
     let team = Team::new();
     set_schedule(&team, 1, &["--disable"]);
-    let mut mon = Monitor::spawn(&team.env, 1, 3600, None);
-    mon.wait_started(1, 3600);
-    // The first tick (which runs at once) has heartbeated: the loop is in its hour-long wait.
+    // Any tick from 1 second runs, as in 0.14 (here two hours).
+    let mut mon = Monitor::spawn(&team.env, 1, 7200, None);
+    mon.wait_started(1, 7200);
+    // The first tick (which runs at once) has heartbeated: the loop is in its long wait.
     let ok = wait_for(DEADLINE, || {
         let r = runtime_row(&team.env, 1);
         r[0][1] != r[0][2]
@@ -807,7 +808,7 @@ fn a_signal_during_a_long_tick_stops_the_monitor_at_once() {
     );
     assert_eq!(
         runtime_row(&team.env, 1),
-        vec![vec!["NULL", "NULL", "NULL", "3600"]]
+        vec![vec!["NULL", "NULL", "NULL", "7200"]]
     );
 }
 
@@ -1346,17 +1347,18 @@ fn monitor_config_rejects_bad_intervals_and_both_flags_as_usage_errors() {
 fn monitor_start_rejects_out_of_range_ticks_as_usage_errors() {
     let team = Team::new();
     for (tick, msg) in [
+        // 0.14's range and wording: any whole number from 1 (no practical upper bound).
         (
             "0",
-            "Invalid value for '--tick': 0 is not in the range 1<=x<=3600.",
-        ),
-        (
-            "3601",
-            "Invalid value for '--tick': 3601 is not in the range 1<=x<=3600.",
+            "Invalid value for '--tick': 0 is not in the range x>=1.",
         ),
         (
             "-3",
-            "Invalid value for '--tick': -3 is not in the range 1<=x<=3600.",
+            "Invalid value for '--tick': -3 is not in the range x>=1.",
+        ),
+        (
+            "2147483648",
+            "Invalid value for '--tick': 2147483648 is not in the range 1<=x<=2147483647.",
         ),
         (
             "2.5",
