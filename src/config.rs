@@ -1,4 +1,4 @@
-//! Settings from `CAFLEET_*` environment variables, with the spec's defaults. No I/O
+//! Settings from `CAFLEET_*` environment variables, with 0.14's defaults. No I/O
 //! beyond reading the environment.
 
 use crate::{Error, Result};
@@ -53,9 +53,10 @@ impl Config {
     }
 }
 
-/// `~/.local/share/cafleet/cafleet.db` (decision S1), whatever `XDG_DATA_HOME` says: that is
-/// where CAFleet 0.14 keeps its database, which must be found to be adopted (C3), and a
-/// member pane whose tmux server has another environment must reach the same file.
+/// `~/.local/share/cafleet/cafleet.db`, whatever `XDG_DATA_HOME` says: that is where
+/// CAFleet 0.14 keeps its database, which must be found to be adopted, and a member pane
+/// whose tmux server has another environment must reach the same file (docs/decisions.md,
+/// S1 and C3).
 pub fn default_database_path() -> Result<PathBuf> {
     let home = std::env::var_os("HOME").filter(|v| !v.is_empty()).ok_or_else(|| {
         Error::runtime(
@@ -65,7 +66,8 @@ pub fn default_database_path() -> Result<PathBuf> {
     Ok(PathBuf::from(home).join(".local/share/cafleet/cafleet.db"))
 }
 
-/// Parses `CAFLEET_MAX_TEXT_LEN`: a positive integer, surrounding whitespace tolerated (L4).
+/// Parses `CAFLEET_MAX_TEXT_LEN`: a positive integer, surrounding whitespace tolerated
+/// (docs/decisions.md, L4).
 pub fn parse_max_text_len(raw: Option<&str>) -> Result<usize> {
     let Some(raw) = raw else {
         return Ok(DEFAULT_MAX_TEXT_LEN);
@@ -78,7 +80,7 @@ pub fn parse_max_text_len(raw: Option<&str>) -> Result<usize> {
     }
 }
 
-/// Extracts the file path from an SQLAlchemy-style SQLite URL (data-model.md §1):
+/// Extracts the file path from an SQLAlchemy-style SQLite URL, as 0.14 reads it:
 /// `sqlite:////abs.db` is absolute, `sqlite:///rel.db` relative; any `+driver` is ignored.
 pub fn parse_database_url(url: &str) -> Result<String> {
     let bad = || {

@@ -1,5 +1,6 @@
-//! The library's typed error. Every variant carries the exact user-facing message of the
-//! spec (`cli.md` §10); the CLI decides the exit code and banner from the variant.
+//! The library's typed error. Every variant carries the exact user-facing message, 0.14's
+//! wherever 0.14 has one (docs/decisions.md, C1); the CLI decides the exit code and banner
+//! from the variant.
 
 use std::fmt;
 
@@ -12,7 +13,8 @@ pub enum Error {
     /// A runtime error the user can fix (exit 1, `Error: <msg>`).
     #[error("{0}")]
     Runtime(String),
-    /// An error the spec classes as a usage error (exit 2, with the Usage/Try banner).
+    /// An error 0.14 classes as a usage error (exit 2, with the Usage/Try banner;
+    /// docs/decisions.md, L7).
     #[error("{0}")]
     Usage(String),
     /// The database stayed locked by other writers beyond the busy timeout.
@@ -25,7 +27,7 @@ pub enum Error {
         "database error: {0}. Check the file CAFLEET_DATABASE_URL names (run 'cafleet db init' to see its state) and retry."
     )]
     Db(String),
-    /// A tmux invocation failed (exact texts of `tmux.md` §1).
+    /// A tmux invocation failed (0.14's exact texts).
     #[error("{0}")]
     Tmux(#[from] TmuxError),
 }
@@ -71,12 +73,12 @@ impl Error {
     }
 }
 
-/// A failed tmux call, with the message texts of `tmux.md` §1.
+/// A failed tmux call, with 0.14's message texts (docs/decisions.md, C1).
 #[derive(Debug, Clone, PartialEq)]
 pub enum TmuxError {
     /// The `tmux` executable could not be started.
     NotFound(String),
-    /// The call did not finish within its timeout (K5).
+    /// The call did not finish within its timeout (docs/decisions.md, K5).
     Timeout {
         /// Seconds waited.
         seconds: f64,

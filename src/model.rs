@@ -30,7 +30,8 @@ pub const KIND_ADMINISTRATOR: &str = "builtin-administrator";
 /// Card kind of the fleet's monitoring member.
 pub const KIND_MONITORING_MEMBER: &str = "monitoring-member";
 
-/// The current time in the spec's format: ISO-8601 UTC, six fraction digits, `+00:00` (C4, L3).
+/// The current time as stored: ISO-8601 UTC, six fraction digits, `+00:00`
+/// (docs/decisions.md, C4 and L3).
 pub fn now_ts() -> String {
     format_ts(chrono::Utc::now())
 }
@@ -40,7 +41,8 @@ pub fn format_ts(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string()
 }
 
-/// Parses a stored timestamp; accepts both the six-digit and the fraction-less shape (L3).
+/// Parses a stored timestamp; accepts both the six-digit and the fraction-less shape
+/// (docs/decisions.md, L3).
 pub fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(s)
         .ok()
@@ -178,7 +180,8 @@ pub struct Placement {
     pub coding_agent: String,
     /// Same as the agent's registered_at.
     pub created_at: String,
-    /// The tmux server's socket path (K3); NULL for rows adopted from CAFleet 0.14.
+    /// The tmux server's socket path; NULL for rows adopted from CAFleet 0.14
+    /// (docs/decisions.md, K3).
     #[serde(skip)]
     pub tmux_socket: Option<String>,
 }
@@ -208,7 +211,7 @@ pub struct Task {
     pub text: String,
 }
 
-/// Where to type into a pane: the pane and the server it lives on (K3).
+/// Where to type into a pane: the pane and the server it lives on (docs/decisions.md, K3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaneTarget {
     /// tmux socket path of the server.

@@ -1,12 +1,12 @@
 //! The monitor loop: a `tokio::time::interval` (missed ticks skipped) raced against a
 //! cancellation token. Each tick heartbeats the fleet's slot, finds the watched agents that
 //! are due and wakes them: one line into the monitoring member's pane when the fleet has a
-//! live one, else a poll trigger into each due agent's own pane (M1); an agent that is
-//! working is not woken (it is due again next tick). Each tick also types again the
-//! previews its recipients have not seen, with backoff, and turns the ones past their last
-//! attempt into dead letters (docs/delivery.md). Per-tick errors are
-//! reported and survived; only losing the slot (fleet deleted, slot reclaimed) or the token
-//! ends the loop.
+//! live one, else a poll trigger into each due agent's own pane (docs/decisions.md, M1); an
+//! agent that is working is not woken (it is due again next tick). Each tick also types
+//! again the previews its recipients have not seen, with backoff, and turns the ones past
+//! their last attempt into dead letters (docs/delivery.md). Per-tick errors are reported
+//! and survived; only losing the slot (fleet deleted, slot reclaimed) or the token ends
+//! the loop.
 
 use crate::Result;
 use crate::broker::Broker;
@@ -136,8 +136,8 @@ pub async fn tick_once(
                 }
                 return Ok(Flow::Continue);
             }
-            // A watcher that cannot be woken must not silence the fleet (monitor.md
-            // defect 6): say so, and wake the due agents themselves this tick.
+            // A watcher that cannot be woken must not silence the fleet: say so, and wake
+            // the due agents themselves this tick (docs/decisions.md, MON-2).
             Delivery::Shell(cmd) => format!("its pane runs the shell {cmd}"),
             Delivery::Gone => "its pane is gone".to_string(),
             Delivery::Failed(e) => format!("tmux failed: {e}"),

@@ -1,6 +1,6 @@
 //! The tmux driver: runs the `tmux` binary (tokio::process) against an explicit server
-//! socket, with a timeout on every call (K5), and sanitises every payload it types (K1).
-//! Keystrokes are never typed into a pane whose foreground program is a shell (K2).
+//! socket, with a timeout on every call, and sanitises every payload it types; nothing is
+//! typed into a pane whose foreground program is a shell (docs/decisions.md, K1, K2, K5).
 
 use crate::backend::screen::InputState;
 use crate::error::TmuxError;
@@ -8,7 +8,7 @@ use crate::model::{CodingAgent, PaneTarget};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Timeout of every tmux call (K5).
+/// Timeout of every tmux call (docs/decisions.md, K5).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pause after the leading Escape, so the TUI has dismissed any prompt.
 pub const PAUSE_AFTER_ESCAPE: Duration = Duration::from_millis(100);
@@ -24,7 +24,7 @@ pub const PAUSE_BEFORE_ENTER: Duration = Duration::from_millis(120);
 /// shows in the input box (which the typist checks before pressing it).
 pub const PAUSE_BEFORE_ENTER_NO_PASTE: Duration = Duration::ZERO;
 
-/// Foreground programs that are shells: nothing is typed into them (K2).
+/// Foreground programs that are shells: nothing is typed into them (docs/decisions.md, K2).
 pub const SHELLS: &[&str] = &[
     "bash", "zsh", "sh", "fish", "dash", "ksh", "tcsh", "csh", "mksh", "ash", "nu", "xonsh",
     "elvish", "pwsh", "busybox",
@@ -48,7 +48,7 @@ pub struct PaneContext {
 pub enum Delivery {
     /// Every keystroke call succeeded.
     Sent,
-    /// The pane runs a shell; nothing was typed (K2).
+    /// The pane runs a shell; nothing was typed (docs/decisions.md, K2).
     Shell(String),
     /// The pane does not exist on its server.
     Gone,
@@ -162,7 +162,7 @@ impl Tmux {
     }
 
     /// Resolves a pane on a server to its session, window, pane id and canonical socket.
-    /// A pane that does not exist is an error (tmux.md defect §8.1), never empty fields.
+    /// A pane that does not exist is an error, never empty fields (docs/decisions.md, TMUX-1).
     pub async fn describe_pane(&self, socket: &str, pane: &str) -> Result<PaneContext, TmuxError> {
         let out = self
             .run(
@@ -227,8 +227,8 @@ impl Tmux {
         }
     }
 
-    /// Checks that a pane exists and runs a coding agent, not a shell (K2); the refusal is
-    /// the [`Delivery`] to report.
+    /// Checks that a pane exists and runs a coding agent, not a shell (docs/decisions.md, K2);
+    /// the refusal is the [`Delivery`] to report.
     pub async fn check_agent_pane(&self, target: &PaneTarget) -> Result<(), Delivery> {
         match self.pane_command(target).await {
             Ok(None) => Err(Delivery::Gone),
@@ -257,8 +257,8 @@ impl Tmux {
 
     /// Types a payload into a coding agent's pane: the literal text (`-l --`, so a leading
     /// `-` stays text), then Enter — never Escape, which would cancel a working agent's
-    /// turn. Refuses shells (K2), and holds back when the agent's input box has a
-    /// half-typed draft or a question has the keyboard: nothing is typed then
+    /// turn. Refuses shells (docs/decisions.md, K2), and holds back when the agent's input
+    /// box has a half-typed draft or a question has the keyboard: nothing is typed then
     /// ([`Delivery::Held`]). Text + Enter into a working agent is queued by the agent
     /// (docs/real-agents.md).
     pub async fn type_line(&self, target: &PaneTarget, payload: &str) -> Delivery {
@@ -291,12 +291,12 @@ impl Tmux {
     }
 
     /// Sends a key sequence to a coding agent's pane, after checking the pane exists and
-    /// is not a shell (K2), as the pane's only typist: every process that types into the
-    /// pane takes its lock first, so sequences never interleave (docs/real-agents.md). With
-    /// `respect_input`, nothing is typed while the input box holds a draft or a question
-    /// frame is up (or, with `hold_if_working`, while a turn runs). Each step runs only if
-    /// the previous one succeeded; the pauses after Escape and after text let a TUI settle
-    /// before the next key.
+    /// is not a shell (docs/decisions.md, K2), as the pane's only typist: every process that
+    /// types into the pane takes its lock first, so sequences never interleave
+    /// (docs/real-agents.md). With `respect_input`, nothing is typed while the input box
+    /// holds a draft or a question frame is up (or, with `hold_if_working`, while a turn
+    /// runs). Each step runs only if the previous one succeeded; the pauses after Escape and
+    /// after text let a TUI settle before the next key.
     async fn type_keys(
         &self,
         target: &PaneTarget,
@@ -639,7 +639,7 @@ impl Tmux {
     }
 
     /// The pane's text: the screen plus `lines` rows of history, trailing blank rows
-    /// dropped, then the last `lines` lines, each ending in `\n` (L8).
+    /// dropped, then the last `lines` lines, each ending in `\n` (docs/decisions.md, L8).
     pub async fn capture(&self, target: &PaneTarget, lines: i64) -> Result<String, TmuxError> {
         if lines <= 0 {
             return Err(TmuxError::Refused(format!(
@@ -727,9 +727,10 @@ fn is_executable(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Makes text inert for typing into a pane (K1): CR, LF and CRLF become `⏎`; every other
-/// control character (C0, ESC, DEL, C1) becomes a visible stand-in; invisible format and
-/// bidi-control characters become `�`. Printable text, including non-ASCII, is kept.
+/// Makes text inert for typing into a pane (docs/decisions.md, K1): CR, LF and CRLF become
+/// `⏎`; every other control character (C0, ESC, DEL, C1) becomes a visible stand-in;
+/// invisible format and bidi-control characters become `�`. Printable text, including
+/// non-ASCII, is kept.
 pub fn sanitize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
@@ -787,7 +788,7 @@ fn is_invisible(c: char) -> bool {
     )
 }
 
-/// Cuts text to `max` code points plus `…` when longer (cli.md §1.7).
+/// Cuts text to `max` code points plus `…` when longer (0.14's rule; docs/decisions.md, C1).
 pub fn truncate(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     match text.char_indices().nth(max) {
         None => std::borrow::Cow::Borrowed(text),
@@ -795,8 +796,8 @@ pub fn truncate(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The inline preview typed for a delivery (messaging.md §6.2, L2): a header line, one line
-/// break, then the truncated and sanitised body.
+/// The inline preview typed for a delivery: a header line, one line break, then the
+/// truncated and sanitised body (docs/decisions.md, L2).
 pub fn preview_payload(task_id: i64, from: i64, ts: &str, text: &str, max: usize) -> String {
     format!(
         "[cafleet msg {task_id} from {from} {ts}]\n{}",

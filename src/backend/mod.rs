@@ -13,9 +13,8 @@ use crate::model::CodingAgent;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
-/// Checks `--model` for a backend before anything is registered or spawned
-/// (coding-agents.md §2.1): opencode needs `<provider-id>/<model-id>`; others need a
-/// non-empty value (coding-agents.md defect §8.3).
+/// Checks `--model` for a backend before anything is registered or spawned: opencode needs
+/// `<provider-id>/<model-id>`; others need a non-empty value (docs/decisions.md, MEM-3).
 pub fn validate_model(backend: CodingAgent, model: Option<&str>) -> Result<()> {
     let Some(model) = model else { return Ok(()) };
     match backend {
@@ -117,7 +116,8 @@ pub fn codex_hook_overrides(cafleet: &Path, hooks: bool) -> Vec<String> {
     out
 }
 
-/// The argv that runs a member (coding-agents.md §2): the prompt is always one element.
+/// The argv that runs a member (README.md, "Configure", says why each flag): the prompt is
+/// always one element.
 /// `database_dir` is the directory of the CAFleet database: codex's workspace-write
 /// sandbox lets a member write only its working directory and temp dirs, so the database's
 /// directory is added (`--add-dir`), or every cafleet command it runs fails. `cafleet` is
@@ -133,8 +133,8 @@ pub fn spawn_argv(
     codex_hooks: bool,
 ) -> Vec<String> {
     let mut argv: Vec<String> = match backend {
-        // A name starting with `-` would be read as an option (coding-agents.md §8 defect
-        // 5): it is passed attached, `--name=-x`; other names keep the spec's two words.
+        // A name starting with `-` would be read as an option: it is passed attached,
+        // `--name=-x`; other names keep 0.14's two words (docs/decisions.md, MEM-2).
         CodingAgent::Claude if name.starts_with('-') => vec![
             "claude".into(),
             "--allowedTools".into(),
@@ -317,7 +317,7 @@ pub fn opencode_config_content(existing: Option<&str>, plugin: &Path) -> Option<
     Some(serde_json::Value::Object(config).to_string())
 }
 
-/// Where opencode reads global agent definitions (L10).
+/// Where opencode reads global agent definitions (docs/decisions.md, L10).
 pub fn opencode_preset_path() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("OPENCODE_CONFIG_DIR").filter(|d| !d.is_empty()) {
         return Some(PathBuf::from(dir).join("agents").join("cafleet.md"));

@@ -1,15 +1,15 @@
-//! The spawn prompt: the default template, and placeholder substitution with the rules of
-//! coding-agents.md §3.2 (`{name}` for four names, `{{`/`}}` for literal braces).
+//! The spawn prompt: the default template, and placeholder substitution with 0.14's rules
+//! (`{name}` for four names, `{{`/`}}` for literal braces; docs/decisions.md, C1).
 
 use crate::{Error, Result};
 
 /// The default spawn prompt template. The `CODING AGENT:` line is what the skills read to
-/// pick the backend's overlay (skills.md §9 defect 5: 0.14's default lacked it).
+/// pick the backend's overlay (docs/decisions.md, MEM-5).
 pub const DEFAULT_PROMPT: &str = "Member of cafleet fleet {fleet_id} (agent={agent_id}, director={director_agent_id}).\nCODING AGENT: {coding_agent}\nLoad skill 'cafleet'. Your cafleet commands run without a permission prompt when each runs on its own (no pipes, redirects, &&, ; or $(...)). Poll: cafleet message poll --fleet-id {fleet_id} --agent-id {agent_id}";
 
 /// The default spawn prompt of a monitoring member (`member create --role monitor` without a
 /// prompt): its role file and the start-up steps of the skill's monitoring-member prompt,
-/// instead of the generic member prompt (skills.md §9 defect 5).
+/// instead of the generic member prompt (docs/decisions.md, MEM-5).
 pub const DEFAULT_MONITOR_PROMPT: &str = "Monitoring member of cafleet fleet {fleet_id} (agent={agent_id}, director={director_agent_id}).\nCODING AGENT: {coding_agent}\nLoad skill 'cafleet' and read its roles/monitor.md before anything else. Your cafleet commands run without a permission prompt when each runs on its own (no pipes, redirects, &&, ; or $(...)).\nStart-up, in order. Tell the Director you booted:\ncafleet message send --fleet-id {fleet_id} --agent-id {agent_id} --to {director_agent_id} --text \"ready: monitoring member\"\nStart the heartbeat as a background task (your coding-agent overlay says how):\ncafleet monitor start --fleet-id {fleet_id}\nCheck until the first line reads \"monitor: running\":\ncafleet monitor status --fleet-id {fleet_id}\nThen open the gate for the other members:\ncafleet message send --fleet-id {fleet_id} --agent-id {agent_id} --to {director_agent_id} --text \"ready: monitor live\"\nThen end your turn and follow the wake routine of roles/monitor.md.";
 
 /// The values placeholders expand to.

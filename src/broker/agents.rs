@@ -16,7 +16,7 @@ pub struct AgentDetail {
 
 impl Broker {
     /// Registers a plain agent (no placement, no monitor enrolment). `skills` must be a JSON
-    /// array (data-model.md defect §7.5: anything else is refused, not silently replaced).
+    /// array: anything else is refused, not silently replaced (docs/decisions.md, CLI-3).
     #[tracing::instrument(skip(self, description, skills), err)]
     pub async fn agent_register(
         &self,
@@ -141,8 +141,8 @@ fn parse_skills(raw: Option<&str>) -> Result<serde_json::Value> {
     }
 }
 
-/// Refuses a blank (empty or whitespace-only) name or description (cli.md §11 defect 5):
-/// they label the agent everywhere it is shown and name its coding agent's session.
+/// Refuses a blank (empty or whitespace-only) name or description: they label the agent
+/// everywhere it is shown and name its coding agent's session (docs/decisions.md, MEM-1).
 pub fn validate_identity(name: &str, description: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(Error::runtime(

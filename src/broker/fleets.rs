@@ -23,8 +23,9 @@ pub struct FleetCreated {
 pub const DIRECTOR_DESCRIPTION: &str = "Root Director for this fleet";
 
 impl Broker {
-    /// Creates a fleet, its root Director placed at the calling pane (on its tmux server,
-    /// K3) and enrolled with the monitor, and its Administrator; one transaction, one "now".
+    /// Creates a fleet, its root Director placed at the calling pane (on its tmux server:
+    /// docs/decisions.md, K3) and enrolled with the monitor, and its Administrator; one
+    /// transaction, one "now".
     #[tracing::instrument(skip_all, fields(label = ?label), err)]
     pub async fn fleet_create(
         &self,

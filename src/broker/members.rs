@@ -1,7 +1,7 @@
 //! Members: pane-bound agents the Director spawns, steers and removes. Creation validates
 //! everything before writing, registers in one transaction, spawns the pane after commit,
-//! and removes every row again if the spawn fails (O4). Director-only commands verify the
-//! calling pane (K4).
+//! and removes every row again if the spawn fails. Director-only commands verify the
+//! calling pane. Why: docs/decisions.md, O4 and K4.
 
 use super::Broker;
 use crate::backend::screen::StartupScreen;
@@ -68,9 +68,9 @@ pub struct MemberSpec {
     pub role: Role,
     /// The prompt source.
     pub prompt: PromptSource,
-    /// The calling pane (must be the Director's, K4).
+    /// The calling pane (must be the Director's; docs/decisions.md, K4).
     pub caller: PaneContext,
-    /// Working directory of the new pane (L9).
+    /// Working directory of the new pane (docs/decisions.md, L9).
     pub cwd: PathBuf,
     /// Environment forwarded into the pane.
     pub env: Vec<(String, String)>,
@@ -166,7 +166,8 @@ fn same_socket(a: &str, b: &str) -> bool {
 }
 
 impl Broker {
-    /// K4: the calling pane must be the fleet's root Director's pane, on its server.
+    /// The calling pane must be the fleet's root Director's pane, on its server
+    /// (docs/decisions.md, K4).
     pub async fn check_director_caller(
         &self,
         fleet_id: FleetId,
@@ -215,7 +216,8 @@ impl Broker {
         )))
     }
 
-    /// Resolves the backend of a new member (coding-agents.md §2.2).
+    /// Resolves the backend of a new member as 0.14 does: `--coding-agent` when given, else
+    /// claude for a member and the Director's backend for a monitoring member.
     pub async fn resolve_backend(&self, spec: &MemberSpec) -> Result<CodingAgent> {
         if let Some(b) = spec.backend {
             return Ok(b);
@@ -254,7 +256,7 @@ impl Broker {
         }
     }
 
-    /// The registration checks of cli.md §5.1 step 5, in order. Returns the Director's
+    /// 0.14's registration checks, in 0.14's order (docs/decisions.md, C1). Returns the Director's
     /// placement (the new pane goes onto its server).
     async fn check_registration(
         conn: &mut SqliteConnection,
@@ -303,8 +305,8 @@ impl Broker {
         })
     }
 
-    /// Spawns a member (cli.md §5.1). Nothing is written unless every check passes; a
-    /// failed spawn removes the rows again and leaves no pane behind (O4).
+    /// Spawns a member. Nothing is written unless every check passes; a failed spawn removes
+    /// the rows again and leaves no pane behind (docs/decisions.md, O4).
     #[tracing::instrument(skip_all, fields(fleet = spec.fleet_id, name = %spec.name), err)]
     pub async fn member_create(
         &self,
@@ -327,8 +329,8 @@ impl Broker {
             "create",
         )
         .await?;
-        // A preset this call creates is removed again if the create fails after all (cli.md
-        // §11 defect 9: no side effects of a failed create); one that existed stays.
+        // A preset this call creates is removed again if the create fails after all; one
+        // that existed stays (docs/decisions.md, MEM-4).
         let mut preset = CreatedPreset(None);
         if backend == CodingAgent::Opencode
             && let Some(path) = backend::opencode_preset_path()
@@ -610,7 +612,8 @@ impl Broker {
         db::placements::list_members(&mut conn, fleet_id).await
     }
 
-    /// Target resolution of cli.md §5: an active agent of the fleet with a placement.
+    /// Target resolution as in 0.14: an active agent of the fleet with a placement
+    /// (docs/decisions.md, C1).
     pub async fn member_target(
         &self,
         fleet_id: FleetId,
@@ -790,7 +793,7 @@ impl Broker {
     /// pane: options + 1 in Claude Code's frame), the sanitised text, Enter. Nothing is
     /// typed when no frame with such a row is on screen.
     pub async fn member_freetext(&self, pane: &PaneTarget, text: &str) -> Result<()> {
-        // A shell or a gone pane is refused as every other keystroke is (K2).
+        // A shell or a gone pane is refused as every other keystroke is (docs/decisions.md, K2).
         if let Err(refused) = self.tmux.check_agent_pane(pane).await {
             return deliver(refused, pane);
         }
@@ -845,7 +848,7 @@ impl Broker {
         )))
     }
 
-    /// An ackable task from `sender` to the member plus its preview (messaging.md §7.1).
+    /// An ackable task from `sender` to the member plus its preview, as a unicast send.
     pub async fn member_nudge(
         &self,
         fleet_id: FleetId,
@@ -965,7 +968,8 @@ impl Drop for CreatedPreset {
     }
 }
 
-/// Loads the template named by the prompt source (coding-agents.md §3.3), byte for byte.
+/// Loads the template named by the prompt source, byte for byte (a prompt file's line
+/// endings and trailing newline are kept, as in 0.14).
 fn load_template(source: &PromptSource, role: Role) -> Result<String> {
     match source {
         PromptSource::Default if role == Role::Monitor => {

@@ -1,5 +1,5 @@
 //! Messages: send, broadcast, poll, ack, cancel, show. Inline previews are typed only after
-//! the transaction commits (S3); broadcast previews run concurrently.
+//! the transaction commits; broadcast previews run concurrently (docs/decisions.md, S3).
 
 use super::{Broker, check_caller, check_member};
 use crate::db::{self, NewTask};
@@ -94,7 +94,7 @@ fn key_reused(key: &str, sender: AgentId, task_id: TaskId) -> Error {
     ))
 }
 
-/// Refuses empty or whitespace-only message text (O3, L4).
+/// Refuses empty or whitespace-only message text (docs/decisions.md, O3 and L4).
 pub fn validate_text(text: &str) -> Result<()> {
     if text.trim().is_empty() {
         return Err(Error::runtime(
@@ -485,8 +485,8 @@ impl Broker {
                             STATE_CANCELED,
                         ),
                     };
-                    // A task whose owning side is in another fleet does not exist for this caller
-                    // (messaging.md defect §9.7: task ids are global, existence must not leak).
+                    // A task whose owning side is in another fleet does not exist for this caller:
+                    // task ids are global, and existence must not leak (docs/decisions.md, MSG-1).
                     if !agent_in_fleet(tx, owner, fleet_id).await? {
                         return Err(task_not_found(task_id));
                     }
@@ -544,7 +544,7 @@ enum Transition {
 
 /// Why a unicast was refused: the sender's check first, then the recipient. An agent of
 /// another fleet is reported exactly like a missing one, so ids of other fleets do not leak
-/// (messaging.md defect §9.7).
+/// (docs/decisions.md, MSG-1).
 pub(crate) async fn unicast_refusal(
     conn: &mut SqliteConnection,
     fleet_id: FleetId,

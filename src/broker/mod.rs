@@ -1,6 +1,6 @@
 //! Business rules and transactions: fleets, agents and messages. No clap, no axum, no
 //! printing. Every write is one short `BEGIN IMMEDIATE` transaction; keystrokes into panes
-//! happen only after it commits (S3).
+//! happen only after it commits (docs/decisions.md, S3).
 
 pub mod activity;
 mod agents;
@@ -57,8 +57,8 @@ impl Broker {
     }
 }
 
-/// The caller check of cli.md §1.5: `--agent-id` must be an agent of `--fleet-id`. A
-/// deregistered agent is refused too (messaging.md defect §9.6).
+/// The caller check: `--agent-id` must be an agent of `--fleet-id`, and a deregistered agent
+/// is refused too (docs/decisions.md, C1 and MSG-2).
 async fn check_caller(
     conn: &mut SqliteConnection,
     fleet_id: FleetId,
@@ -76,8 +76,8 @@ async fn check_caller(
 }
 
 /// The membership half of [`check_caller`] for `message send`, whose own checks then refuse
-/// a deregistered sender with the text cli.md §6.1 records (`Sender agent not found or not
-/// active in fleet: <A>`).
+/// a deregistered sender with 0.14's text (`Sender agent not found or not active in fleet:
+/// <A>`; docs/decisions.md, MSG-2).
 async fn check_member(
     conn: &mut SqliteConnection,
     fleet_id: FleetId,
@@ -92,8 +92,8 @@ async fn check_member(
 }
 
 /// The fleet, which must exist and not be deleted: `monitor` commands and the list commands
-/// refuse an unknown or deleted fleet alike (cli.md §11 defect 14: `agent list` and
-/// `member list` used to answer with an empty list).
+/// refuse an unknown or deleted fleet alike, never answering with an empty list
+/// (docs/decisions.md, CLI-1).
 pub(crate) async fn live_fleet(
     conn: &mut SqliteConnection,
     fleet_id: FleetId,

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// which `--disable` says more clearly.
 pub const MAX_INTERVAL_SECS: i64 = 30 * 24 * 3600;
 /// Largest `--tick` accepted: 0.14 had no upper bound; this one (about 68 years) only keeps
-/// the loop's timer arithmetic from overflowing (docs/decisions.md, "Monitor tick range").
+/// the loop's timer arithmetic from overflowing (docs/decisions.md, M4).
 pub const MAX_TICK_SECS: i64 = i32::MAX as i64;
 
 /// The runtime part of `monitor status`.
@@ -77,7 +77,8 @@ pub struct MonitorStatus {
 pub struct TickPlan {
     /// Agents due now, ascending id.
     pub due: Vec<Watched>,
-    /// The live monitoring member's pane, when there is one (M1: wake it instead).
+    /// The live monitoring member's pane, when there is one: wake it instead
+    /// (docs/decisions.md, M1).
     pub watcher: Option<PaneTarget>,
     /// The fleet's root Director.
     pub director_agent_id: AgentId,
@@ -122,11 +123,11 @@ pub fn host_identity() -> &'static str {
     })
 }
 
-/// A slot is live when it has a pid and a heartbeat no older than max(3 × tick, 15) s
-/// (monitor.md §4.6), and, when the monitor runs where this process can see its pid, that
-/// pid exists. A monitor on another host or in another pid namespace (a container sharing
-/// the database) cannot be probed: its fresh heartbeat alone says it runs (monitor.md
-/// defect 3); a recycled pid cannot fake a heartbeat either.
+/// A slot is live when it has a pid and a heartbeat no older than max(3 × tick, 15) s, and,
+/// when the monitor runs where this process can see its pid, that pid exists. A monitor on
+/// another host or in another pid namespace (a container sharing the database) cannot be
+/// probed: its fresh heartbeat alone says it runs; a recycled pid cannot fake a heartbeat
+/// either (docs/decisions.md, MON-1).
 pub fn is_live(rt: &Runtime, now: &str) -> bool {
     let (Some(pid), Some(last)) = (rt.pid, &rt.last_tick_at) else {
         return false;
@@ -144,15 +145,15 @@ pub fn is_live(rt: &Runtime, now: &str) -> bool {
 /// An agent whose interval elapses within this many seconds counts as due. A tick stamps
 /// the time it started, and the next tick starts a timer period later give or take a few
 /// milliseconds of scheduling: without the slack, an agent whose interval is a multiple of
-/// the tick was due a hair after its tick about half the time, and waited a whole extra
+/// the tick would be due a hair after its tick about half the time, and wait a whole extra
 /// tick. Smaller than half the shortest tick (1 s), so nobody is woken a tick early.
 pub const DUE_SLACK_SECONDS: f64 = 0.25;
 
 /// A wake of the monitoring member also names every agent due within a quarter of its
-/// interval, at most this many seconds ahead (monitor.md defect 7): members of different
-/// phases are then woken together and stay in step, instead of waking the watcher up to once
-/// per tick. Poll triggers (no watcher) go to each agent's own pane and are not pulled
-/// forward.
+/// interval, at most this many seconds ahead: members of different phases are then woken
+/// together and stay in step, instead of waking the watcher up to once per tick. Poll
+/// triggers (no watcher) go to each agent's own pane and are not pulled forward
+/// (docs/decisions.md, MON-3).
 pub const COALESCE_CAP_SECONDS: i64 = 120;
 
 /// How early an agent with this interval may join a wake (see [`COALESCE_CAP_SECONDS`]).
@@ -192,8 +193,8 @@ impl Broker {
         Ok(fleet.director_agent_id.unwrap_or_default())
     }
 
-    /// Claims the fleet's monitor slot atomically (M2): under the write lock, a live slot
-    /// refuses; an absent, cleared or dead one is taken.
+    /// Claims the fleet's monitor slot atomically (docs/decisions.md, M2): under the write
+    /// lock, a live slot refuses; an absent, cleared or dead one is taken.
     pub async fn monitor_claim(&self, fleet_id: FleetId, pid: i64, tick: i64) -> Result<()> {
         let now = now_ts();
         let mut tx = self.db.begin_write().await?;
@@ -469,7 +470,8 @@ fn runtime_view(rt: Option<&Runtime>, now: &str) -> RuntimeView {
     }
 }
 
-/// The wake line typed into the monitoring member's pane (tmux.md §4.9), names sanitised.
+/// The wake line typed into the monitoring member's pane, in 0.14's wording, names
+/// sanitised (docs/decisions.md, C1).
 pub fn wake_payload(due: &[Watched], director_agent_id: AgentId) -> String {
     let list = due
         .iter()
@@ -486,7 +488,8 @@ pub fn wake_payload(due: &[Watched], director_agent_id: AgentId) -> String {
     )
 }
 
-/// The name rules of the wake line, then K1 for any other control character.
+/// 0.14's name rules of the wake line, then the sanitiser for any other control character
+/// (docs/decisions.md, C1 and K1).
 fn wake_name(name: &str) -> String {
     let s = name
         .replace("\r\n", "⏎")
@@ -496,7 +499,7 @@ fn wake_name(name: &str) -> String {
     crate::tmux::sanitize(&s)
 }
 
-/// The poll trigger typed into a due agent's own pane (M1).
+/// The poll trigger typed into a due agent's own pane (docs/decisions.md, M1).
 pub fn poll_trigger(fleet_id: FleetId, agent_id: AgentId) -> String {
     format!("cafleet message poll --fleet-id {fleet_id} --agent-id {agent_id}")
 }

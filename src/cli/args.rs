@@ -1,6 +1,7 @@
-//! The command tree (clap derive). Options the spec calls "required" are `Option`s here and
+//! The command tree (clap derive). Options 0.14 calls "required" are `Option`s here and
 //! checked by the command bodies in declaration order, so that the reported error (and its
-//! exit code) matches `cli.md` §1.3: `--fleet-id` missing is a runtime error, others usage.
+//! exit code) is 0.14's: `--fleet-id` missing is a runtime error, others usage errors
+//! (docs/decisions.md, C1).
 
 use crate::model::CodingAgent;
 use clap::{Args, Parser, Subcommand};

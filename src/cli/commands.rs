@@ -1,5 +1,5 @@
-//! One function per command: validate arguments in the spec's order, call the broker,
-//! print text or JSON.
+//! One function per command: validate arguments in 0.14's order (docs/decisions.md, C1),
+//! call the broker, print text or JSON.
 
 use super::args::*;
 use super::output::{self, col, print, print_json, table};
@@ -71,7 +71,7 @@ async fn run_command(cli: Cli, base: &Ctx) -> CliResult {
     }
 }
 
-/// `--fleet-id` is checked first and reported as a runtime error (cli.md §1.4).
+/// `--fleet-id` is checked first and reported as a runtime error (docs/decisions.md, C1).
 pub(crate) fn need_fleet(v: Option<i64>) -> Result<i64, CliError> {
     v.ok_or_else(|| {
         CliError::Runtime(
@@ -283,7 +283,7 @@ async fn fleet_delete(ctx: &Ctx, a: FleetDeleteArgs) -> CliResult {
     let fleet_id = need_arg(a.fleet_id, "FLEET_ID")?;
     let broker = ctx.broker().await?;
     let (count, placements): (u64, Vec<Placement>) = broker.fleet_delete(fleet_id).await?;
-    // Retired members' panes are closed too (tmux.md defect §8.5); never the Director's.
+    // Retired members' panes are closed too; never the Director's (docs/decisions.md, TMUX-2).
     let closed = broker.close_member_panes(&placements).await;
     if ctx.json {
         print_json(
@@ -393,7 +393,7 @@ async fn agent_deregister(ctx: &Ctx, a: AgentDeregisterArgs) -> CliResult {
     let agent_id = need(a.agent_id, "--agent-id")?;
     let broker = ctx.broker().await?;
     let placement = broker.agent_deregister(fleet_id, agent_id).await?;
-    // A retired member's pane is closed too (tmux.md defect §8.5).
+    // A retired member's pane is closed too (docs/decisions.md, TMUX-2).
     broker.close_member_panes(placement.as_slice()).await;
     if ctx.json {
         print_json(&json!({"status": "deregistered"}));

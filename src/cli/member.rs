@@ -222,7 +222,7 @@ pub async fn run(ctx: &Ctx, cmd: MemberCommand) -> CliResult {
     }
 }
 
-/// tmux on PATH and inside a tmux session (tmux.md §2.1).
+/// tmux on PATH and inside a tmux session, with 0.14's errors (docs/decisions.md, C1).
 fn ensure_tmux() -> Result<Tmux, CliError> {
     let tmux = Tmux::from_env();
     if !tmux.available() {
@@ -236,7 +236,8 @@ fn ensure_tmux() -> Result<Tmux, CliError> {
     Ok(tmux)
 }
 
-/// Target resolution, the pending check and the Director-only caller check (L6 order).
+/// Target resolution, the pending check and the Director-only caller check, in that order
+/// (docs/decisions.md, L6).
 async fn steerable(
     broker: &Broker,
     fleet_id: i64,
@@ -266,7 +267,7 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
     let director_id = need(a.agent_id, "--agent-id")?;
     let name = need(a.name, "--name")?;
     let description = need(a.description, "--description")?;
-    // Before any tmux check (L4).
+    // Before any tmux check (docs/decisions.md, L4 and MEM-1).
     crate::broker::validate_identity(&name, &description)?;
     if a.prompt_file.is_some() && !a.prompt_argv.is_empty() {
         return Err(CliError::Usage(
@@ -718,7 +719,8 @@ async fn nudge(ctx: &Ctx, a: NudgeArgs) -> CliResult {
     let member_id = need(a.member_id, "--member-id")?;
     let text = need(a.text, "--text")?;
     let mode = super::commands::deliver_mode(a.deliver.as_deref())?;
-    // O3: refused like send and broadcast (same text, exit 1), before any tmux check (L4).
+    // Refused like send and broadcast (same text, exit 1), before any tmux check
+    // (docs/decisions.md, O3 and L4).
     crate::broker::validate_text(&text)?;
     ensure_tmux()?;
     let broker = ctx.broker().await?;

@@ -1,6 +1,7 @@
-//! The command-line interface: parsing (clap derive), error reporting in the spec's format
-//! (`Error: <msg>`, exit 1; usage errors with the Usage/Try banner, exit 2), one
-//! current-thread tokio runtime per command, and the only layer that prints.
+//! The command-line interface: parsing (clap derive), error reporting in 0.14's format
+//! (`Error: <msg>`, exit 1; usage errors with the Usage/Try banner, exit 2;
+//! docs/decisions.md, C1), one current-thread tokio runtime per command, and the only layer
+//! that prints.
 
 pub mod args;
 mod commands;
@@ -57,7 +58,8 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Opens the configured database, migrating it on first use (S1), and wraps a broker.
+    /// Opens the configured database, migrating it on first use (docs/decisions.md, S1), and
+    /// wraps a broker.
     pub async fn broker(&self) -> Result<Broker, CliError> {
         let config = Config::from_env()?;
         let db = Db::open(&config.database_path, 1).await?;
@@ -88,10 +90,10 @@ impl Ctx {
     }
 }
 
-/// The clap command with the parsing rules of cli.md §1.3 applied at every level: a repeated
-/// option takes the last value, negative numbers are values, and (as click) an option that
-/// takes a value takes the next word whatever it looks like (`--fleet-id --full` is an
-/// invalid integer, not a missing value).
+/// The clap command with 0.14's parsing rules (docs/decisions.md, C1) applied at every
+/// level: a repeated option takes the last value, negative numbers are values, and (as
+/// click) an option that takes a value takes the next word whatever it looks like
+/// (`--fleet-id --full` is an invalid integer, not a missing value).
 pub fn command() -> clap::Command {
     fn tune(cmd: clap::Command) -> clap::Command {
         cmd.args_override_self(true)
@@ -132,13 +134,13 @@ where
         Err(e) => return report_clap_error(&command(), &argv, e),
     };
     if cli.command.is_none() {
-        // A group invoked without a subcommand prints its help to stderr (cli.md §1.1).
+        // A group invoked without a subcommand prints its help to stderr, as in 0.14.
         let mut root = command().bin_name("cafleet");
         eprint!("{}", root.render_help());
         return 2;
     }
-    // CAFLEET_MAX_TEXT_LEN is read once at start-up: a bad value fails every command
-    // (cli.md §1.7, decision O3), also those that never open the database.
+    // CAFLEET_MAX_TEXT_LEN is read once at start-up: a bad value fails every command, also
+    // those that never open the database (docs/decisions.md, O3).
     if let Err(e) =
         crate::config::parse_max_text_len(crate::config::env_var("CAFLEET_MAX_TEXT_LEN").as_deref())
     {
@@ -257,7 +259,7 @@ fn find_command<'a>(cmd: &'a clap::Command, path: &str) -> &'a clap::Command {
     current
 }
 
-/// The usage line of cli.md §1.2 for a command path.
+/// The usage line of a command path, as 0.14 prints it (docs/decisions.md, C1).
 fn usage_line(cmd: &clap::Command, path: &str) -> String {
     let target = find_command(cmd, path);
     if target.get_subcommands().next().is_some() {
@@ -288,7 +290,7 @@ fn usage_banner(cmd: &clap::Command, path: &str, msg: &str) -> String {
     )
 }
 
-/// Maps clap's parse errors to the click-style messages of cli.md §1.2.
+/// Maps clap's parse errors to 0.14's click-style messages (docs/decisions.md, C1).
 fn report_clap_error(cmd: &clap::Command, argv: &[OsString], e: clap::Error) -> i32 {
     let mut path = command_path(cmd, argv);
     if e.kind() == ErrorKind::UnknownArgument {

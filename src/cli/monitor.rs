@@ -182,7 +182,7 @@ async fn start(ctx: &Ctx, a: StartArgs) -> CliResult {
     Ok(())
 }
 
-/// Cancels `token` on SIGINT, SIGTERM or SIGHUP (M2).
+/// Cancels `token` on SIGINT, SIGTERM or SIGHUP (docs/decisions.md, M2).
 fn watch_signals(token: CancellationToken) -> std::io::Result<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut int = signal(SignalKind::interrupt())?;

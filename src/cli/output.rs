@@ -1,6 +1,6 @@
-//! Everything the CLI prints: text vs `--json`, the task and agent renderings of cli.md
-//! §1.8, and the stdout writer (ANSI filter into pipes, visible control characters on a
-//! terminal, broken pipe = quiet exit 0).
+//! Everything the CLI prints: text vs `--json`, 0.14's task and agent renderings
+//! (docs/decisions.md, C1), and the stdout writer (ANSI filter into pipes, visible control
+//! characters on a terminal, broken pipe = quiet exit 0).
 
 use crate::delivery::DeliveryRecord;
 use crate::model::{Agent, Placement, TYPE_UNICAST, Task};
@@ -48,7 +48,7 @@ fn write_stdout(bytes: &[u8]) {
     }
 }
 
-/// Removes `ESC [ [;?0-9]* [A-Za-z]` sequences (cli.md §1.6).
+/// Removes `ESC [ [;?0-9]* [A-Za-z]` sequences, as 0.14 does into a pipe (docs/decisions.md, C1).
 pub fn strip_csi(text: &str) -> String {
     let bytes: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
@@ -110,7 +110,7 @@ pub fn task_slim_json(t: &Task, max: usize) -> Value {
     Value::Object(m)
 }
 
-/// Full task JSON; a freshly created task lists `task_id` last (cli.md §1.8).
+/// Full task JSON; a freshly created task lists `task_id` last (as 0.14; docs/decisions.md, C1).
 pub fn task_full_json(t: &Task, fresh: bool) -> Value {
     let mut m = Map::new();
     if !fresh {
@@ -292,9 +292,9 @@ pub const fn col(title: &'static str, width: usize) -> Column {
     }
 }
 
-/// Lays out a fixed-width table with the spec's widths, widening a column only when a cell
-/// is longer (cli.md §11 defect 11: a long name or `opencode` no longer shifts the columns
-/// after it; tables whose cells fit are byte-identical to the spec's). Every line starts
+/// Lays out a fixed-width table with 0.14's widths, widening a column only when a cell is
+/// longer, so a long name or `opencode` never shifts the columns after it; tables whose
+/// cells fit are byte-identical to 0.14's (docs/decisions.md, CLI-2). Every line starts
 /// with `indent`; columns are joined by `sep`; `ruled` adds a dash line under the titles.
 pub fn table(
     indent: &str,

@@ -127,7 +127,7 @@ pub async fn broadcast_recipients(
     .await?)
 }
 
-/// Serialises an agent card as Python's `json.dumps` defaults do (data-model.md §2.3):
+/// Serialises an agent card as Python's `json.dumps` defaults do (docs/decisions.md, C1):
 /// `", "` and `": "` separators, non-ASCII escaped as `\uXXXX`.
 pub fn card_json(
     name: &str,
@@ -238,7 +238,8 @@ pub async fn active_monitoring_member(
     .await?)
 }
 
-/// Removes a just-registered agent whose spawn failed (decision O4: no rows left behind).
+/// Removes a just-registered agent whose spawn failed: no rows are left behind
+/// (docs/decisions.md, O4).
 /// Its placement and monitor rows go with it (ON DELETE CASCADE). Fails if a message
 /// already references it, in which case the caller soft-deregisters instead.
 pub async fn delete_unspawned(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<()> {
@@ -284,7 +285,7 @@ mod tests {
     }
 }
 
-/// An agent as the WebUI lists it (webui.md §4.2) plus its role and pane.
+/// An agent as the WebUI's API lists it (0.14's fields) plus its role and pane.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentView {
     /// Agent id.

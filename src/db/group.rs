@@ -1,12 +1,12 @@
 //! Group commit for long-running processes (the server, in-process users of the broker).
 //!
-//! Every write commits with an fsync (decision S2), and the fsync, not the SQL, is most of a
-//! small write's cost. When many tasks of one process write at once, one writer task takes
-//! every write waiting in its queue, runs each in its own savepoint of one `BEGIN IMMEDIATE`
-//! transaction, commits once, and only then answers each caller. A caller therefore still
-//! hears back only after its write is durable; a write that fails is rolled back to its
-//! savepoint alone and the others commit; if the commit itself fails, every write of the
-//! batch gets the error and none of them is stored.
+//! Every write commits with an fsync (docs/decisions.md, S2), and the fsync, not the SQL,
+//! is most of a small write's cost. When many tasks of one process write at once, one
+//! writer task takes every write waiting in its queue, runs each in its own savepoint of one
+//! `BEGIN IMMEDIATE` transaction, commits once, and only then answers each caller. A caller
+//! therefore still hears back only after its write is durable; a write that fails is rolled
+//! back to its savepoint alone and the others commit; if the commit itself fails, every
+//! write of the batch gets the error and none of them is stored.
 
 use super::Db;
 use crate::{Error, Result};

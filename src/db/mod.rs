@@ -142,7 +142,8 @@ impl Db {
             .filename(path)
             .create_if_missing(true)
             // WAL is switched on by `ensure_wal` below, not here: see there.
-            // S2: a send that printed an id must survive power loss, so fsync on every commit.
+            // A send that printed an id must survive power loss, so fsync on every commit
+            // (docs/decisions.md, S2).
             .synchronous(SqliteSynchronous::Full)
             // The schema's ON DELETE rules only hold with enforcement switched on.
             .foreign_keys(true)
@@ -164,7 +165,7 @@ impl Db {
                 )),
             })?;
         // A file we would refuse to migrate is refused before anything changes it: the WAL
-        // switch below rewrites its header (setup-doctor.md §1: "exit 1, nothing changed").
+        // switch below rewrites its header (docs/decisions.md, SETUP-1).
         // One round trip for both: every command pays for it.
         let (version, mode): (i64, String) = retry_busy(|| {
             sqlx::query_as(
@@ -274,7 +275,7 @@ impl Db {
     }
 
     /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so two
-    /// writers never deadlock upgrading read locks (S2).
+    /// writers never deadlock upgrading read locks (docs/decisions.md, S2).
     ///
     /// Writers first queue on an advisory lock on `<database>.writer-lock`: a waiter is
     /// woken the moment the lock is released. Left to SQLite's busy handler alone, a waiter

@@ -4,7 +4,7 @@ use crate::Result;
 use crate::model::{AgentId, FleetId};
 use sqlx::SqliteConnection;
 
-/// Interval for a fleet's root Director (monitor.md).
+/// Interval for a fleet's root Director (0.14's default).
 pub const DIRECTOR_INTERVAL_SECS: i64 = 180;
 /// Interval for an ordinary pane-bound member.
 pub const MEMBER_INTERVAL_SECS: i64 = 720;

@@ -127,7 +127,7 @@ pub struct MemberRow {
 
 /// Active pane-bound members of a fleet (root Director excluded), ascending id, with the
 /// activity times of `member list --activity` (broadcast summaries excluded). "Last sent"
-/// uses the send time, so a recipient's ack does not move it (messaging.md defect §9.10).
+/// uses the send time, so a recipient's ack does not move it (docs/decisions.md, MSG-3).
 pub async fn list_members(
     conn: &mut SqliteConnection,
     fleet_id: FleetId,

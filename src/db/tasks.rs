@@ -485,7 +485,7 @@ pub async fn transition(
     Ok(r.rows_affected() > 0)
 }
 
-/// A message as the WebUI shows it (webui.md §4.7), with sender and recipient names.
+/// A message as the WebUI's API shows it (0.14's shape), with sender and recipient names.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MessageView {
     /// Task id.

@@ -1,4 +1,4 @@
-//! The JSON endpoints of webui.md §4.
+//! The JSON endpoints of the WebUI's HTTP API, compatible with 0.14's (docs/decisions.md, C1).
 
 use super::{ApiError, ApiResult, AppState};
 use crate::broker::monitor::MAX_INTERVAL_SECS;
@@ -36,8 +36,8 @@ pub fn parse_python_int(raw: &str) -> Option<i64> {
         .map(|n| sign * n)
 }
 
-/// The fleet named by `X-Fleet-Id` (webui.md §3). A soft-deleted fleet is not found, as it
-/// is for `GET /api/fleets` (defect 6: 0.14 kept serving its agents and messages).
+/// The fleet named by `X-Fleet-Id`. A soft-deleted fleet is not found, as it is for
+/// `GET /api/fleets`: its agents and messages are not served (docs/decisions.md, WEB-1).
 pub async fn fleet_of(state: &AppState, headers: &HeaderMap) -> ApiResult<FleetId> {
     let raw = headers
         .get("x-fleet-id")
@@ -226,10 +226,10 @@ fn is_json_type(headers: &HeaderMap) -> bool {
     }
 }
 
-/// Step 1 of webui.md §2's check order: reads the body and parses a JSON one. Only an
-/// unreadable body (over the 2 MiB limit, or cut off; the API's JSON error with the status
-/// axum chose) or invalid JSON fails here; the shape is checked by [`body_object`] after
-/// the `X-Fleet-Id` checks.
+/// Step 1 of the API's check order (docs/decisions.md, C1): reads the body and parses a JSON
+/// one. Only an unreadable body (over the 2 MiB limit, or cut off; the API's JSON error with
+/// the status axum chose) or invalid JSON fails here; the shape is checked by
+/// [`body_object`] after the `X-Fleet-Id` checks.
 pub(crate) fn read_body(
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -261,8 +261,8 @@ pub(crate) fn read_body(
         })
 }
 
-/// Step 3: the body must be a JSON object (webui.md §4.5: a missing body is `missing`; an
-/// array, `null` or a non-JSON content type is `model_attributes_type`).
+/// Step 3: the body must be a JSON object (a missing body is `missing`; an array, `null`
+/// or a non-JSON content type is `model_attributes_type`, as in 0.14).
 pub(crate) fn body_object(raw: RawBody) -> ApiResult<serde_json::Map<String, Value>> {
     let not_object = |input: Value| {
         ApiError::invalid(

@@ -13,7 +13,7 @@ struct Dist;
 const NOT_BUILT: &str = "<!doctype html><meta charset=utf-8><title>CAFleet Admin</title><p>The WebUI is not built into this binary. Run <code>npm --prefix frontend ci &amp;&amp; npm --prefix frontend run build</code>, then rebuild cafleet. The API under <code>/api</code> works.</p>";
 
 /// Serves an embedded file, or `index.html` for any other path (SPA routing). Only GET and
-/// HEAD: any other method is 405 (webui.md §2), never the page.
+/// HEAD: any other method is 405, never the page (docs/decisions.md, WEB-2).
 pub async fn spa(method: Method, uri: Uri) -> Response {
     if !matches!(method, Method::GET | Method::HEAD) {
         return super::method_not_allowed_here();

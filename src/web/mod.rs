@@ -3,7 +3,8 @@
 //! request passes [`guard`]: on a loopback bind the Host must be the bound address or
 //! localhost (DNS rebinding; a bind beyond loopback has a token, which every API call must
 //! carry, so any Host is served there), a configured token is required on every API call
-//! (W1), and state-changing requests need a same-origin `Origin` or the token (W2).
+//! (W1), and state-changing requests need a same-origin `Origin` or the token (W2; both in
+//! docs/decisions.md).
 
 mod api;
 mod assets;
@@ -211,7 +212,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// An `/api` path no route matches: 404 for GET/HEAD, 405 for other methods (webui.md §2).
+/// An `/api` path no route matches: 404 for GET/HEAD, 405 for other methods, as in 0.14
+/// (docs/decisions.md, C1).
 async fn api_not_found(method: Method) -> Response {
     if matches!(method, Method::GET | Method::HEAD) {
         ApiError::not_found("Not Found").into_response()
@@ -295,7 +297,7 @@ fn same_secret(a: &str, b: &str) -> bool {
             == 0
 }
 
-/// The access rules of W1/W2, applied to every request.
+/// The access rules of W1 and W2 (docs/decisions.md), applied to every request.
 async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let sec = &state.security;
     let headers = req.headers();

@@ -72,7 +72,7 @@ fn a_python_database_is_adopted_without_losing_a_row() {
 #[test]
 fn messaging_keeps_working_on_an_adopted_database() {
     let env = adopted_env();
-    // First use by an ordinary command adopts the file (S1).
+    // First use by an ordinary command adopts the file (docs/decisions.md, S1 and C3).
     let polled = env.json(&["message", "poll", "--fleet-id", "1", "--agent-id", "3"]);
     let ids: Vec<i64> = polled
         .as_array()

@@ -1,6 +1,6 @@
-//! `cafleet agent register|list|show|deregister` (cli.md §4), the caller check of §1.5 with
-//! the deregistered-caller fix, `--skills` validation, and fleet isolation: a refused command
-//! changes nothing in the database.
+//! `cafleet agent register|list|show|deregister`, the caller check that also refuses
+//! deregistered agents (MSG-2), `--skills` validation (CLI-3), and fleet isolation: a refused
+//! command changes nothing in the database. The codes are sections of docs/decisions.md.
 
 use crate::support::*;
 

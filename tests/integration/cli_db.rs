@@ -1,5 +1,6 @@
-//! `cafleet db init` (setup-doctor.md §1, decision O2's JSON) and `cafleet doctor`
-//! (setup-doctor.md §3, with its defects fixed).
+//! `cafleet db init` and `cafleet doctor`: 0.14's outputs, `--json` (O2), adoption (C3), a
+//! refused database left untouched (SETUP-1), and what doctor does beyond 0.14 (SETUP-2).
+//! The codes are sections of docs/decisions.md.
 
 use crate::support::*;
 use std::path::PathBuf;
@@ -153,7 +154,8 @@ fn db_init_uses_the_home_default_when_no_url_is_set() {
     let out = env
         .cmd()
         .env_remove("CAFLEET_DATABASE_URL")
-        // Not followed: 0.14's database is under HOME, and must be found there (S1, C3).
+        // Not followed: 0.14's database is under HOME, and must be found there
+        // (docs/decisions.md, S1 and C3).
         .env("XDG_DATA_HOME", env.dir.path().join("xdg"))
         .args(["db", "init"])
         .output()

@@ -1,5 +1,5 @@
-//! `cafleet fleet create|list|show|delete` (cli.md §3, data-model.md §5.1 and §5.3, decision
-//! O2 for `fleet delete --json`).
+//! `cafleet fleet create|list|show|delete`: outputs, the rows a fleet starts with, soft
+//! deletion, and `fleet delete --json` (docs/decisions.md, O2).
 
 use crate::support::*;
 
@@ -40,7 +40,7 @@ fn fleet_create_prints_fleet_director_and_admin_ids() {
         env.ok(&["fleet", "create", "--label", "alpha"]),
         "1 director=1 admin=2\n"
     );
-    // Several fleets from one pane are independent fleets (L1).
+    // Several fleets from one pane are independent fleets (docs/decisions.md, L1).
     assert_eq!(env.ok(&["fleet", "create"]), "2 director=3 admin=4\n");
 }
 

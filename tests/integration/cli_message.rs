@@ -1,7 +1,7 @@
-//! `cafleet message send|broadcast|poll|ack|cancel|show` (cli.md §6, messaging.md): text and
-//! `--json` outputs, hidden `--full`/`--quiet`, every error of the catalogue, empty text (O3),
-//! the broadcast line (O1), truncation (§1.7) and fleet isolation (a refused command changes
-//! nothing in the database).
+//! `cafleet message send|broadcast|poll|ack|cancel|show`: text and `--json` outputs, hidden
+//! `--full`/`--quiet`, every error they print, empty text (O3), the broadcast line (O1),
+//! truncation (C1) and fleet isolation (a refused command changes nothing in the database).
+//! The codes are sections of docs/decisions.md.
 
 use crate::support::*;
 
@@ -526,7 +526,7 @@ fn send_refuses_a_deregistered_sender() {
                 "x"
             ]
         ),
-        // The text of cli.md §6.1 (this case was refused by 0.14 already).
+        // 0.14's text for an inactive sender (docs/decisions.md, MSG-2).
         "Error: Sender agent not found or not active in fleet: 3\n"
     );
     assert_eq!(snapshot(&env), before);
@@ -2000,7 +2000,7 @@ fn broadcast_and_poll_stay_inside_the_fleet() {
     assert_eq!(v[0]["text"], "fleet two only");
 }
 
-// ---------------------------------------------------------------- truncation (cli.md §1.7)
+// ---------------------------------------------------------------- truncation (0.14's rule)
 
 fn with_max(env: &Env, max: &str, args: &[&str]) -> String {
     let out = env
@@ -2321,7 +2321,7 @@ fn invalid_max_text_len_fails_message_commands_before_storing_anything() {
     assert_eq!(snapshot(&env), before);
 }
 
-// ---------------------------------------------------------------- output formats (cli.md §1.6)
+// ---------------------------------------------------------------- output formats (as 0.14)
 
 #[test]
 fn text_output_into_a_pipe_drops_csi_sequences() {

@@ -1,6 +1,6 @@
-//! The parser and the global conventions of cli.md §1: `--version`, help, groups without a
-//! subcommand, the click-style parse errors of §1.2 (exact texts, exit 2, Usage/Try banner),
-//! the option rules of §1.3 and the `--fleet-id` rule of §1.4.
+//! The parser and the global conventions kept from 0.14 (docs/decisions.md, C1):
+//! `--version`, help, groups without a subcommand, the click-style parse errors (exact
+//! texts, exit 2, Usage/Try banner), the option rules and the `--fleet-id` rule.
 
 use crate::support::Env;
 

@@ -44,8 +44,8 @@ fn thirty_two_processes_starting_on_a_fresh_database_all_succeed() {
 }
 
 /// Two first commands racing to switch a new file to WAL: SQLite answers the loser with an
-/// immediate "busy" that skips the busy timeout, so the switch must be retried (this failed
-/// about one round in two before it was).
+/// immediate "busy" that skips the busy timeout, so the switch must be retried (without the
+/// retry about one round in two fails, hence 20 rounds).
 #[test]
 fn two_first_commands_racing_on_new_databases_both_succeed_every_round() {
     for round in 0..20 {

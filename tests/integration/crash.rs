@@ -1,4 +1,4 @@
-//! Crash safety (issue #7): the real `cafleet` binary is SIGKILLed at random points while it
+//! Crash safety: the real `cafleet` binary is SIGKILLed at random points while it
 //! sends, broadcasts, polls and acks against one on-disk database, while it runs the monitor
 //! loop, and while it serves the HTTP API; afterwards the work restarts and the invariants
 //! are checked: every send that printed an id is stored, every open message is polled until
@@ -913,7 +913,7 @@ fn the_checks_catch_a_lost_send_a_partial_broadcast_and_a_reopened_ack() {
 // Scenario 2: the monitor killed at random; its slot must free within the liveness window.
 // ---------------------------------------------------------------------------------------
 
-/// `max(3 × tick, 15)` seconds for `--tick 1` (monitor.md §4.6).
+/// `max(3 × tick, 15)` seconds for `--tick 1`: the liveness window (docs/decisions.md, C1).
 const LIVENESS_WINDOW: Duration = Duration::from_secs(15);
 
 /// A `monitor start --tick 1` child with its output files.

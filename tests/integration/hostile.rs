@@ -374,7 +374,7 @@ fn hostile_texts_are_stored_exactly_and_typed_only_as_visible_text() {
             "{class}: show --full"
         );
         // Into a pipe the text output keeps the text (only CSI sequences are dropped, as
-        // 0.14 did; stand-ins replace controls only on a terminal).
+        // in 0.14; stand-ins replace controls only on a terminal).
         let out = env.ok(&[
             "message",
             "show",
@@ -694,7 +694,7 @@ fn odd_agent_names_and_fleet_labels_are_stored_exactly() {
     for name in odd_names() {
         let name = name.replace("PWNED", &pwned);
         if name.trim().is_empty() {
-            // Blank names are refused (cli.md §11 defect 5); blank labels are fine.
+            // Blank names are refused, blank labels are fine (docs/decisions.md, MEM-1).
             env.fails(
                 &[
                     "agent",

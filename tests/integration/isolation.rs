@@ -1,10 +1,10 @@
-//! Fleet isolation sweep (issue #7): two fleets, each with its Director on its own private
-//! tmux server, stand-in members, registered-only agents and messages. Every CLI command and
+//! Fleet isolation sweep: two fleets, each with its Director on its own private tmux
+//! server, stand-in members, registered-only agents and messages. Every CLI command and
 //! every HTTP API route is run, as a caller of one fleet, with ids of the other fleet (or of
-//! no fleet at all) in each id position, and must be refused with the spec's error and change
+//! no fleet at all) in each id position, and must be refused with 0.14's error and change
 //! nothing: every row of every table, the pane lists of both servers and every byte typed into
 //! any pane stay exactly as they were. A refusal for another fleet's id must read exactly like
-//! the refusal for an id that does not exist (no existence leaks, messaging.md defect §9.7).
+//! the refusal for an id that does not exist (no existence leaks: docs/decisions.md, MSG-1).
 //!
 //! The command tree and each command's id positions are read from `cafleet --help`, and the
 //! routes from `src/web/mod.rs`: a new command, id option or route that the sweep does not
@@ -837,8 +837,9 @@ fn director_nf(d: i64, f: i64) -> String {
     format!("Director agent '{d}' not found or not active in fleet '{f}'.")
 }
 
-/// K4's refusal of a caller that is not the fleet's Director pane. The same pane id on
-/// another server names both servers (else it would read "pane %1 is not pane %1").
+/// The refusal of a caller that is not the fleet's Director pane (docs/decisions.md, K4).
+/// The same pane id on another server names both servers (else it would read "pane %1 is
+/// not pane %1").
 fn director_only(w: &World, command: &str, caller: Who, fleet: &Side) -> String {
     let c = w.side(caller);
     let (mine, theirs) = if c.director_pane == fleet.director_pane {
@@ -1354,7 +1355,7 @@ fn cli_cases(w: &World) -> Vec<Case> {
         );
     }
 
-    // Lists of an unknown or deleted fleet are refused (cli.md §11 defect 14).
+    // Lists of an unknown or deleted fleet are refused (docs/decisions.md, CLI-1).
     for f in [GHOST_FLEET, fc] {
         v.push(
             case(
@@ -1456,7 +1457,8 @@ fn cli_refuses_every_id_of_another_fleet_and_changes_nothing() {
     let w = World::new();
     let setup = started.elapsed();
     // Identical layouts: the same pane ids exist on both servers, so a keystroke sent to the
-    // right pane id on the wrong server would land in the other fleet's pane (K3).
+    // right pane id on the wrong server would land in the other fleet's pane
+    // (docs/decisions.md, K3).
     assert_eq!(w.a.m1_pane, w.b.m1_pane);
     assert_eq!(w.a.director_pane, w.b.director_pane);
 
@@ -1649,9 +1651,9 @@ fn cli_refuses_every_id_of_another_fleet_and_changes_nothing() {
     std::thread::sleep(Duration::from_millis(500));
     assert_unchanged(&after_reads, &w.snapshot(), "the sweep (after settling)");
 
-    // Identity is self-asserted by design (messaging.md §8): a process in A's pane may act as
-    // B's agent; the preview then goes to B's pane on B's server, never to the pane with the
-    // same id on the caller's server (K3).
+    // Identity is self-asserted by design: a process in A's pane may act as B's agent; the
+    // preview then goes to B's pane on B's server, never to the pane with the same id on the
+    // caller's server (docs/decisions.md, MSG-4 and K3).
     let before_a = w.outside_state();
     let probe = "cross-server-probe";
     w.ok(
@@ -2026,7 +2028,7 @@ async fn api_sweep(w: &World, started: Instant) {
         calls += 1;
     }
 
-    // The deleted fleet is gone for the API too (webui.md defect 6), whoever sends.
+    // The deleted fleet is gone for the API too, whoever sends (docs/decisions.md, WEB-1).
     for from in [w.c_admin, a.admin] {
         api.refused(
             w,
@@ -2089,7 +2091,7 @@ async fn api_sweep(w: &World, started: Instant) {
         .iter()
         .map(|x| as_i64(&x["agent_id"]))
         .collect();
-    // Deregistered agents are listed only when they have messages (webui.md §4.2).
+    // Deregistered agents are listed only when they have messages (as in 0.14).
     let mut a_listed = a_agents.clone();
     a_listed.remove(&a.gone);
     assert_eq!(listed, a_listed);

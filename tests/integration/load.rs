@@ -11,8 +11,7 @@
 //!
 //! `CAFLEET_LOAD_SCALE=<n>` multiplies the sends per process and the pollers' and HTTP
 //! clients' pace (the CI run is `1`: 6,400 sends).
-//! Run: `cargo test --test integration load:: -- --nocapture` (add `--ignored` while the
-//! test is marked with the busy-timeout bug below).
+//! Run: `cargo test --test integration load:: -- --nocapture`.
 
 use crate::support::*;
 use std::collections::{HashMap, HashSet};

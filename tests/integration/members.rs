@@ -146,7 +146,7 @@ pub fn expect_code(out: &Output, code: i32) -> String {
     String::from_utf8(out.stderr.clone()).expect("utf-8 stderr")
 }
 
-/// The usage-error text (banner + message) of `cafleet member <cmd>` (cli.md §1.2).
+/// The usage-error text (banner + message) of `cafleet member <cmd>`, as 0.14 prints it.
 pub fn usage(cmd: &str, msg: &str) -> String {
     let line = match cmd {
         "create" => "cafleet member create [OPTIONS] [PROMPT_ARGV]...".to_string(),
@@ -368,7 +368,7 @@ fn member_create_json_carries_the_placement_row() {
             window,
             pane,
             "codex".into(),
-            // K3: the placement records the server the pane lives on.
+            // The placement records the server the pane lives on (docs/decisions.md, K3).
             canonical(&team.server.socket),
         ]]
     );

@@ -1,6 +1,7 @@
 //! Removing members and the Director-only rule: `member delete` (graceful, --force, the
-//! Director refused, the 15 s timeout), K4's caller check on every Director-only command,
-//! and no pane outliving its agent (`fleet delete`, `agent deregister`).
+//! Director refused, the 15 s timeout), the caller check on every Director-only command
+//! (docs/decisions.md, K4), and no pane outliving its agent (`fleet delete`, `agent
+//! deregister`; TMUX-2).
 
 use crate::members::*;
 use crate::support::*;
@@ -204,7 +205,7 @@ fn delete_of_a_member_that_ignores_exit_times_out_and_keeps_it() {
 }
 
 // ---------------------------------------------------------------------------------------
-// K4: Director-only commands check the calling pane.
+// Director-only commands check the calling pane (docs/decisions.md, K4).
 // ---------------------------------------------------------------------------------------
 
 fn not_director(command: &str, caller: &str, team: &Team) -> String {
@@ -285,7 +286,7 @@ fn director_only_commands_without_a_calling_pane_are_refused() {
         .output()
         .unwrap();
     assert_eq!(expect_code(&out, 1), not_director("exec", "none", &team));
-    // Outside tmux altogether: the spec's tmux error.
+    // Outside tmux altogether: 0.14's tmux error.
     let out = team
         .env
         .cmd()
@@ -386,7 +387,7 @@ fn member_delete_leaves_no_pane_and_no_row_for_any_backend() {
 }
 
 // ---------------------------------------------------------------------------------------
-// K2: nothing is typed into a member pane whose foreground program is a shell.
+// Nothing is typed into a member pane that runs a shell (docs/decisions.md, K2).
 // ---------------------------------------------------------------------------------------
 
 #[test]

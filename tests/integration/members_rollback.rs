@@ -1,5 +1,5 @@
-//! `member create` failure paths (O4): every refused or failed create leaves no rows in
-//! agents, agent_placements, monitor_config or tasks, and no stray pane.
+//! `member create` failure paths (docs/decisions.md, O4): every refused or failed create
+//! leaves no rows in agents, agent_placements, monitor_config or tasks, and no stray pane.
 
 use crate::members::*;
 use crate::support::*;
@@ -242,8 +242,8 @@ fn split_window_failure_from_tmux_rolls_back_everything() {
     // The monitor slot was not taken by the failed attempt.
     let v = team.create("mon", &["--role", "monitor"]);
     assert_eq!(v["name"], "mon");
-    // An opencode member that fails the same way leaves no preset it wrote behind (cli.md
-    // §11 defect 9)...
+    // An opencode member that fails the same way leaves no preset it wrote behind
+    // (docs/decisions.md, MEM-4)...
     let preset = team
         .env
         .dir
@@ -326,7 +326,8 @@ fn create_from_a_non_director_pane_is_refused_with_nothing_written() {
 fn create_errors_of_the_spec_come_before_the_director_only_check() {
     let team = Team::new();
     let (_, member) = spawn(&team, "m1", &[]);
-    // L6: an unknown fleet is reported as the spec says, even from a member's pane.
+    // An unknown fleet is reported with 0.14's error, even from a member's pane
+    // (docs/decisions.md, L6).
     let mut args = create_args(&[]);
     args[3] = "99";
     let out = run_in_pane(&team, &member, &args);

@@ -568,7 +568,7 @@ fn exec_text_output_quotes_the_command_like_python_repr() {
             format!("Sent bash command {repr} to member m1 ({pane}).\n")
         );
     }
-    // Control characters in the command are typed as visible stand-ins (K1).
+    // Control characters in the command are typed as visible stand-ins (docs/decisions.md, K1).
     assert_keys(
         &team,
         &pane,
@@ -811,7 +811,7 @@ fn nudge_that_cannot_be_pushed_is_still_queued() {
 fn nudge_refuses_blank_text_and_unknown_targets() {
     let team = Team::new();
     let (id, pane) = spawn(&team, "m1", &[]);
-    // O3: refused like `message send` (same text, exit 1).
+    // Refused like `message send` (same text, exit 1; docs/decisions.md, O3).
     assert_eq!(
         team.env.fails(&nudge_args("1", &id, "  \n "), 1),
         "Error: message text may not be empty. Pass the message body with --text \"...\".\n"
@@ -925,7 +925,8 @@ fn member_commands_but_list_need_tmux_on_path_and_a_tmux_session() {
             "{args:?}"
         );
     }
-    // L4: blank text is refused before any tmux check, as send and broadcast refuse it (O3).
+    // Blank text is refused before any tmux check, as send and broadcast refuse it
+    // (docs/decisions.md, L4 and O3).
     // Neither tmux on PATH nor a session: argument errors still come first.
     let untmuxed = |args: &[&str]| {
         let out = team
@@ -943,7 +944,7 @@ fn member_commands_but_list_need_tmux_on_path_and_a_tmux_session() {
         untmuxed(&nudge_args("1", &id, "  ")),
         "Error: message text may not be empty. Pass the message body with --text \"...\".\n"
     );
-    // So is a blank member name (cli.md §11 defect 5); nothing is registered, no pane made.
+    // So is a blank member name (docs/decisions.md, MEM-1); nothing is registered, no pane made.
     let mut blank_name = commands[0].clone();
     blank_name[7] = " ";
     assert_eq!(

@@ -1,5 +1,5 @@
 //! `cafleet monitor start|status|config` against a real private tmux server with stand-in
-//! coding agents (monitor.md, decisions M1–M3): the start-up line, poll triggers into due
+//! coding agents (docs/decisions.md, M1–M3): the start-up line, poll triggers into due
 //! agents' own panes, one wake line per tick into a monitoring member's pane, schedules
 //! (not yet due, disabled), dead panes, stopping (signals, `fleet delete`), the atomic slot,
 //! surviving a failing tmux, `monitor status` and `monitor config`, and enrollment (fresh
@@ -108,7 +108,7 @@ impl Monitor {
         self.err.lock().unwrap().clone()
     }
 
-    /// Waits for the start-up line (M3) and checks it exactly.
+    /// Waits for the start-up line (docs/decisions.md, M3) and checks it exactly.
     fn wait_started(&self, fleet: i64, tick: u32) {
         let ok = wait_for(DEADLINE, || !self.lines().is_empty());
         assert!(ok, "no start-up line; stderr: {}", self.stderr());
@@ -221,12 +221,13 @@ fn director_keys(team: &Team) -> Vec<u8> {
     std::fs::read(&team.director_log).unwrap_or_default()
 }
 
-/// The poll trigger of M1 as the stand-in receives it (the text, then Enter as CR).
+/// The poll trigger as the stand-in receives it: the text, then Enter as CR
+/// (docs/decisions.md, M1).
 fn trigger(fleet: i64, agent: i64) -> String {
     format!("cafleet message poll --fleet-id {fleet} --agent-id {agent}\r")
 }
 
-/// The wake line of monitor.md §4.4 for due agents given as (role, id, name).
+/// The wake line (0.14's wording) for due agents given as (role, id, name).
 fn wake(due: &[(&str, i64, &str)], director: i64) -> String {
     let list = due
         .iter()
@@ -319,7 +320,7 @@ fn stopped_runtime(tick: Value) -> Value {
     })
 }
 
-/// A timestamp in the spec's format, `secs` seconds from now (SQLite's clock).
+/// A timestamp in the stored format, `secs` seconds from now (SQLite's clock).
 fn sql_ts(env: &Env, secs: i64) -> String {
     env.query(&format!(
         "SELECT strftime('%Y-%m-%dT%H:%M:%S', 'now', '{secs} seconds') || '.000000+00:00'"
@@ -549,7 +550,7 @@ fn wake_lines_sanitise_agent_names() {
     let line = wake(&[("member", m1, "Evilˋxˋ$﹙id)⏎tab")], 1);
     let keys = team.keys_contain(&pw, format!("{line}\r").as_bytes());
     assert_eq!(typed_lines(&keys), vec![line]);
-    // stdout prints the name raw (monitor.md §4.3).
+    // stdout prints the name raw, as 0.14 does.
     assert_eq!(
         mon.wait_due(1)[0].1,
         format!("due agent {m1} (Evil`x`$(id)\ttab) -> wake monitor")
@@ -695,7 +696,7 @@ fn a_watcher_pane_that_runs_a_shell_is_reported_and_the_due_agents_get_poll_trig
             "Warning: cannot wake the monitoring member in pane {pw} (its pane runs the shell bash); sending poll triggers to the due agents instead"
         )
     );
-    // Nothing was typed into the shell (K2).
+    // Nothing was typed into the shell (docs/decisions.md, K2).
     let screen = team.server.tmux(&["capture-pane", "-p", "-t", &pw]);
     assert!(!screen.contains("monitor"), "{screen}");
 }
@@ -734,7 +735,7 @@ fn fleet_delete_stops_the_loop_with_exit_0_within_a_couple_of_ticks() {
     );
 }
 
-/// Starts a `--tick 2` monitor, sends `sig`, and checks the clean stop of M2.
+/// Starts a `--tick 2` monitor, sends `sig`, and checks the clean stop (docs/decisions.md, M2).
 fn stops_cleanly_on(sig: &str) {
     let team = Team::new();
     let mut mon = Monitor::spawn(&team.env, 1, 2, None);
@@ -876,7 +877,7 @@ fn a_monitor_on_another_host_is_judged_by_its_heartbeat_and_ours_by_its_pid() {
         "INSERT INTO monitor_runtime (fleet_id, pid, started_at, last_tick_at, tick_seconds, host) VALUES (1, {ghost}, '{fresh}', '{fresh}', 1, 'other-box pid:[1]')"
     ));
     // Another host or pid namespace: its pid cannot be probed from here, so the fresh
-    // heartbeat says it runs (monitor.md defect 3), and a second start is refused.
+    // heartbeat says it runs, and a second start is refused (docs/decisions.md, MON-1).
     let st = status_json(&team.env, 1);
     assert_eq!(st["runtime"]["running"], true, "{st}");
     assert_eq!(st["runtime"]["pid"], json!(ghost));

@@ -1,5 +1,5 @@
 //! Inline previews against a real private tmux server: exact bytes, inert hostile text,
-//! shells never typed into, and the right server only (K1–K3, S3).
+//! shells never typed into, and the right server only (docs/decisions.md, K1–K3 and S3).
 
 use crate::support::*;
 use std::time::Duration;
@@ -217,7 +217,7 @@ fn broadcast_counts_deliveries_and_previews_separately() {
 #[test]
 fn the_preview_is_typed_only_after_the_message_is_committed() {
     // The recorder pane's program checks the database the moment the first byte arrives:
-    // the announced task must already be visible to another connection (S3).
+    // the announced task must already be visible to another connection (docs/decisions.md, S3).
     let mut env = Env::new();
     let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
     let script = env.dir.path().join("checker.py");

@@ -1050,7 +1050,7 @@ async fn the_fleet_header_is_checked_before_the_body_shape() {
         let (s, v, _) = api.call(req).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{method}");
         assert_eq!(v["detail"][0]["type"], "json_invalid");
-        // With the header: a non-JSON content type is not an object (webui.md §4.5), even
+        // With the header: a non-JSON content type is not an object (as in 0.14), even
         // when the text would parse as one.
         for (body, ctype, kind) in [
             (
