@@ -315,6 +315,6 @@ fn stamp_all(bencher: Bencher) {
         let now = f.now(n, ChronoDuration::days(1));
         n += 1;
         f.rt.block_on(f.broker.monitor_stamp(&ids, &now))
-            .expect("stamp")
+            .expect("stamp");
     });
 }

@@ -177,7 +177,7 @@ mod lock_holds {
             if let Some(us) = held.0 {
                 HOLDS
                     .lock()
-                    .unwrap_or_else(|p| p.into_inner())
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .push(Duration::from_micros(us));
             }
         }
@@ -194,7 +194,11 @@ mod lock_holds {
 
     /// Every hold captured since the last call.
     pub fn take() -> Vec<Duration> {
-        std::mem::take(&mut *HOLDS.lock().unwrap_or_else(|p| p.into_inner()))
+        std::mem::take(
+            &mut *HOLDS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 }
 
@@ -274,7 +278,10 @@ struct Reaped {
     cpu: Option<Duration>,
 }
 
+// The one FFI call of the package (the package denies unsafe code; the library forbids it):
+// `wait4`, the only way to get a reaped child's CPU time without a dependency.
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+#[allow(unsafe_code)]
 mod reap {
     use super::Reaped;
     use std::time::Duration;
@@ -850,7 +857,7 @@ fn cli_rows(cfg: &Config, bin: &Path, seed: &Messaging, rows: &mut Vec<Row>) {
     const G: &str = "CLI (whole process)";
     let (dir, path) = copy_of(&seed.path);
     let (fleet, a) = (seed.fleet.to_string(), &seed.agents);
-    let ids: Vec<String> = a.iter().map(|id| id.to_string()).collect();
+    let ids: Vec<String> = a.iter().map(std::string::ToString::to_string).collect();
     let target = Target::MedianRss(Duration::from_millis(3), 10 * MIB);
     let n = cfg.n / 2;
     let t = which("true");
@@ -1116,7 +1123,7 @@ fn member_rows(cfg: &Config, bin: &Path, rows: &mut Vec<Row>) {
             "benchmark member",
         ]
         .iter()
-        .map(|s| s.to_string())
+        .map(std::string::ToString::to_string)
         .collect()
     };
     let delete = |id: &str| {
@@ -1260,8 +1267,10 @@ fn machine(logs: Option<&Path>) -> Machine {
     let cpu = cpuinfo
         .lines()
         .find_map(|l| l.strip_prefix("model name"))
-        .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-        .unwrap_or_else(|| "unknown".into());
+        .map_or_else(
+            || "unknown".into(),
+            |v| v.trim_start_matches([' ', '\t', ':']).to_string(),
+        );
     // `just bench` records the load average before its first bench; otherwise it is now.
     let load = logs
         .and_then(|d| std::fs::read_to_string(d.join("loadavg")).ok())
@@ -1279,12 +1288,11 @@ fn machine(logs: Option<&Path>) -> Machine {
         .unwrap_or_else(|| "unknown".into());
     Machine {
         date: Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        nproc: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        nproc: std::thread::available_parallelism().map_or(0, std::num::NonZero::get),
         cpu,
         load_at_start: load,
         kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
-            .map(|s| s.trim().to_string())
-            .unwrap_or_else(|_| std::env::consts::OS.into()),
+            .map_or_else(|_| std::env::consts::OS.into(), |s| s.trim().to_string()),
         commit: if dirty {
             format!("{commit} (with uncommitted changes)")
         } else {

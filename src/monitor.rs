@@ -88,9 +88,8 @@ pub async fn tick_once(
     if !broker.monitor_heartbeat(fleet_id, pid, &now).await? {
         return Ok(Flow::Stop);
     }
-    let director = match broker.monitor_fleet(fleet_id).await {
-        Ok(d) => d,
-        Err(_) => return Ok(Flow::Stop),
+    let Ok(director) = broker.monitor_fleet(fleet_id).await else {
+        return Ok(Flow::Stop);
     };
     match broker.redeliver(fleet_id, policy, &now).await {
         Ok(done) => {

@@ -722,9 +722,7 @@ pub fn find_on_path(name: &str) -> Option<PathBuf> {
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// Makes text inert for typing into a pane (docs/decisions.md, K1): CR, LF and CRLF become
@@ -815,7 +813,7 @@ mod tests {
             "line1\nline2\r\nline3\rend\ttab \x03c \x15u \x1b[Aesc \x7fdel \u{9b}c1 \u{202e}rtl",
         );
         assert_eq!(s, "line1⏎line2⏎line3⏎end␉tab ␃c ␕u ␛[Aesc ␡del �c1 �rtl");
-        assert!(!s.chars().any(|c| c.is_control()));
+        assert!(!s.chars().any(char::is_control));
         // Fillers, tags and variation selectors hide text from a reader; emoji keep their
         // presentation selector.
         assert_eq!(

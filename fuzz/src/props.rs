@@ -484,7 +484,9 @@ pub async fn check_web(fx: &WebFixture, data: &[u8]) {
     let detail = if ctype.starts_with("application/json") {
         let v: Value =
             serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("invalid JSON ({e}): {what}"));
-        v.get("detail").map(|d| d.to_string()).unwrap_or_default()
+        v.get("detail")
+            .map(std::string::ToString::to_string)
+            .unwrap_or_default()
     } else {
         assert!(!is_api, "an API response that is not JSON: {what}");
         String::new()

@@ -181,8 +181,7 @@ fn claude_checks() -> Vec<Check> {
         ));
     }
     let user = claude_settings::user_settings_path()
-        .map(|p| display_path(&p))
-        .unwrap_or_else(|| "~/.claude/settings.json".into());
+        .map_or_else(|| "~/.claude/settings.json".into(), |p| display_path(&p));
     checks.push(match found.cafleet_rule() {
         Some(r) => check(
             "claude",

@@ -414,10 +414,10 @@ async fn delete(ctx: &Ctx, a: DeleteArgs) -> CliResult {
 }
 
 fn clock(ts: &Option<String>) -> String {
-    ts.as_deref()
-        .and_then(|t| t.split_once('T'))
-        .map(|(_, time)| time.chars().take(8).collect())
-        .unwrap_or_else(|| "-".to_string())
+    ts.as_deref().and_then(|t| t.split_once('T')).map_or_else(
+        || "-".to_string(),
+        |(_, time)| time.chars().take(8).collect(),
+    )
 }
 
 fn idle_seconds(sent: &Option<String>, recv: &Option<String>) -> Option<i64> {
@@ -503,7 +503,7 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
     let mut lines = vec![format!("{n} member{}:", if n == 1 { "" } else { "s" })];
     let mut columns = vec![col("agent_id", 14), col("name", 8), col("status", 6)];
     let lead = |m: &crate::db::placements::MemberRow| {
-        vec![m.agent_id.to_string(), m.name.clone(), m.status.to_string()]
+        vec![m.agent_id.to_string(), m.name.clone(), m.status.clone()]
     };
     let rows: Vec<Vec<String>> = if a.activity {
         columns.extend([
@@ -540,11 +540,11 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
             .map(|m| {
                 let mut row = lead(m);
                 row.extend([
-                    m.coding_agent.to_string(),
-                    m.tmux_session.to_string(),
-                    m.tmux_window_id.to_string(),
+                    m.coding_agent.clone(),
+                    m.tmux_session.clone(),
+                    m.tmux_window_id.clone(),
                     m.tmux_pane_id.as_deref().unwrap_or("(pending)").to_string(),
-                    m.created_at.to_string(),
+                    m.created_at.clone(),
                     activity(m.agent_id).activity.to_string(),
                     undelivered(m.agent_id).text(),
                 ]);

@@ -66,7 +66,7 @@ impl Ctx {
         db.migrate().await?;
         self.opened
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(db.clone());
         Ok(Broker::new(db, Tmux::from_env(), config.max_text_len))
     }
@@ -82,7 +82,7 @@ impl Ctx {
             &mut *self
                 .opened
                 .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
         for db in opened {
             db.close().await;
@@ -267,11 +267,10 @@ fn usage_line(cmd: &clap::Command, path: &str) -> String {
     }
     let mut line = format!("{path} [OPTIONS]");
     for arg in target.get_positionals() {
-        let name = arg
-            .get_value_names()
-            .and_then(|v| v.first())
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
+        let name = arg.get_value_names().and_then(|v| v.first()).map_or_else(
+            || arg.get_id().as_str().to_uppercase(),
+            std::string::ToString::to_string,
+        );
         line.push(' ');
         // Repeated optional words (member create's prompt) read `[NAME]...`, as click does.
         if arg.get_num_args().is_some_and(|n| n.max_values() > 1) {
@@ -390,9 +389,10 @@ fn report_clap_error(cmd: &clap::Command, argv: &[OsString], e: clap::Error) -> 
                     // Range-checked options explain themselves (click's IntRange wording).
                     "--choice" | "--tick" | "--interval" => format!(
                         "Invalid value for '{name}': {}",
-                        std::error::Error::source(&e)
-                            .map(|s| s.to_string())
-                            .unwrap_or_else(|| format!("'{value}' is not a valid integer range."))
+                        std::error::Error::source(&e).map_or_else(
+                            || format!("'{value}' is not a valid integer range."),
+                            std::string::ToString::to_string
+                        )
                     ),
                     _ => format!("Invalid value for '{name}': '{value}' is not a valid integer."),
                 }
@@ -416,8 +416,7 @@ fn report_clap_error(cmd: &clap::Command, argv: &[OsString], e: clap::Error) -> 
             let rendered = e
                 .kind()
                 .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| e.to_string());
+                .map_or_else(|| e.to_string(), str::to_string);
             rendered.trim().to_string()
         }
     };

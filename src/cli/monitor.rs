@@ -242,8 +242,7 @@ fn status_text(st: &MonitorStatus) -> String {
             .map(|a| {
                 let last = a
                     .last_ping_age_seconds
-                    .map(|s| format!("{s}s ago"))
-                    .unwrap_or_else(|| "—".into());
+                    .map_or_else(|| "—".into(), |s| format!("{s}s ago"));
                 let pane = match (&a.pane_id, a.pane_alive) {
                     (None, _) => "(pending)".to_string(),
                     (Some(p), Some(true)) => p.clone(),

@@ -71,7 +71,7 @@ pub async fn run(_ctx: &Ctx, a: ServerArgs) -> CliResult {
             return Err(CliError::Exit(3));
         }
     };
-    let bound_port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+    let bound_port = listener.local_addr().map_or(port, |a| a.port());
     let state = AppState {
         broker: broker.clone(),
         security: Arc::new(Security::for_bind(&host, bound_port, token.clone())),

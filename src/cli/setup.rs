@@ -99,9 +99,10 @@ pub async fn run(ctx: &Ctx, a: SetupArgs) -> CliResult {
             let looked: Vec<String> = skills::BACKENDS
                 .iter()
                 .map(|&b| {
-                    skills::config_home(b)
-                        .map(|h| skills::display_path(&h))
-                        .unwrap_or_else(|| format!("the {b} home (HOME is not set)"))
+                    skills::config_home(b).map_or_else(
+                        || format!("the {b} home (HOME is not set)"),
+                        |h| skills::display_path(&h),
+                    )
                 })
                 .collect();
             skills_error = Some(format!(
@@ -295,8 +296,7 @@ impl ClaudeAllow {
     fn shown_path(&self) -> String {
         self.path
             .as_deref()
-            .map(skills::display_path)
-            .unwrap_or_else(|| "claude's settings.json".into())
+            .map_or_else(|| "claude's settings.json".into(), skills::display_path)
     }
 
     /// `claude: permission Bash(cafleet:*) added -> ~/.claude/settings.json`
@@ -350,8 +350,7 @@ impl ClaudeHooks {
     fn shown_path(&self) -> String {
         self.path
             .as_deref()
-            .map(skills::display_path)
-            .unwrap_or_else(|| "claude's settings.json".into())
+            .map_or_else(|| "claude's settings.json".into(), skills::display_path)
     }
 
     fn status(&self) -> &'static str {

@@ -409,11 +409,11 @@ impl Db {
             });
         match written {
             Ok(()) => {
-                tracing::info!(backup = %target.display(), "backed up the database before migrating")
+                tracing::info!(backup = %target.display(), "backed up the database before migrating");
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&temp);
-                tracing::warn!(error = %e, "could not back up the database before migrating")
+                tracing::warn!(error = %e, "could not back up the database before migrating");
             }
         }
     }

@@ -51,8 +51,7 @@ pub async fn spa(method: Method, uri: Uri) -> Response {
 
 fn index() -> Response {
     let body = Dist::get("index.html")
-        .map(|f| f.data.into_owned())
-        .unwrap_or_else(|| NOT_BUILT.as_bytes().to_vec());
+        .map_or_else(|| NOT_BUILT.as_bytes().to_vec(), |f| f.data.into_owned());
     (
         StatusCode::OK,
         [

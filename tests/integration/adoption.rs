@@ -196,7 +196,7 @@ fn foreign_and_unknown_schemas_are_refused_untouched() {
                 .await
                 .unwrap();
             sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
-        })
+        });
     };
     exec("CREATE TABLE notes (x INTEGER)");
     let err = env.fails(&["db", "init"], 1);

@@ -5,7 +5,7 @@
 use crate::support::*;
 
 fn rows(v: &[&str]) -> Vec<Vec<String>> {
-    vec![v.iter().map(|s| s.to_string()).collect()]
+    vec![v.iter().map(std::string::ToString::to_string).collect()]
 }
 
 fn register(env: &Env, fleet: &str, name: &str, description: &str) -> String {

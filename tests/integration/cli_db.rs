@@ -198,7 +198,12 @@ fn db_init_json_reports_adopted() {
     assert_eq!(v["action"], "adopted");
     assert_eq!(v["head"], "0005");
     assert_eq!(v["path"], env.db_path.display().to_string());
-    let keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let keys: Vec<&str> = v
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(std::string::String::as_str)
+        .collect();
     assert_eq!(keys, ["path", "action", "from", "head", "schema_version"]);
 }
 

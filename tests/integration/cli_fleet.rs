@@ -9,7 +9,7 @@ const FLEET_CREATE_OUTSIDE: &str =
 const LIST_HEADER: &str = "FLEET_ID                                 DIRECTOR                                 LABEL                AGENTS   CREATED_AT";
 
 fn rows(v: &[&str]) -> Vec<Vec<String>> {
-    vec![v.iter().map(|s| s.to_string()).collect()]
+    vec![v.iter().map(std::string::ToString::to_string).collect()]
 }
 
 fn window_of(server: &TmuxServer, pane: &str) -> String {

@@ -6,7 +6,7 @@
 use crate::support::*;
 
 fn rows(v: &[&str]) -> Vec<Vec<String>> {
-    vec![v.iter().map(|s| s.to_string()).collect()]
+    vec![v.iter().map(std::string::ToString::to_string).collect()]
 }
 
 /// Every table a message command could touch, for "changes nothing" checks.

@@ -206,7 +206,7 @@ fn unclean(run: &Run) -> bool {
     !run.killed
         && (run.stderr.contains("panicked")
             || run.stderr.contains("RUST_BACKTRACE")
-            || !matches!(run.code, Some(0) | Some(1) | Some(2)))
+            || !matches!(run.code, Some(0..=2)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -997,18 +997,18 @@ fn claim(env: &Env, name: &str, two: bool, by: Instant) -> Result<MonitorProc, S
                     return Err(format!("the losing start exited {st:?}: {e:?}"));
                 }
             }
-            let w = procs.iter().position(|p| p.claimed()).unwrap();
+            let w = procs.iter().position(MonitorProc::claimed).unwrap();
             return Ok(procs.swap_remove(w));
         }
         if winners > 1 {
             return Err("two monitors claimed one slot".into());
         }
         if exited.len() == procs.len() {
-            let errs: Vec<_> = procs.iter().map(|p| p.stderr()).collect();
+            let errs: Vec<_> = procs.iter().map(MonitorProc::stderr).collect();
             return Err(format!("no start could claim the slot: {errs:?}"));
         }
         if Instant::now() > by {
-            let errs: Vec<_> = procs.iter().map(|p| p.stderr()).collect();
+            let errs: Vec<_> = procs.iter().map(MonitorProc::stderr).collect();
             return Err(format!(
                 "no start claimed the slot within the liveness window: {errs:?}"
             ));

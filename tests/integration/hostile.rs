@@ -679,7 +679,7 @@ fn odd_names() -> Vec<String> {
         "%s%n",
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(std::string::ToString::to_string)
     .collect();
     v.push("n".repeat(10_000));
     v

@@ -1406,8 +1406,7 @@ fn position_index(args: &[String], pos: &str) -> usize {
     if pos.starts_with("--") {
         args.iter()
             .rposition(|a| a == pos)
-            .map(|i| i + 1)
-            .unwrap_or_else(|| panic!("{args:?} has no {pos}"))
+            .map_or_else(|| panic!("{args:?} has no {pos}"), |i| i + 1)
     } else {
         2
     }

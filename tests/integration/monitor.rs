@@ -1539,7 +1539,7 @@ fn config_rows(env: &Env) -> Vec<Vec<String>> {
 }
 
 fn row(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+    v.iter().map(std::string::ToString::to_string).collect()
 }
 
 #[test]

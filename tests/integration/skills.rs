@@ -448,7 +448,10 @@ fn check(found: &Found, ids: &Ids) -> Result<(Vec<String>, Vec<String>), String>
     let given = |id: &str| m.value_source(id) == Some(ValueSource::CommandLine);
     for arg in cmd.get_arguments() {
         let id = arg.get_id().as_str();
-        let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+        let help = arg
+            .get_help()
+            .map(std::string::ToString::to_string)
+            .unwrap_or_default();
         let required = if arg.is_positional() {
             id != "prompt_argv"
         } else {
@@ -457,8 +460,7 @@ fn check(found: &Found, ids: &Ids) -> Result<(Vec<String>, Vec<String>), String>
         if required && !given(id) {
             let name = arg
                 .get_long()
-                .map(|l| format!("--{l}"))
-                .unwrap_or_else(|| id.to_uppercase());
+                .map_or_else(|| id.to_uppercase(), |l| format!("--{l}"));
             return Err(format!("misses the required {name}"));
         }
     }

@@ -190,7 +190,7 @@ impl RealTeam {
     pub fn screen(&self, pane: &str) -> String {
         self.server
             .tmux(&["capture-pane", "-p", "-t", pane])
-            .to_string()
+            .clone()
     }
 
     /// Waits until the pane shows `needle`; returns the screen.

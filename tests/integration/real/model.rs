@@ -308,7 +308,7 @@ pub fn parse(path: &str, body: &Value) -> Option<Conversation> {
                     });
                 }
                 "function_call_output" | "custom_tool_call_output" | "local_shell_call_output" => {
-                    c.items.push(Item::Result(text_of(&i["output"])))
+                    c.items.push(Item::Result(text_of(&i["output"])));
                 }
                 _ => {}
             }
@@ -366,13 +366,16 @@ fn text_of(v: &Value) -> String {
             .iter()
             .map(|b| match b {
                 Value::String(s) => s.clone(),
-                _ => b["text"].as_str().map(str::to_string).unwrap_or_else(|| {
-                    if b["content"].is_null() {
-                        String::new()
-                    } else {
-                        text_of(&b["content"])
-                    }
-                }),
+                _ => b["text"].as_str().map_or_else(
+                    || {
+                        if b["content"].is_null() {
+                            String::new()
+                        } else {
+                            text_of(&b["content"])
+                        }
+                    },
+                    str::to_string,
+                ),
             })
             .collect::<Vec<_>>()
             .join("\n"),
