@@ -175,6 +175,60 @@ impl Broker {
         typed
     }
 
+    /// [`Broker::deliver`] for a delivery of `fleet_id`, which is asked whether a monitor
+    /// runs when the mode needs to know.
+    pub async fn deliver_in_fleet(
+        &self,
+        fleet_id: FleetId,
+        task: &Task,
+        target: Option<PaneTarget>,
+        mode: DeliverMode,
+    ) -> bool {
+        let monitored = mode == DeliverMode::Idle && self.monitor_running(fleet_id).await;
+        self.deliver(task, target, mode, monitored).await
+    }
+
+    /// [`Broker::deliver_all`] for deliveries of `fleet_id` (see
+    /// [`Broker::deliver_in_fleet`]).
+    pub async fn deliver_all_in_fleet(
+        &self,
+        fleet_id: FleetId,
+        deliveries: Vec<(Task, Option<PaneTarget>)>,
+        mode: DeliverMode,
+    ) -> DeliveryCounts {
+        let monitored = mode == DeliverMode::Idle && self.monitor_running(fleet_id).await;
+        self.deliver_all(deliveries, mode, monitored).await
+    }
+
+    /// Delivers the preview of a unicast just stored (nothing for a `repeated` send, which
+    /// stored nothing) and reports how far it got: the outcome `message send` and `member
+    /// nudge` print.
+    pub(crate) async fn deliver_and_report(
+        &self,
+        fleet_id: FleetId,
+        task: Task,
+        target: Option<PaneTarget>,
+        mode: DeliverMode,
+        repeated: bool,
+    ) -> Result<super::SendOutcome> {
+        let tried = !repeated && mode != DeliverMode::Queue && target.is_some();
+        let notification_sent = tried && self.deliver_in_fleet(fleet_id, &task, target, mode).await;
+        // Read back only what changed since the INSERT (or a repeat's original).
+        let delivery = if tried || repeated {
+            self.delivery_record(task.task_id).await?
+        } else {
+            None
+        };
+        let to_self = task.to_agent_id == task.from_agent_id;
+        let delivery = delivery.unwrap_or_else(|| untried_record(task.task_id, mode, to_self));
+        Ok(super::SendOutcome {
+            task,
+            notification_sent,
+            repeated,
+            delivery,
+        })
+    }
+
     /// One attempt at typing a preview; `None` when nothing was tried (queued, no pane,
     /// no tmux).
     async fn attempt(

@@ -875,24 +875,8 @@ impl Broker {
                 })
             })
             .await?;
-        let tried = mode != DeliverMode::Queue && pane.is_some();
-        let notification_sent = if tried {
-            let monitored = mode == DeliverMode::Idle && self.monitor_running(fleet_id).await;
-            self.deliver(&task, pane, mode, monitored).await
-        } else {
-            false
-        };
-        let delivery = match tried {
-            true => self.delivery_record(task.task_id).await?,
-            false => None,
-        }
-        .unwrap_or_else(|| super::delivery::untried_record(task.task_id, mode, to == sender));
-        Ok(super::SendOutcome {
-            task,
-            notification_sent,
-            repeated: false,
-            delivery,
-        })
+        self.deliver_and_report(fleet_id, task, pane, mode, false)
+            .await
     }
 }
 

@@ -133,25 +133,8 @@ impl Broker {
         let (task, target, repeated) = self
             .message_store_keyed(fleet_id, sender, to, text, key, mode)
             .await?;
-        let tried = !repeated && mode != DeliverMode::Queue && target.is_some();
-        let notification_sent = if tried {
-            let monitored = mode == DeliverMode::Idle && self.monitor_running(fleet_id).await;
-            self.deliver(&task, target, mode, monitored).await
-        } else {
-            false
-        };
-        // Read back only what changed since the INSERT (or a repeat's original).
-        let delivery = match tried || repeated {
-            true => self.delivery_record(task.task_id).await?,
-            false => None,
-        }
-        .unwrap_or_else(|| super::delivery::untried_record(task.task_id, mode, to == sender));
-        Ok(SendOutcome {
-            task,
-            notification_sent,
-            repeated,
-            delivery,
-        })
+        self.deliver_and_report(fleet_id, task, target, mode, repeated)
+            .await
     }
 
     /// [`Broker::message_store`] with an optional idempotency key; the flag says the send
@@ -282,9 +265,7 @@ impl Broker {
             {
                 BroadcastStored::New(summary, deliveries) => {
                     let recipients = deliveries.len();
-                    let monitored =
-                        mode == DeliverMode::Idle && self.monitor_running(fleet_id).await;
-                    let delivery = self.deliver_all(deliveries, mode, monitored).await;
+                    let delivery = self.deliver_all_in_fleet(fleet_id, deliveries, mode).await;
                     BroadcastOutcome {
                         summary,
                         recipients,

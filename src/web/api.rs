@@ -580,9 +580,9 @@ pub async fn send(
             crate::broker::BroadcastStored::New(summary, deliveries) => {
                 let recipients = deliveries.len();
                 tokio::spawn(async move {
-                    let monitored =
-                        mode == DeliverMode::Idle && broker.monitor_running(fleet_id).await;
-                    broker.deliver_all(deliveries, mode, monitored).await;
+                    broker
+                        .deliver_all_in_fleet(fleet_id, deliveries, mode)
+                        .await;
                 });
                 (summary, recipients, false)
             }
@@ -621,8 +621,7 @@ pub async fn send(
         response["repeated"] = json!(true);
     } else {
         tokio::spawn(async move {
-            let monitored = mode == DeliverMode::Idle && broker.monitor_running(fleet_id).await;
-            broker.deliver(&task, target, mode, monitored).await;
+            broker.deliver_in_fleet(fleet_id, &task, target, mode).await;
         });
     }
     Ok(Json(response))

@@ -81,6 +81,17 @@ fn send(team: &Team, to: &str, text: &str, extra: &[&str]) -> Value {
     team.env.json(&args)
 }
 
+/// A monitor of fleet 1 (tick 1 s, redelivery after 1 s), once `monitor status` says it
+/// runs, so a send sees it.
+fn running_monitor(team: &Team) -> Monitor {
+    let monitor = Monitor::spawn_with(&team.env, 1, 1, None, &["--redeliver-after", "1"]);
+    assert!(wait_for(DEADLINE, || team
+        .env
+        .ok(&["monitor", "status", "--fleet-id", "1"])
+        .contains("running")));
+    monitor
+}
+
 /// `message poll --json` by `agent`.
 fn poll(team: &Team, agent: &str) -> Value {
     team.env.json(&[
@@ -325,11 +336,7 @@ fn idle_mode_waits_for_a_working_agent_and_now_mode_does_not() {
     team.server.tmux(&["send-keys", "-t", &pane, "Enter"]);
     assert!(wait_for(DEADLINE, || screen(&team, &pane)
         .contains("esc to interrupt")));
-    let _monitor = Monitor::spawn_with(&team.env, 1, 1, None, &["--redeliver-after", "1"]);
-    assert!(wait_for(DEADLINE, || team
-        .env
-        .ok(&["monitor", "status", "--fleet-id", "1"])
-        .contains("running")));
+    let _monitor = running_monitor(&team);
     // idle: held while the turn runs (a monitor will type it), nothing typed.
     let v = send(&team, &id, "after your turn", &[]);
     let task = task_id(&v);
@@ -807,11 +814,7 @@ fn a_prompt_hook_that_shows_the_preview_verifies_its_submission() {
 fn a_working_report_from_the_hooks_holds_an_idle_preview_until_the_turn_ends() {
     let team = tui_team();
     let (id, pane) = tui_member(&team, "alice");
-    let monitor = Monitor::spawn_with(&team.env, 1, 1, None, &["--redeliver-after", "1"]);
-    assert!(wait_for(DEADLINE, || team
-        .env
-        .ok(&["monitor", "status", "--fleet-id", "1"])
-        .contains("running")));
+    let monitor = running_monitor(&team);
     // The pane looks idle, but the agent's hooks said a turn started: the hooks win.
     hook_event(&team, &pane, "UserPromptSubmit");
     let v = send(&team, &id, "after the hook's turn", &[]);
