@@ -65,6 +65,9 @@ impl Delivery {
     }
 }
 
+/// Why nothing was typed into an input box that holds someone's draft.
+pub const HELD_FOR_DRAFT: &str = "its input box holds a half-typed draft";
+
 /// Whether a coding agent took text typed into its input box.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Submission {
@@ -339,10 +342,7 @@ impl Tmux {
                     return self.repair(target).await;
                 }
                 InputState::Draft(_) => {
-                    return (
-                        Delivery::Held("its input box holds a half-typed draft".into()),
-                        unverified,
-                    );
+                    return (Delivery::Held(HELD_FOR_DRAFT.into()), unverified);
                 }
                 InputState::Question => {
                     return (

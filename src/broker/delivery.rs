@@ -6,7 +6,7 @@ use crate::Result;
 use crate::db::{self, tasks::AttemptRecord};
 use crate::delivery::{DeliverMode, DeliveryRecord, DeliveryState, Redelivery};
 use crate::model::{AgentId, FleetId, PaneTarget, Task, TaskId, now_ts, parse_ts};
-use crate::tmux::{Delivery, Submission, preview_payload};
+use crate::tmux::{Delivery, HELD_FOR_DRAFT, Submission, preview_payload};
 use futures::StreamExt;
 use std::time::Duration;
 
@@ -404,11 +404,13 @@ impl Broker {
                         .unwrap_or_else(|| {
                             AttemptRecord::Held(format!("{HELD}tmux is not on PATH"))
                         });
-                    // A pane that is gone or runs a shell fails the next preview too. A held
-                    // one does not stop the others: the draft in the box may be one of them,
-                    // left by a typist that died before its Enter, which its own attempt
-                    // submits.
-                    if matches!(record, AttemptRecord::Failed(_)) {
+                    // A pane that is gone or runs a shell fails the next preview too, and one
+                    // held for a working agent or a question holds the next one as well (so
+                    // the previews stay in order). Only a draft does not stop the others: it
+                    // may be one of them, left by a typist that died before its Enter, which
+                    // that preview's own attempt submits.
+                    let draft = matches!(&record, AttemptRecord::Held(why) if why.ends_with(HELD_FOR_DRAFT));
+                    if !draft && !matches!(record, AttemptRecord::Typed { .. }) {
                         stop = Some(record.clone());
                     }
                     done.push((u, record));
