@@ -94,19 +94,39 @@ impl Broker {
                 .collect()
         };
         let now = now_ts();
-        let reads = agents.iter().map(|(id, pane)| {
-            let fresh = stored
+        let fresh = |id: &AgentId| {
+            stored
                 .get(id)
                 .filter(|s| is_fresh(&s.seen_at, &now))
-                .cloned();
+                .cloned()
+        };
+        // One `list-panes` per tmux server first: a pane its server does not list has
+        // exited, a server that cannot be asked tells nothing, and only live panes are read
+        // (two tmux calls each). A fleet on a dead server costs one call, not two per agent.
+        let sockets = agents
+            .iter()
+            .filter(|(id, _)| fresh(id).is_none())
+            .filter_map(|(_, pane)| pane.as_ref().map(|p| p.socket.clone()));
+        let (live, _) = self.list_live_panes(sockets).await;
+        let live = &live;
+        let reads = agents.iter().map(|(id, pane)| {
+            let fresh = fresh(id);
             async move {
-                let view = match (fresh, pane) {
-                    (Some(s), _) => ActivityView {
+                let pane = pane.as_ref();
+                let listed = pane.map(|p| live.get(&p.socket).map(|set| set.contains(&p.pane_id)));
+                let view = match (fresh, pane, listed) {
+                    (Some(s), _, _) => ActivityView {
                         activity: Activity::parse(&s.activity).unwrap_or(Activity::Unknown),
                         activity_seen_at: Some(s.seen_at),
                         activity_source: Some(s.source),
                     },
-                    (None, Some(pane)) => match self.tmux.pane_activity(pane).await {
+                    (None, Some(_), Some(Some(false))) => ActivityView {
+                        activity: Activity::Exited,
+                        activity_seen_at: Some(now_ts()),
+                        activity_source: Some(SOURCE_PANE.to_string()),
+                    },
+                    (None, Some(_), Some(None)) | (None, None, _) => ActivityView::unknown(),
+                    (None, Some(pane), _) => match self.tmux.pane_activity(pane).await {
                         Activity::Unknown => ActivityView::unknown(),
                         a => ActivityView {
                             activity: a,
@@ -114,7 +134,6 @@ impl Broker {
                             activity_source: Some(SOURCE_PANE.to_string()),
                         },
                     },
-                    (None, None) => ActivityView::unknown(),
                 };
                 (*id, view)
             }
