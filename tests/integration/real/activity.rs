@@ -128,25 +128,11 @@ fn claude_hooks_report_activity_beside_the_users_own() {
     );
 
     // The user's hooks saw the same events, with Claude Code's payloads.
-    let seen = std::fs::read_to_string(&record).unwrap();
-    let events: Vec<Value> = seen
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = user_hook_events(&record);
     let names: Vec<&str> = events
         .iter()
         .filter_map(|e| e["hook_event_name"].as_str())
         .collect();
-    for e in [
-        "SessionStart",
-        "UserPromptSubmit",
-        "PreToolUse",
-        "PostToolUse",
-        "Stop",
-    ] {
-        assert!(names.contains(&e), "the user's hook missed {e}: {names:?}");
-    }
     eprintln!("claude hook events: {names:?}");
     for e in &events {
         eprintln!("{e}");
@@ -298,25 +284,11 @@ fn codex_notify_and_hooks_report_activity() {
         ["codex:Stop", "codex:agent-turn-complete"].contains(&idle.as_str()),
         "{idle}"
     );
-    let seen = std::fs::read_to_string(&record).unwrap_or_default();
-    let events: Vec<Value> = seen
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = user_hook_events(&record);
     let names: Vec<&str> = events
         .iter()
         .filter_map(|e| e["hook_event_name"].as_str())
         .collect();
-    for e in [
-        "SessionStart",
-        "UserPromptSubmit",
-        "PreToolUse",
-        "PostToolUse",
-        "Stop",
-    ] {
-        assert!(names.contains(&e), "the user's hook missed {e}: {names:?}");
-    }
     eprintln!("codex hook events: {names:?}");
     for e in &events {
         eprintln!("{e}");
@@ -348,4 +320,29 @@ fn opencode_plugin_reports_activity() {
     assert!(plugin.is_file());
     // The user's configuration still applies (the scripted provider is theirs).
     assert!(team.model.saw("SCRIPT: sleep 8"));
+}
+
+/// The events the user's own recording hook wrote to `record` (one JSON per line); each of a
+/// sleep turn's events must be among them.
+fn user_hook_events(record: &std::path::Path) -> Vec<Value> {
+    let seen = std::fs::read_to_string(record).unwrap_or_default();
+    let events: Vec<Value> = seen
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["hook_event_name"].as_str())
+        .collect();
+    for e in [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "Stop",
+    ] {
+        assert!(names.contains(&e), "the user's hook missed {e}: {names:?}");
+    }
+    events
 }
