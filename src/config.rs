@@ -59,7 +59,7 @@ impl Config {
 /// S1 and C3).
 pub fn default_database_path() -> Result<PathBuf> {
     let home = std::env::var_os("HOME").filter(|v| !v.is_empty()).ok_or_else(|| {
-        Error::runtime(
+        Error::invalid(
             "HOME is not set, so the default database path is unknown. Set CAFLEET_DATABASE_URL=sqlite:////absolute/path/cafleet.db",
         )
     })?;
@@ -74,7 +74,7 @@ pub fn parse_max_text_len(raw: Option<&str>) -> Result<usize> {
     };
     match raw.trim().parse::<i64>() {
         Ok(n) if n > 0 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
-        _ => Err(Error::runtime(format!(
+        _ => Err(Error::invalid(format!(
             "CAFLEET_MAX_TEXT_LEN must be a positive integer (got '{raw}'). Unset it for the default of {DEFAULT_MAX_TEXT_LEN}, or set e.g. CAFLEET_MAX_TEXT_LEN=500."
         ))),
     }
@@ -84,7 +84,7 @@ pub fn parse_max_text_len(raw: Option<&str>) -> Result<usize> {
 /// `sqlite:////abs.db` is absolute, `sqlite:///rel.db` relative; any `+driver` is ignored.
 pub fn parse_database_url(url: &str) -> Result<String> {
     let bad = || {
-        Error::runtime(format!(
+        Error::invalid(format!(
             "CAFLEET_DATABASE_URL is not a SQLite URL: '{url}'. Use sqlite:////absolute/path/cafleet.db (four slashes) or sqlite:///relative/path.db."
         ))
     };
@@ -96,7 +96,7 @@ pub fn parse_database_url(url: &str) -> Result<String> {
     let rest = rest.split('?').next().unwrap_or_default();
     let path = rest.strip_prefix('/').unwrap_or(rest);
     if path.is_empty() || path == ":memory:" {
-        return Err(Error::runtime(
+        return Err(Error::invalid(
             "database URL has no file path. Set CAFLEET_DATABASE_URL=sqlite:////absolute/path/cafleet.db",
         ));
     }

@@ -10,7 +10,7 @@
 //! dropped goes to stderr and, for real problems, to `<database>.hook.log`.
 
 use crate::activity::Activity;
-use crate::db::activity::Stored;
+use crate::broker::activity::{Stored, record_hook_report};
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -206,7 +206,7 @@ pub fn run(args: &[String]) {
     } else {
         Vec::new()
     };
-    match runtime.block_on(store(&db, &socket, &pane, report, &previews)) {
+    match runtime.block_on(record_hook_report(&db, BUSY_TIMEOUT, &socket, &pane, report, &previews)) {
         Ok(Some(agent)) => log.debug(&format!(
             "agent {agent} is {activity} ({event}) in {} ms",
             started.elapsed().as_millis()
@@ -235,60 +235,6 @@ pub fn preview_ids(prompt: &str) -> Vec<i64> {
         }
     }
     ids
-}
-
-/// Finds the agent in `pane` on `socket` and stores the report, and marks the deliveries
-/// whose previews its submitted prompt held (`previews`) submitted; the agent's id, or
-/// `None` when no active agent lives there.
-async fn store(
-    db: &Path,
-    socket: &str,
-    pane: &str,
-    mut report: Stored,
-    previews: &[i64],
-) -> crate::Result<Option<i64>> {
-    use sqlx::ConnectOptions;
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db)
-        .create_if_missing(false)
-        .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT)
-        // A report is soon replaced; losing the last one to a power cut costs nothing, so
-        // no fsync per tool call (the database is in WAL mode).
-        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
-    let mut conn = options.connect().await?;
-    let result = async {
-        let candidates = crate::db::activity::agents_in_pane(&mut conn, pane).await?;
-        let Some(agent) = candidates
-            .iter()
-            .find(|c| c.tmux_socket.as_deref() == Some(socket))
-            .or_else(|| {
-                candidates.iter().find(|c| match &c.tmux_socket {
-                    Some(s) => same_file(s, socket),
-                    None => candidates.len() == 1,
-                })
-            })
-        else {
-            return Ok(None);
-        };
-        report.agent_id = agent.agent_id;
-        crate::db::activity::record(&mut conn, &report).await?;
-        if !previews.is_empty() {
-            crate::db::tasks::mark_submitted(&mut conn, agent.agent_id, previews, &report.seen_at)
-                .await?;
-        }
-        Ok(Some(agent.agent_id))
-    }
-    .await;
-    let _ = sqlx::Connection::close(conn).await;
-    result
-}
-
-fn same_file(a: &str, b: &str) -> bool {
-    matches!(
-        (std::fs::canonicalize(a), std::fs::canonicalize(b)),
-        (Ok(x), Ok(y)) if x == y
-    )
 }
 
 fn parse(log: &Log, text: &str) -> Option<Value> {

@@ -341,7 +341,7 @@ pub fn materialize_opencode_preset(path: &Path) -> Result<bool> {
 /// Writes (or refreshes) the opencode preset file.
 pub fn write_opencode_preset(path: &Path) -> Result<()> {
     let fail = |e: std::io::Error| {
-        Error::runtime(format!(
+        Error::failed(format!(
             "cannot materialize CAFleet opencode agent preset at {}: {e}",
             path.display()
         ))
@@ -353,7 +353,7 @@ pub fn write_opencode_preset(path: &Path) -> Result<()> {
 }
 
 fn preset_conflict(path: &Path) -> Error {
-    Error::runtime(format!(
+    Error::failed(format!(
         "cannot materialize CAFleet opencode agent preset: {} exists but is not a regular file or symlink to one (e.g. directory, broken symlink, symlink to a non-file); refusing to overwrite",
         path.display()
     ))

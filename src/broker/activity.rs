@@ -6,8 +6,11 @@ use super::Broker;
 use crate::Result;
 use crate::activity::Activity;
 use crate::db;
+pub use crate::db::activity::Stored;
 use crate::model::{AgentId, FleetId, PaneTarget, now_ts, parse_ts};
 use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
 
 /// How long a hook's report is believed: an older one counts as unknown and the pane is
 /// read instead, so a lost report (a crashed CLI, a dropped hook) never sticks.
@@ -66,7 +69,7 @@ impl Broker {
     /// pane. Anything else (no report, a stale one, a database error) says no; the pane is
     /// still read before typing.
     pub async fn hooks_say_working(&self, agent_id: AgentId) -> bool {
-        let Ok(mut conn) = self.db.pool().acquire().await else {
+        let Ok(mut conn) = self.db.read().await else {
             return false;
         };
         match db::activity::get(&mut conn, agent_id).await {
@@ -86,7 +89,7 @@ impl Broker {
         agents: &[(AgentId, Option<PaneTarget>)],
     ) -> Result<HashMap<AgentId, ActivityView>> {
         let stored: HashMap<AgentId, db::activity::Stored> = {
-            let mut conn = self.db.pool().acquire().await?;
+            let mut conn = self.db.read().await?;
             db::activity::for_fleet(&mut conn, fleet_id)
                 .await?
                 .into_iter()
@@ -140,6 +143,54 @@ impl Broker {
         });
         Ok(futures::future::join_all(reads).await.into_iter().collect())
     }
+}
+
+/// `cafleet hook`'s write, on a light connection of its own (no pool, no migration, at
+/// most `busy` waiting for a lock): finds the agent in `pane` on `socket` and stores the report, and marks the deliveries
+/// whose previews its submitted prompt held (`previews`) submitted; the agent's id, or
+/// `None` when no active agent lives there.
+pub async fn record_hook_report(
+    db: &Path,
+    busy: Duration,
+    socket: &str,
+    pane: &str,
+    mut report: Stored,
+    previews: &[i64],
+) -> crate::Result<Option<i64>> {
+    let mut light = crate::db::Light::open(db, busy).await?;
+    let conn = light.conn();
+    let result = async {
+        let candidates = crate::db::activity::agents_in_pane(conn, pane).await?;
+        let Some(agent) = candidates
+            .iter()
+            .find(|c| c.tmux_socket.as_deref() == Some(socket))
+            .or_else(|| {
+                candidates.iter().find(|c| match &c.tmux_socket {
+                    Some(s) => same_file(s, socket),
+                    None => candidates.len() == 1,
+                })
+            })
+        else {
+            return Ok(None);
+        };
+        report.agent_id = agent.agent_id;
+        crate::db::activity::record(conn, &report).await?;
+        if !previews.is_empty() {
+            crate::db::tasks::mark_submitted(conn, agent.agent_id, previews, &report.seen_at)
+                .await?;
+        }
+        Ok(Some(agent.agent_id))
+    }
+    .await;
+    light.close().await;
+    result
+}
+
+fn same_file(a: &str, b: &str) -> bool {
+    matches!(
+        (std::fs::canonicalize(a), std::fs::canonicalize(b)),
+        (Ok(x), Ok(y)) if x == y
+    )
 }
 
 #[cfg(test)]

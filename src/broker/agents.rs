@@ -50,14 +50,14 @@ impl Broker {
         .await?;
         let agent = db::agents::get(&mut tx, id)
             .await?
-            .ok_or_else(|| Error::runtime("agent vanished while being registered"))?;
+            .ok_or_else(|| Error::failed("agent vanished while being registered"))?;
         tx.commit().await?;
         Ok(agent)
     }
 
     /// Active agents of a fleet, ascending id.
     pub async fn agent_list(&self, fleet_id: FleetId) -> Result<Vec<Agent>> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         super::live_fleet(&mut conn, fleet_id).await?;
         db::agents::list_active(&mut conn, fleet_id).await
     }
@@ -69,11 +69,11 @@ impl Broker {
         caller: AgentId,
         target: AgentId,
     ) -> Result<AgentDetail> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         check_caller(&mut conn, fleet_id, caller).await?;
         let agent = match db::agents::get(&mut conn, target).await? {
             Some(a) if a.fleet_id == fleet_id && a.is_active() => a,
-            _ => return Err(Error::runtime(format!("Agent {target} not found"))),
+            _ => return Err(Error::not_found(format!("Agent {target} not found"))),
         };
         let placement = db::placements::get(&mut conn, target).await?;
         Ok(AgentDetail { agent, placement })
@@ -92,7 +92,7 @@ impl Broker {
         let agent = match db::agents::get(&mut tx, agent_id).await? {
             Some(a) if a.fleet_id == fleet_id => a,
             _ => {
-                return Err(Error::runtime(format!(
+                return Err(Error::not_found(format!(
                     "agent {agent_id} is not a member of fleet {fleet_id}."
                 )));
             }
@@ -103,10 +103,10 @@ impl Broker {
             ));
         }
         if agent.is_administrator() {
-            return Err(Error::runtime("Administrator cannot be deregistered"));
+            return Err(Error::forbidden("Administrator cannot be deregistered"));
         }
         if !db::agents::deregister(&mut tx, agent_id, &now).await? {
-            return Err(Error::runtime(format!(
+            return Err(Error::not_found(format!(
                 "agent {agent_id} not found or already deregistered."
             )));
         }
@@ -123,7 +123,7 @@ fn parse_skills(raw: Option<&str>) -> Result<serde_json::Value> {
         return Ok(serde_json::json!([]));
     };
     let value: serde_json::Value = serde_json::from_str(raw)
-        .map_err(|e| Error::runtime(format!("Invalid JSON in --skills: {e}")))?;
+        .map_err(|e| Error::invalid(format!("Invalid JSON in --skills: {e}")))?;
     match value {
         serde_json::Value::Array(_) => Ok(value),
         other => {
@@ -134,7 +134,7 @@ fn parse_skills(raw: Option<&str>) -> Result<serde_json::Value> {
                 serde_json::Value::String(_) => "a string",
                 _ => "an object",
             };
-            Err(Error::runtime(format!(
+            Err(Error::invalid(format!(
                 "Invalid JSON in --skills: expected a JSON array such as '[{{\"id\":\"x\",\"name\":\"X\"}}]', got {kind}"
             )))
         }
@@ -145,12 +145,12 @@ fn parse_skills(raw: Option<&str>) -> Result<serde_json::Value> {
 /// everywhere it is shown and name its coding agent's session (docs/decisions.md, MEM-1).
 pub fn validate_identity(name: &str, description: &str) -> Result<()> {
     if name.trim().is_empty() {
-        return Err(Error::runtime(
+        return Err(Error::invalid(
             "agent name may not be empty. Pass a name with --name \"...\".",
         ));
     }
     if description.trim().is_empty() {
-        return Err(Error::runtime(
+        return Err(Error::invalid(
             "agent description may not be empty. Pass one with --description \"...\".",
         ));
     }

@@ -147,7 +147,7 @@ fn due(u: &db::tasks::Undelivered, policy: &Redelivery, now: &str) -> Due {
 impl Broker {
     /// Whether a live monitor looks after the fleet (it types held-back previews later).
     pub async fn monitor_running(&self, fleet_id: FleetId) -> bool {
-        let Ok(mut conn) = self.db.pool().acquire().await else {
+        let Ok(mut conn) = self.db.read().await else {
             return false;
         };
         match db::monitor::runtime(&mut conn, fleet_id).await {
@@ -333,7 +333,7 @@ impl Broker {
         &self,
         fleet_id: FleetId,
     ) -> Result<std::collections::HashMap<AgentId, Undelivered>> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         Ok(db::tasks::undelivered_counts(&mut conn, fleet_id)
             .await?
             .into_iter()
@@ -343,7 +343,7 @@ impl Broker {
 
     /// A delivery's record, for its sender's output (`message send`).
     pub async fn delivery_record(&self, task_id: TaskId) -> Result<Option<DeliveryRecord>> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         db::tasks::delivery(&mut conn, task_id).await
     }
 
@@ -358,7 +358,7 @@ impl Broker {
         now: &str,
     ) -> Result<Vec<Redelivered>> {
         let rows = {
-            let mut conn = self.db.pool().acquire().await?;
+            let mut conn = self.db.read().await?;
             db::tasks::undelivered(&mut conn, fleet_id).await?
         };
         let mut out = Vec::new();
@@ -483,7 +483,7 @@ impl Broker {
             return Ok(None);
         }
         let (director, admin) = {
-            let mut conn = self.db.pool().acquire().await?;
+            let mut conn = self.db.read().await?;
             let fleet = db::fleets::get(&mut conn, fleet_id).await?;
             let admin = db::agents::administrator(&mut conn, fleet_id).await?;
             (fleet.and_then(|f| f.director_agent_id), admin)

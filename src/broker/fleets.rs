@@ -87,10 +87,10 @@ impl Broker {
         .await?;
         let fleet = db::fleets::get(&mut tx, fleet_id)
             .await?
-            .ok_or_else(|| Error::runtime("fleet vanished while being created"))?;
+            .ok_or_else(|| Error::failed("fleet vanished while being created"))?;
         let director = db::agents::get(&mut tx, director_id)
             .await?
-            .ok_or_else(|| Error::runtime("Director vanished while being created"))?;
+            .ok_or_else(|| Error::failed("Director vanished while being created"))?;
         tx.commit().await?;
         Ok(FleetCreated {
             fleet,
@@ -102,13 +102,13 @@ impl Broker {
 
     /// Live fleets, newest first.
     pub async fn fleet_list(&self) -> Result<Vec<FleetSummary>> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         db::fleets::list_live(&mut conn).await
     }
 
     /// Any fleet, soft-deleted included; `fleet '<id>' not found.` otherwise.
     pub async fn fleet_show(&self, fleet_id: FleetId) -> Result<Fleet> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         db::fleets::get(&mut conn, fleet_id)
             .await?
             .ok_or_else(|| fleet_not_found(fleet_id))
@@ -135,5 +135,5 @@ impl Broker {
 }
 
 fn fleet_not_found(fleet_id: FleetId) -> Error {
-    Error::runtime(format!("fleet '{fleet_id}' not found."))
+    Error::not_found(format!("fleet '{fleet_id}' not found."))
 }

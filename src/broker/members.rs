@@ -6,6 +6,8 @@
 use super::Broker;
 use crate::backend::screen::StartupScreen;
 use crate::backend::{self, PromptValues};
+use crate::db::Conn;
+pub use crate::db::placements::MemberRow;
 use crate::db::{self, NewAgent};
 use crate::delivery::DeliverMode;
 use crate::error::TmuxError;
@@ -14,7 +16,6 @@ use crate::model::{
 };
 use crate::tmux::{Delivery, Key, PaneContext, sanitize};
 use crate::{Error, Result};
-use sqlx::SqliteConnection;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -174,7 +175,7 @@ impl Broker {
         caller: &Caller,
         command: &str,
     ) -> Result<()> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         let director = db::fleets::get(&mut conn, fleet_id)
             .await?
             .and_then(|f| f.director_agent_id);
@@ -183,7 +184,7 @@ impl Broker {
             None => None,
         };
         let Some(p) = placement else {
-            return Err(Error::runtime(format!(
+            return Err(Error::forbidden(format!(
                 "cafleet member {command} is Director-only, and fleet {fleet_id} has no Director pane on record. Run it from the pane where 'cafleet fleet create' ran."
             )));
         };
@@ -211,7 +212,7 @@ impl Broker {
             ),
             _ => (mine, dpane),
         };
-        Err(Error::runtime(format!(
+        Err(Error::forbidden(format!(
             "cafleet member {command} is Director-only: the calling pane ({mine}) is not the Director's pane ({theirs}) of fleet {fleet_id}. Run it from the Director's pane."
         )))
     }
@@ -226,11 +227,11 @@ impl Broker {
             return Ok(CodingAgent::Claude);
         }
         let fail = |detail: String| {
-            Error::runtime(format!(
+            Error::failed(format!(
                 "cannot resolve the monitor's coding agent: {detail}. Re-run with an explicit --coding-agent."
             ))
         };
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         let d = spec.director_id;
         match db::agents::get(&mut conn, d).await {
             Ok(Some(a)) if a.fleet_id == spec.fleet_id && a.is_active() => {}
@@ -258,10 +259,7 @@ impl Broker {
 
     /// 0.14's registration checks, in 0.14's order (docs/decisions.md, C1). Returns the Director's
     /// placement (the new pane goes onto its server).
-    async fn check_registration(
-        conn: &mut SqliteConnection,
-        spec: &MemberSpec,
-    ) -> Result<Placement> {
+    async fn check_registration(conn: &mut Conn, spec: &MemberSpec) -> Result<Placement> {
         let f = spec.fleet_id;
         match db::fleets::get(conn, f).await? {
             None => return Err(Error::usage(format!("Fleet '{f}' not found."))),
@@ -273,7 +271,7 @@ impl Broker {
         if spec.role == Role::Monitor
             && let Some(existing) = db::agents::active_monitoring_member(conn, f).await?
         {
-            return Err(Error::runtime(format!(
+            return Err(Error::conflict(format!(
                 "fleet {f} already has an active monitoring member (agent {existing}); only one is allowed."
             )));
         }
@@ -287,7 +285,7 @@ impl Broker {
             }
         };
         if director.is_administrator() {
-            return Err(Error::runtime("Administrator cannot be a director"));
+            return Err(Error::forbidden("Administrator cannot be a director"));
         }
         let root = db::fleets::get(conn, f)
             .await?
@@ -299,7 +297,7 @@ impl Broker {
             )));
         }
         db::placements::get(conn, d).await?.ok_or_else(|| {
-            Error::runtime(format!(
+            Error::not_found(format!(
                 "the root Director {d} has no placement; re-create the fleet with 'cafleet fleet create' from the Director's pane."
             ))
         })
@@ -315,7 +313,7 @@ impl Broker {
     ) -> Result<MemberCreated> {
         // Checks, read-only.
         let director_placement = {
-            let mut conn = self.db.pool().acquire().await?;
+            let mut conn = self.db.read().await?;
             Self::check_registration(&mut conn, spec).await?
         };
         let template = load_template(&spec.prompt, spec.role)?;
@@ -380,7 +378,7 @@ impl Broker {
         }
         let agent = db::agents::get(&mut tx, agent_id)
             .await?
-            .ok_or_else(|| Error::runtime("member vanished while being registered"))?;
+            .ok_or_else(|| Error::failed("member vanished while being registered"))?;
         tx.commit().await?;
 
         // Spawn, after commit.
@@ -423,7 +421,7 @@ impl Broker {
             Ok(p) => p,
             Err(e) => {
                 self.unregister(agent_id).await;
-                return Err(Error::runtime(format!(
+                return Err(Error::failed(format!(
                     "tmux split-window failed: {e}. Rolled back registration of {agent_id}."
                 )));
             }
@@ -451,14 +449,14 @@ impl Broker {
             Ok(false) => {
                 let _ = self.tmux.kill_pane(&target).await;
                 self.unregister(agent_id).await;
-                return Err(Error::runtime(format!(
+                return Err(Error::failed(format!(
                     "placement row vanished before pane-id patch. Rolled back registration of {agent_id}."
                 )));
             }
             Err(e) => {
                 let _ = self.tmux.kill_pane(&target).await;
                 self.unregister(agent_id).await;
-                return Err(Error::runtime(format!(
+                return Err(Error::failed(format!(
                     "placement update failed: {e}. Rolled back registration of {agent_id}."
                 )));
             }
@@ -469,7 +467,7 @@ impl Broker {
         {
             let _ = self.tmux.kill_pane(&target).await;
             self.unregister(agent_id).await;
-            return Err(Error::runtime(format!(
+            return Err(Error::failed(format!(
                 "{why}\nRolled back registration of {agent_id} and closed its pane."
             )));
         }
@@ -606,8 +604,8 @@ impl Broker {
     }
 
     /// Active pane-bound members of a fleet, with activity.
-    pub async fn member_list(&self, fleet_id: FleetId) -> Result<Vec<db::placements::MemberRow>> {
-        let mut conn = self.db.pool().acquire().await?;
+    pub async fn member_list(&self, fleet_id: FleetId) -> Result<Vec<MemberRow>> {
+        let mut conn = self.db.read().await?;
         super::live_fleet(&mut conn, fleet_id).await?;
         db::placements::list_members(&mut conn, fleet_id).await
     }
@@ -620,14 +618,14 @@ impl Broker {
         member_id: AgentId,
         for_delete: bool,
     ) -> Result<MemberTarget> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         let agent = match db::agents::get(&mut conn, member_id).await {
             Ok(Some(a)) if a.fleet_id == fleet_id && a.is_active() => a,
-            Ok(_) => return Err(Error::runtime(format!("Agent {member_id} not found"))),
-            Err(e) => return Err(Error::runtime(format!("failed to fetch member: {e}"))),
+            Ok(_) => return Err(Error::not_found(format!("Agent {member_id} not found"))),
+            Err(e) => return Err(Error::failed(format!("failed to fetch member: {e}"))),
         };
         let placement = db::placements::get(&mut conn, member_id).await?.ok_or_else(|| {
-            Error::runtime(if for_delete {
+            Error::not_found(if for_delete {
                 format!("agent {member_id} has no placement; use `cafleet agent deregister` instead")
             } else {
                 format!(
@@ -640,7 +638,7 @@ impl Broker {
 
     /// Whether an agent is the root Director of this fleet.
     pub async fn is_root_director(&self, fleet_id: FleetId, agent_id: AgentId) -> Result<bool> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         Ok(db::fleets::get(&mut conn, fleet_id)
             .await?
             .is_some_and(|f| f.director_agent_id == Some(agent_id)))
@@ -656,7 +654,7 @@ impl Broker {
         let Some(pane) = target.pane() else {
             if target.placement.tmux_pane_id.is_some() {
                 // An adopted 0.14 placement without a server on record: never guess one.
-                return Err(Error::runtime(format!(
+                return Err(Error::not_found(format!(
                     "member {} was placed by CAFleet 0.14 without its tmux server on record; close its pane by hand, then run 'cafleet agent deregister'.",
                     target.agent.agent_id
                 )));
@@ -667,7 +665,7 @@ impl Broker {
         let p = pane.pane_id.clone();
         if force {
             self.tmux.kill_pane(&pane).await.map_err(|e| {
-                Error::runtime(format!(
+                Error::failed(format!(
                     "kill_pane failed for pane {p}: {e}. The tmux server may be unreachable. Verify with 'cafleet doctor', then re-run the command."
                 ))
             })?;
@@ -681,23 +679,23 @@ impl Broker {
         {
             Delivery::Sent | Delivery::Gone => {}
             Delivery::Shell(cmd) => {
-                return Err(Error::runtime(format!(
+                return Err(Error::failed(format!(
                     "pane {p} runs a shell ({cmd}), not a coding agent; nothing was typed. Re-run with '--force' to kill the pane."
                 )));
             }
             Delivery::Held(why) => {
-                return Err(Error::runtime(format!(
+                return Err(Error::failed(format!(
                     "send_exit held for pane {p}: {why}. Re-run with '--force' to kill the pane."
                 )));
             }
             Delivery::Failed(e) => {
-                return Err(Error::runtime(format!(
+                return Err(Error::failed(format!(
                     "send_exit failed for pane {p}: {e}. The tmux server may be unreachable. Verify with 'cafleet doctor', then re-run 'cafleet member delete', or use '--force' to kill the pane directly."
                 )));
             }
         }
         if self.wait_pane_gone(&pane, EXIT_WAIT).await.map_err(|e| {
-            Error::runtime(format!(
+            Error::failed(format!(
                 "tmux call failed while waiting for pane {p} to close: {e}"
             ))
         })? {
@@ -718,7 +716,7 @@ impl Broker {
     async fn retire_checked(&self, agent_id: AgentId) -> Result<()> {
         self.retire(agent_id)
             .await
-            .map_err(|e| Error::runtime(format!("deregister failed: {e}")))
+            .map_err(|e| Error::failed(format!("deregister failed: {e}")))
     }
 
     /// Polls until the pane is gone (true) or `wait` has passed (false).
@@ -780,7 +778,7 @@ impl Broker {
         self.tmux
             .capture(pane, lines)
             .await
-            .map_err(|e| Error::runtime(format!("capture failed: {e}")))
+            .map_err(|e| Error::failed(format!("capture failed: {e}")))
     }
 
     /// Answers a multiple-choice prompt with digit 1–3 (no Enter).
@@ -801,9 +799,9 @@ impl Broker {
             .tmux
             .capture(pane, 60)
             .await
-            .map_err(|e| Error::runtime(format!("capture failed: {e}")))?;
+            .map_err(|e| Error::failed(format!("capture failed: {e}")))?;
         let Some(digit) = backend::screen::freetext_digit(&screen) else {
-            return Err(Error::runtime(format!(
+            return Err(Error::not_found(format!(
                 "no question with a free-text row (\"Type something.\") is showing in pane {}; nothing was typed. See the pane with 'cafleet member capture', answer an option with --choice, or send the member a message instead.",
                 pane.pane_id
             )));
@@ -842,7 +840,7 @@ impl Broker {
             held @ Delivery::Held(_) => return deliver(held, pane),
             _ => {}
         }
-        Err(Error::runtime(format!(
+        Err(Error::failed(format!(
             "send failed: tmux send-keys did not deliver the poll-trigger keystroke to pane {}.",
             pane.pane_id
         )))
@@ -918,16 +916,16 @@ fn start_lines(screen: &str) -> String {
 fn deliver(d: Delivery, pane: &PaneTarget) -> Result<()> {
     match d {
         Delivery::Sent => Ok(()),
-        Delivery::Shell(cmd) => Err(Error::runtime(format!(
+        Delivery::Shell(cmd) => Err(Error::failed(format!(
             "send failed: pane {} runs a shell ({cmd}), not a coding agent; nothing was typed.",
             pane.pane_id
         ))),
-        Delivery::Gone => Err(Error::runtime(format!(
+        Delivery::Gone => Err(Error::failed(format!(
             "send failed: can't find pane: {} (the member's pane is gone). Check with 'cafleet member list'.",
             pane.pane_id
         ))),
-        Delivery::Failed(e) => Err(Error::runtime(format!("send failed: {e}"))),
-        Delivery::Held(why) => Err(Error::runtime(format!(
+        Delivery::Failed(e) => Err(Error::failed(format!("send failed: {e}"))),
+        Delivery::Held(why) => Err(Error::failed(format!(
             "send held: nothing was typed into pane {}: {why}. See it with 'cafleet member capture'; retry once it is clear.",
             pane.pane_id
         ))),
@@ -974,16 +972,16 @@ pub fn read_prompt_file(p: &str) -> Result<String> {
         )));
     }
     if !path.is_file() {
-        return Err(Error::runtime(format!(
+        return Err(Error::invalid(format!(
             "--prompt-file {p}: file does not exist or is not a regular file."
         )));
     }
     let bytes = std::fs::read(path)
-        .map_err(|_| Error::runtime(format!("--prompt-file {p}: file is not readable.")))?;
+        .map_err(|_| Error::invalid(format!("--prompt-file {p}: file is not readable.")))?;
     let text = String::from_utf8(bytes)
-        .map_err(|_| Error::runtime(format!("--prompt-file {p}: file is not valid UTF-8.")))?;
+        .map_err(|_| Error::invalid(format!("--prompt-file {p}: file is not valid UTF-8.")))?;
     if text.trim().is_empty() {
-        return Err(Error::runtime(format!("--prompt-file {p}: file is empty.")));
+        return Err(Error::invalid(format!("--prompt-file {p}: file is empty.")));
     }
     Ok(text)
 }

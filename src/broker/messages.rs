@@ -2,6 +2,7 @@
 //! the transaction commits; broadcast previews run concurrently (docs/decisions.md, S3).
 
 use super::{Broker, check_caller, check_member};
+use crate::db::Conn;
 use crate::db::{self, NewTask};
 use crate::delivery::{DeliverMode, DeliveryRecord};
 use crate::model::{
@@ -9,7 +10,6 @@ use crate::model::{
     TYPE_BROADCAST_SUMMARY, TYPE_UNICAST, Task, TaskId, now_ts,
 };
 use crate::{Error, Result};
-use sqlx::SqliteConnection;
 
 /// Result of a unicast send.
 #[derive(Debug, Clone)]
@@ -76,11 +76,7 @@ pub fn validate_idempotency_key(key: &str) -> Result<()> {
 }
 
 /// The task `sender` stored under `key`, if any.
-async fn keyed_original(
-    conn: &mut SqliteConnection,
-    sender: AgentId,
-    key: &str,
-) -> Result<Option<Task>> {
+async fn keyed_original(conn: &mut Conn, sender: AgentId, key: &str) -> Result<Option<Task>> {
     match db::tasks::find_by_idempotency_key(conn, sender, key).await? {
         Some(id) => db::tasks::get(conn, id).await,
         None => Ok(None),
@@ -89,7 +85,7 @@ async fn keyed_original(
 
 /// The refusal of a key used again for a different message.
 fn key_reused(key: &str, sender: AgentId, task_id: TaskId) -> Error {
-    Error::runtime(format!(
+    Error::conflict(format!(
         "idempotency key '{key}' was already used by agent {sender} for task {task_id}, a different message. Use a new key for a new message; repeat the same message to get task {task_id} back."
     ))
 }
@@ -97,7 +93,7 @@ fn key_reused(key: &str, sender: AgentId, task_id: TaskId) -> Error {
 /// Refuses empty or whitespace-only message text (docs/decisions.md, O3 and L4).
 pub fn validate_text(text: &str) -> Result<()> {
     if text.trim().is_empty() {
-        return Err(Error::runtime(
+        return Err(Error::invalid(
             "message text may not be empty. Pass the message body with --text \"...\".",
         ));
     }
@@ -215,7 +211,7 @@ impl Broker {
     /// (None for self-sends and unplaced recipients). `None` when refused: the caller
     /// reports why (see [`unicast_refusal`]). Shared by `message send` and `member nudge`.
     pub(crate) async fn store_unicast(
-        conn: &mut SqliteConnection,
+        conn: &mut Conn,
         fleet_id: FleetId,
         sender: AgentId,
         to: AgentId,
@@ -398,7 +394,7 @@ impl Broker {
     /// are marked seen (a write only when there are such).
     pub async fn message_poll(&self, fleet_id: FleetId, agent: AgentId) -> Result<Vec<Task>> {
         let (tasks, unseen) = {
-            let mut conn = self.db.pool().acquire().await?;
+            let mut conn = self.db.read().await?;
             check_caller(&mut conn, fleet_id, agent).await?;
             db::tasks::inbox_pending(&mut conn, agent).await?
         };
@@ -472,16 +468,16 @@ impl Broker {
                         return Err(task_not_found(task_id));
                     }
                     if owner != agent {
-                        return Err(Error::runtime(not_owner));
+                        return Err(Error::forbidden(not_owner));
                     }
                     if task.status_state != STATE_INPUT_REQUIRED {
-                        return Err(Error::runtime(format!(
+                        return Err(Error::conflict(format!(
                             "Cannot {verb} task in state {}",
                             task.status_state
                         )));
                     }
                     if !db::tasks::transition(tx, task_id, to_state, &now).await? {
-                        return Err(Error::runtime(format!(
+                        return Err(Error::conflict(format!(
                             "Cannot {verb} task in state {}",
                             task.status_state
                         )));
@@ -502,7 +498,7 @@ impl Broker {
         agent: AgentId,
         task_id: TaskId,
     ) -> Result<Task> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         check_caller(&mut conn, fleet_id, agent).await?;
         let task = db::tasks::get(&mut conn, task_id)
             .await?
@@ -527,43 +523,35 @@ enum Transition {
 /// another fleet is reported exactly like a missing one, so ids of other fleets do not leak
 /// (docs/decisions.md, MSG-1).
 pub(crate) async fn unicast_refusal(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     fleet_id: FleetId,
     sender: AgentId,
     to: AgentId,
 ) -> Error {
     match check_sender(conn, fleet_id, sender).await {
         Err(e) => e,
-        Ok(()) => Error::runtime(format!("Destination agent not found: {to}")),
+        Ok(()) => Error::not_found(format!("Destination agent not found: {to}")),
     }
 }
 
 /// The sender must be an active agent of the fleet.
-async fn check_sender(
-    conn: &mut SqliteConnection,
-    fleet_id: FleetId,
-    sender: AgentId,
-) -> Result<()> {
+async fn check_sender(conn: &mut Conn, fleet_id: FleetId, sender: AgentId) -> Result<()> {
     match db::agents::get(conn, sender).await? {
         Some(a) if a.fleet_id == fleet_id && a.is_active() => Ok(()),
-        _ => Err(Error::runtime(format!(
+        _ => Err(Error::not_found(format!(
             "Sender agent not found or not active in fleet: {sender}"
         ))),
     }
 }
 
-async fn agent_in_fleet(
-    conn: &mut SqliteConnection,
-    agent: AgentId,
-    fleet_id: FleetId,
-) -> Result<bool> {
+async fn agent_in_fleet(conn: &mut Conn, agent: AgentId, fleet_id: FleetId) -> Result<bool> {
     Ok(db::agents::get(conn, agent)
         .await?
         .is_some_and(|a| a.fleet_id == fleet_id))
 }
 
 fn task_not_found(task_id: TaskId) -> Error {
-    Error::runtime(format!("Task {task_id} not found"))
+    Error::not_found(format!("Task {task_id} not found"))
 }
 
 fn unicast_row(

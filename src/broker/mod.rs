@@ -9,6 +9,8 @@ mod fleets;
 pub mod members;
 mod messages;
 pub mod monitor;
+pub mod storage;
+pub mod webui;
 
 pub use agents::{AgentDetail, validate_identity};
 pub use fleets::FleetCreated;
@@ -17,11 +19,11 @@ pub use messages::{
     validate_text,
 };
 
+use crate::db::Conn;
 use crate::db::Db;
 use crate::model::{AgentId, FleetId};
 use crate::tmux::Tmux;
 use crate::{Error, Result};
-use sqlx::SqliteConnection;
 
 /// The broker: one database, one tmux driver, one truncation limit.
 #[derive(Debug, Clone)]
@@ -41,9 +43,18 @@ impl Broker {
         }
     }
 
-    /// The database.
+    /// The database, for tests and benches that seed or inspect the file directly. The
+    /// application's own layers never call it: `cli/`, `web/` and the other entry points
+    /// go through broker operations (`hygiene::` tests check that).
+    #[doc(hidden)]
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Closes the database (the last connection's close checkpoints the WAL; see
+    /// `db::Db::close`).
+    pub async fn close(&self) {
+        self.db.close().await;
     }
 
     /// The tmux driver.
@@ -59,17 +70,13 @@ impl Broker {
 
 /// The caller check: `--agent-id` must be an agent of `--fleet-id`, and a deregistered agent
 /// is refused too (docs/decisions.md, C1 and MSG-2).
-async fn check_caller(
-    conn: &mut SqliteConnection,
-    fleet_id: FleetId,
-    agent_id: AgentId,
-) -> Result<()> {
+async fn check_caller(conn: &mut Conn, fleet_id: FleetId, agent_id: AgentId) -> Result<()> {
     match crate::db::agents::get(conn, agent_id).await? {
         Some(a) if a.fleet_id == fleet_id && a.is_active() => Ok(()),
-        Some(a) if a.fleet_id == fleet_id => Err(Error::runtime(format!(
+        Some(a) if a.fleet_id == fleet_id => Err(Error::forbidden(format!(
             "agent {agent_id} is deregistered from fleet {fleet_id}; a retired agent can no longer act. Register a new agent with 'cafleet agent register'."
         ))),
-        _ => Err(Error::runtime(format!(
+        _ => Err(Error::not_found(format!(
             "agent {agent_id} is not a member of fleet {fleet_id}."
         ))),
     }
@@ -78,14 +85,10 @@ async fn check_caller(
 /// The membership half of [`check_caller`] for `message send`, whose own checks then refuse
 /// a deregistered sender with 0.14's text (`Sender agent not found or not active in fleet:
 /// <A>`; docs/decisions.md, MSG-2).
-async fn check_member(
-    conn: &mut SqliteConnection,
-    fleet_id: FleetId,
-    agent_id: AgentId,
-) -> Result<()> {
+async fn check_member(conn: &mut Conn, fleet_id: FleetId, agent_id: AgentId) -> Result<()> {
     match crate::db::agents::get(conn, agent_id).await? {
         Some(a) if a.fleet_id == fleet_id => Ok(()),
-        _ => Err(Error::runtime(format!(
+        _ => Err(Error::not_found(format!(
             "agent {agent_id} is not a member of fleet {fleet_id}."
         ))),
     }
@@ -94,10 +97,7 @@ async fn check_member(
 /// The fleet, which must exist and not be deleted: `monitor` commands and the list commands
 /// refuse an unknown or deleted fleet alike, never answering with an empty list
 /// (docs/decisions.md, CLI-1).
-pub(crate) async fn live_fleet(
-    conn: &mut SqliteConnection,
-    fleet_id: FleetId,
-) -> Result<crate::model::Fleet> {
+pub(crate) async fn live_fleet(conn: &mut Conn, fleet_id: FleetId) -> Result<crate::model::Fleet> {
     match crate::db::fleets::get(conn, fleet_id).await? {
         Some(f) if f.deleted_at.is_none() => Ok(f),
         _ => Err(fleet_not_found(fleet_id)),
@@ -106,7 +106,7 @@ pub(crate) async fn live_fleet(
 
 /// The refusal of an unknown (or, for [`live_fleet`], deleted) fleet.
 pub(crate) fn fleet_not_found(fleet_id: FleetId) -> Error {
-    Error::runtime(format!(
+    Error::not_found(format!(
         "fleet {fleet_id} not found. List live fleets with 'cafleet fleet list'."
     ))
 }

@@ -12,6 +12,25 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 /// Largest `--interval` accepted (30 days): beyond it an agent is effectively unwatched,
 /// which `--disable` says more clearly.
 pub const MAX_INTERVAL_SECS: i64 = 30 * 24 * 3600;
+/// Where an out-of-range interval falls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutOfRange {
+    /// Below 1 second.
+    Low,
+    /// Above [`MAX_INTERVAL_SECS`].
+    High,
+}
+
+/// The one check of a monitor interval (1..=[`MAX_INTERVAL_SECS`] seconds); the CLI and the
+/// API word the refusal their own way.
+pub fn check_interval(seconds: i64) -> std::result::Result<i64, OutOfRange> {
+    match seconds {
+        n if n < 1 => Err(OutOfRange::Low),
+        n if n > MAX_INTERVAL_SECS => Err(OutOfRange::High),
+        n => Ok(n),
+    }
+}
+
 /// Largest `--tick` accepted: 0.14 had no upper bound; this one (about 68 years) only keeps
 /// the loop's timer arithmetic from overflowing (docs/decisions.md, M4).
 pub const MAX_TICK_SECS: i64 = i32::MAX as i64;
@@ -188,7 +207,7 @@ fn wakeable(w: &Watched, live: &HashMap<String, HashSet<String>>, now: &str, ear
 impl Broker {
     /// The fleet must exist and not be deleted ([`super::live_fleet`]); its root Director.
     pub async fn monitor_fleet(&self, fleet_id: FleetId) -> Result<AgentId> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         let fleet = super::live_fleet(&mut conn, fleet_id).await?;
         Ok(fleet.director_agent_id.unwrap_or_default())
     }
@@ -201,7 +220,7 @@ impl Broker {
         if let Some(rt) = db::monitor::runtime(&mut tx, fleet_id).await?
             && is_live(&rt, &now)
         {
-            return Err(Error::runtime(format!(
+            return Err(Error::conflict(format!(
                 "monitor already running for fleet {fleet_id}"
             )));
         }
@@ -233,7 +252,7 @@ impl Broker {
         fleet_id: FleetId,
         now: &str,
     ) -> Result<(Vec<Watched>, Option<db::monitor::Watcher>)> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         let watched = db::monitor::due_candidates(&mut conn, fleet_id, now).await?;
         let watcher = db::monitor::watcher(&mut conn, fleet_id).await?;
         Ok((watched, watcher))
@@ -247,7 +266,7 @@ impl Broker {
             return Ok(Vec::new());
         };
         let horizon = crate::model::format_ts(t + chrono::Duration::seconds(COALESCE_CAP_SECONDS));
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         db::monitor::due_candidates(&mut conn, fleet_id, &horizon).await
     }
 
@@ -315,7 +334,7 @@ impl Broker {
         self.monitor_fleet(fleet_id).await?;
         let now = now_ts();
         let (rt, watched) = {
-            let mut conn = self.db.pool().acquire().await?;
+            let mut conn = self.db.read().await?;
             (
                 db::monitor::runtime(&mut conn, fleet_id).await?,
                 db::monitor::watched(&mut conn, fleet_id).await?,
@@ -371,7 +390,7 @@ impl Broker {
     /// The slot as `monitor status` and `GET /api/monitor` show it (any fleet, deleted ones
     /// included).
     pub async fn monitor_runtime(&self, fleet_id: FleetId) -> Result<RuntimeView> {
-        let mut conn = self.db.pool().acquire().await?;
+        let mut conn = self.db.read().await?;
         let rt = db::monitor::runtime(&mut conn, fleet_id).await?;
         Ok(runtime_view(rt.as_ref(), &now_ts()))
     }
@@ -419,12 +438,19 @@ impl Broker {
         interval: Option<i64>,
         enabled: Option<bool>,
     ) -> Result<Schedule> {
+        if let Some(n) = interval
+            && check_interval(n).is_err()
+        {
+            return Err(Error::invalid(format!(
+                "{n} is not in the range 1<=x<={MAX_INTERVAL_SECS}."
+            )));
+        }
         let mut tx = self.db.begin_write().await?;
         if db::fleets::get(&mut tx, fleet_id).await?.is_none() {
             return Err(super::fleet_not_found(fleet_id));
         }
         let not_enrolled = || {
-            Error::runtime(format!(
+            Error::not_found(format!(
                 "agent {agent_id} is not enrolled in monitoring for fleet {fleet_id}."
             ))
         };

@@ -5,7 +5,7 @@
 //! Ctrl-C (or after `--seconds`).
 
 use super::output::print;
-use super::{CliError, CliResult, Ctx};
+use super::{CliResult, Ctx};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -40,12 +40,12 @@ struct Demo {
     exe: PathBuf,
 }
 
-fn fail(what: &str, e: impl std::fmt::Display) -> CliError {
-    CliError::Runtime(format!("demo: {what}: {e}"))
+fn fail(what: &str, e: impl std::fmt::Display) -> crate::Error {
+    crate::Error::failed(format!("demo: {what}: {e}"))
 }
 
 impl Demo {
-    fn tmux(&self, args: &[&str]) -> Result<String, CliError> {
+    fn tmux(&self, args: &[&str]) -> crate::Result<String> {
         let out = Command::new("tmux")
             .arg("-S")
             .arg(&self.socket)
@@ -58,7 +58,7 @@ impl Demo {
         check(out, &format!("tmux {}", args.join(" ")))
     }
 
-    fn cafleet(&self, pane: &str, args: &[&str]) -> Result<String, CliError> {
+    fn cafleet(&self, pane: &str, args: &[&str]) -> crate::Result<String> {
         let out = Command::new(&self.exe)
             .args(args)
             .env("PATH", &self.path_env)
@@ -72,25 +72,25 @@ impl Demo {
     }
 }
 
-fn check(out: Output, what: &str) -> Result<String, CliError> {
+fn check(out: Output, what: &str) -> crate::Result<String> {
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     } else {
-        Err(CliError::Runtime(format!(
+        Err(crate::Error::failed(format!(
             "demo: `{what}` failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )))
     }
 }
 
-fn free_port() -> Result<u16, CliError> {
+fn free_port() -> crate::Result<u16> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| fail("no free port", e))
 }
 
-fn write_exec(path: &Path, body: &str) -> Result<(), CliError> {
+fn write_exec(path: &Path, body: &str) -> CliResult {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, body).map_err(|e| fail("cannot write a script", e))?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
@@ -100,9 +100,8 @@ fn write_exec(path: &Path, body: &str) -> Result<(), CliError> {
 /// Runs the demo.
 pub async fn run(_ctx: &Ctx, a: DemoArgs) -> CliResult {
     if crate::tmux::find_on_path("tmux").is_none() {
-        return Err(CliError::Runtime(
-            "the demo needs tmux: install it (e.g. apt-get install tmux or brew install tmux)"
-                .into(),
+        return Err(crate::Error::failed(
+            "the demo needs tmux: install it (e.g. apt-get install tmux or brew install tmux)",
         ));
     }
     let temp = a.dir.is_none();

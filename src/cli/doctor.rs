@@ -4,7 +4,7 @@
 //! need — each problem with its fix. Exit 1 when a check fails.
 
 use super::output::{print, print_json};
-use super::{CliError, CliResult, Ctx};
+use super::{CliResult, Ctx};
 use crate::backend::CLAUDE_ALLOW_RULE;
 use crate::backend::claude_settings::{self, EXAMPLE_BUILD_RULE};
 use crate::config::Config;
@@ -308,9 +308,9 @@ async fn database_check() -> Check {
             None,
         );
     }
-    match crate::db::inspect(&config.database_path).await {
+    match crate::broker::storage::inspect(&config.database_path).await {
         Ok(info) => {
-            let head = crate::db::latest_version();
+            let head = crate::broker::storage::latest_version();
             let detail = format!(
                 "{path}: schema {}/{head}, alembic {}, journal {}",
                 info.schema_version,
@@ -382,7 +382,7 @@ pub async fn run(ctx: &Ctx) -> CliResult {
             .find_map(|c| c.error.clone())
             .unwrap_or_default();
         eprintln!("Error: {first}");
-        return Err(CliError::Exit(1));
+        return Err(crate::Error::Exit(1));
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! `cafleet member ...`: spawn, list, steer and remove pane-bound members.
 
-use super::commands::{need, need_fleet};
 use super::output::{self, col, print, print_json, print_raw, table};
-use super::{CliError, CliResult, Ctx};
+use super::{CliResult, Ctx};
+use super::{need, need_fleet};
 use crate::broker::Broker;
 use crate::broker::activity::ActivityView;
 use crate::broker::members::{Caller, MemberSpec, MemberTarget, PaneClosed, PromptSource, Role};
@@ -223,14 +223,14 @@ pub async fn run(ctx: &Ctx, cmd: MemberCommand) -> CliResult {
 }
 
 /// tmux on PATH and inside a tmux session, with 0.14's errors (docs/decisions.md, C1).
-fn ensure_tmux() -> Result<Tmux, CliError> {
+fn ensure_tmux() -> crate::Result<Tmux> {
     let tmux = Tmux::from_env();
     if !tmux.available() {
-        return Err(CliError::Runtime("tmux binary not found on PATH".into()));
+        return Err(crate::Error::failed("tmux binary not found on PATH"));
     }
     if Tmux::caller_socket().is_none() {
-        return Err(CliError::Runtime(
-            "cafleet member commands must be run inside a tmux session".into(),
+        return Err(crate::Error::failed(
+            "cafleet member commands must be run inside a tmux session",
         ));
     }
     Ok(tmux)
@@ -244,15 +244,15 @@ async fn steerable(
     member_id: i64,
     verb: &str,
     command: &str,
-) -> Result<(MemberTarget, PaneTarget), CliError> {
+) -> crate::Result<(MemberTarget, PaneTarget)> {
     let target = broker.member_target(fleet_id, member_id, false).await?;
     let Some(pane) = target.pane() else {
         if target.placement.tmux_pane_id.is_some() {
-            return Err(CliError::Runtime(format!(
+            return Err(crate::Error::not_found(format!(
                 "member {member_id} was placed by CAFleet 0.14 without its tmux server on record — nothing to {verb}."
             )));
         }
-        return Err(CliError::Runtime(format!(
+        return Err(crate::Error::not_found(format!(
             "member {member_id} has no pane yet (pending placement) — nothing to {verb}."
         )));
     };
@@ -270,7 +270,7 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
     // Before any tmux check (docs/decisions.md, L4 and MEM-1).
     crate::broker::validate_identity(&name, &description)?;
     if a.prompt_file.is_some() && !a.prompt_argv.is_empty() {
-        return Err(CliError::Usage(
+        return Err(crate::Error::Usage(
             "--prompt-file and the positional prompt argument are mutually exclusive.".into(),
         ));
     }
@@ -296,7 +296,7 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
             socket_path: String::new(),
         },
         cwd: std::env::current_dir()
-            .map_err(|e| CliError::Runtime(format!("cannot read the current directory: {e}")))?,
+            .map_err(|e| crate::Error::failed(format!("cannot read the current directory: {e}")))?,
         env: std::env::var("CAFLEET_DATABASE_URL")
             .ok()
             .map(|v| vec![("CAFLEET_DATABASE_URL".to_string(), v)])
@@ -313,18 +313,18 @@ async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
     let backend = broker.resolve_backend(&spec).await?;
     crate::backend::validate_model(backend, spec.model.as_deref())?;
     if spec.codex_hooks && backend != CodingAgent::Codex {
-        return Err(CliError::Usage(format!(
+        return Err(crate::Error::Usage(format!(
             "--codex-hooks is for codex members; a {backend} member reports its activity through its hooks without it. Drop --codex-hooks, or add --coding-agent codex."
         )));
     }
     let tmux = ensure_tmux()?;
     if crate::tmux::find_on_path(backend.as_str()).is_none() {
-        return Err(CliError::Runtime(format!(
+        return Err(crate::Error::failed(format!(
             "binary {} not found on PATH",
             backend.as_str()
         )));
     }
-    spec.caller = super::commands::calling_pane(&tmux, "member create").await?;
+    spec.caller = super::calling_pane(&tmux, "member create").await?;
     let made = broker.member_create(&spec, backend).await?;
     let p = &made.placement;
     let pane = p.tmux_pane_id.as_deref().unwrap_or("(pending)");
@@ -371,8 +371,8 @@ async fn delete(ctx: &Ctx, a: DeleteArgs) -> CliResult {
     ensure_tmux()?;
     let broker = ctx.broker().await?;
     if broker.is_root_director(fleet_id, member_id).await? {
-        return Err(CliError::Runtime(
-            "cannot deregister the root Director; use 'cafleet fleet delete' instead".into(),
+        return Err(crate::Error::forbidden(
+            "cannot deregister the root Director; use 'cafleet fleet delete' instead",
         ));
     }
     let target = broker.member_target(fleet_id, member_id, true).await?;
@@ -400,7 +400,7 @@ async fn delete(ctx: &Ctx, a: DeleteArgs) -> CliResult {
                     &json!({"agent_id": member_id, "pane_status": format!("{p} (timeout)")}),
                 );
             }
-            return Err(CliError::Exit(2));
+            return Err(crate::Error::Exit(2));
         }
     };
     if ctx.json {
@@ -502,7 +502,7 @@ async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
     }
     let mut lines = vec![format!("{n} member{}:", if n == 1 { "" } else { "s" })];
     let mut columns = vec![col("agent_id", 14), col("name", 8), col("status", 6)];
-    let lead = |m: &crate::db::placements::MemberRow| {
+    let lead = |m: &crate::broker::members::MemberRow| {
         vec![m.agent_id.to_string(), m.name.clone(), m.status.clone()]
     };
     let rows: Vec<Vec<String>> = if a.activity {
@@ -607,12 +607,12 @@ async fn send_input(ctx: &Ctx, a: SendInputArgs) -> CliResult {
     if let Some(text) = &a.freetext
         && text.trim_start().starts_with('!')
     {
-        return Err(CliError::Usage(
+        return Err(crate::Error::Usage(
                 "--freetext may not start with '!' — that triggers the coding agent's shell-execution shortcut. Use 'cafleet member exec' for shell dispatch instead.".into(),
             ));
     }
     if a.choice.is_some() == a.freetext.is_some() {
-        return Err(CliError::Usage(
+        return Err(crate::Error::Usage(
             "--choice and --freetext are mutually exclusive; supply exactly one.".into(),
         ));
     }
@@ -620,7 +620,7 @@ async fn send_input(ctx: &Ctx, a: SendInputArgs) -> CliResult {
         .as_deref()
         .is_some_and(|t| t.contains(['\r', '\n']))
     {
-        return Err(CliError::Usage(
+        return Err(crate::Error::Usage(
             "free text may not contain newlines.".into(),
         ));
     }
@@ -664,13 +664,15 @@ async fn exec(ctx: &Ctx, a: ExecArgs) -> CliResult {
     let member_id = need(a.member_id, "--member-id")?;
     let command = a
         .command
-        .ok_or_else(|| CliError::Usage("Missing argument 'COMMAND'.".into()))?;
+        .ok_or_else(|| crate::Error::Usage("Missing argument 'COMMAND'.".into()))?;
     if command.contains(['\r', '\n']) {
-        return Err(CliError::Usage("command may not contain newlines.".into()));
+        return Err(crate::Error::Usage(
+            "command may not contain newlines.".into(),
+        ));
     }
     let command = command.trim().to_string();
     if command.is_empty() {
-        return Err(CliError::Usage("command may not be empty.".into()));
+        return Err(crate::Error::Usage("command may not be empty.".into()));
     }
     ensure_tmux()?;
     let broker = ctx.broker().await?;
@@ -718,7 +720,7 @@ async fn nudge(ctx: &Ctx, a: NudgeArgs) -> CliResult {
     let sender = need(a.agent_id, "--agent-id")?;
     let member_id = need(a.member_id, "--member-id")?;
     let text = need(a.text, "--text")?;
-    let mode = super::commands::deliver_mode(a.deliver.as_deref())?;
+    let mode = super::deliver_mode(a.deliver.as_deref())?;
     // Refused like send and broadcast (same text, exit 1), before any tmux check
     // (docs/decisions.md, O3 and L4).
     crate::broker::validate_text(&text)?;

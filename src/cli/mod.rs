@@ -3,48 +3,116 @@
 //! docs/decisions.md, C1), one current-thread tokio runtime per command, and the only layer
 //! that prints.
 
-pub mod args;
-mod commands;
+pub mod agent;
+pub mod db;
 pub mod demo;
 pub mod doctor;
+pub mod fleet;
 pub mod member;
+pub mod message;
 pub mod monitor;
 pub mod output;
+mod report;
 pub mod server;
 pub mod setup;
 
 use crate::broker::Broker;
+use crate::broker::storage::Usage;
 use crate::config::Config;
-use crate::db::Db;
-use crate::tmux::Tmux;
-use args::Cli;
-use clap::error::{ContextKind, ContextValue, ErrorKind};
+use crate::delivery::DeliverMode;
+use crate::tmux::{PaneContext, Tmux};
+use clap::{Args, Parser, Subcommand};
 use clap::{CommandFactory, FromArgMatches};
+use report::{matched_path, report_clap_error, usage_banner};
 use std::ffi::OsString;
 use std::sync::{Arc, Mutex};
 
-/// How a command failed; the CLI prints it and picks the exit code.
-#[derive(Debug)]
-pub enum CliError {
-    /// `Error: <msg>` on stderr, exit 1.
-    Runtime(String),
-    /// A usage error: banner plus `Error: <msg>` on stderr, exit 2.
-    Usage(String),
-    /// Already reported; exit with this code.
-    Exit(i32),
+// The command tree (clap derive). Options 0.14 calls "required" are `Option`s and are
+// checked by the command bodies in declaration order, so that the reported error (and its
+// exit code) is 0.14's: `--fleet-id` missing is a runtime error, others usage errors
+// (docs/decisions.md, C1).
+
+/// CAFleet: a message broker and agent registry for coding agents in tmux panes.
+///
+/// A root Director creates a fleet from its tmux pane, members and agents exchange messages
+/// stored in SQLite, and each delivery is previewed into the recipient's pane.
+/// Database: $CAFLEET_DATABASE_URL (default ~/.local/share/cafleet/cafleet.db).
+#[derive(Debug, Parser)]
+#[command(
+    name = "cafleet",
+    version,
+    disable_help_subcommand = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Print machine-readable JSON (one compact line) instead of text. Must come before the
+    /// command group: `cafleet --json agent list ...`.
+    #[arg(long)]
+    pub json: bool,
+
+    /// The command group to run.
+    #[command(subcommand)]
+    pub command: Option<Group>,
 }
 
-impl From<crate::Error> for CliError {
-    fn from(e: crate::Error) -> Self {
-        match e {
-            crate::Error::Usage(m) => CliError::Usage(m),
-            other => CliError::Runtime(other.to_string()),
-        }
-    }
+/// Top-level command groups.
+#[derive(Debug, Subcommand)]
+pub enum Group {
+    /// Create or upgrade the database schema.
+    #[command(subcommand)]
+    Db(db::DbCommand),
+    /// Create, list, show and delete fleets.
+    #[command(subcommand)]
+    Fleet(fleet::FleetCommand),
+    /// Register, list, show and deregister agents.
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
+    /// Send, broadcast, poll, acknowledge, cancel and show messages.
+    #[command(subcommand)]
+    Message(message::MessageCommand),
+    /// Spawn, list, steer and remove members (coding agents in tmux panes).
+    #[command(subcommand)]
+    Member(member::MemberCommand),
+    /// Run and inspect the per-fleet heartbeat that wakes due agents.
+    #[command(subcommand)]
+    Monitor(monitor::MonitorCommand),
+    /// Serve the admin WebUI and its HTTP API (loopback only unless given a token).
+    Server(server::ServerArgs),
+    /// Diagnose the environment (tmux, session, database, backends) and show the calling pane.
+    Doctor,
+    /// A one-command tour: a private tmux session with a Director, two stand-in members,
+    /// the monitor and the WebUI exchanging real messages. Needs only tmux.
+    Demo(demo::DemoArgs),
+    /// Install CAFleet's skills for claude, codex and opencode (offline, from this binary),
+    /// refresh the opencode preset, and create or upgrade the database. Idempotent; keeps a
+    /// backup of any skill file you edited.
+    Setup(setup::SetupArgs),
+    /// Print a shell completion script to stdout (e.g. `cafleet completions bash`).
+    Completions(setup::CompletionsArgs),
+    /// Record a coding agent's activity from its hooks (what `member create` and
+    /// `setup --hooks` install; not for typing). Reads the hook's JSON on stdin (Codex's
+    /// notify: the last argument), finds the agent by its tmux pane, prints nothing and
+    /// always exits 0.
+    Hook(HookArgs),
+}
+
+/// Options of `hook`.
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// The coding agent whose hook runs: claude, codex or opencode.
+    #[arg(value_name = "CODING_AGENT")]
+    pub coding_agent: Option<String>,
+    /// The event name (else read from the JSON), then the JSON itself for Codex's notify.
+    #[arg(
+        value_name = "EVENT",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub rest: Vec<String>,
 }
 
 /// Result of a command body.
-pub type CliResult = Result<(), CliError>;
+pub type CliResult = crate::Result<()>;
 
 /// What every command body gets: output mode and the command's path for error banners.
 #[derive(Debug, Clone)]
@@ -53,22 +121,30 @@ pub struct Ctx {
     pub json: bool,
     /// e.g. `cafleet agent register`.
     pub path: String,
-    /// The databases this command opened, closed by [`Ctx::finish`] when it ends.
-    pub opened: Arc<Mutex<Vec<Db>>>,
+    /// The brokers this command opened, whose databases [`Ctx::finish`] closes when it
+    /// ends.
+    pub opened: Arc<Mutex<Vec<Broker>>>,
 }
 
 impl Ctx {
+    /// This context, with `--json` also on when the subcommand itself was given it.
+    pub fn with_json(&self, local: bool) -> Ctx {
+        Ctx {
+            json: self.json || local,
+            ..self.clone()
+        }
+    }
+
     /// Opens the configured database, migrating it on first use (docs/decisions.md, S1), and
     /// wraps a broker.
-    pub async fn broker(&self) -> Result<Broker, CliError> {
+    pub async fn broker(&self) -> crate::Result<Broker> {
         let config = Config::from_env()?;
-        let db = Db::open(&config.database_path, 1).await?;
-        db.migrate().await?;
+        let broker = Broker::open(&config, Usage::Command).await?;
         self.opened
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(db.clone());
-        Ok(Broker::new(db, Tmux::from_env(), config.max_text_len))
+            .push(broker.clone());
+        Ok(broker)
     }
 
     /// Called once the command is done: closes every database it opened, so the last
@@ -84,8 +160,8 @@ impl Ctx {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner),
         );
-        for db in opened {
-            db.close().await;
+        for broker in opened {
+            broker.close().await;
         }
     }
 }
@@ -147,13 +223,11 @@ where
         eprintln!("Error: {e}");
         return 1;
     }
-    let is_server = matches!(cli.command, Some(args::Group::Server(_)));
+    let is_server = matches!(cli.command, Some(Group::Server(_)));
     init_tracing(is_server.then_some("warn,cafleet=info,tower_http=info"));
     if let Err(e) = server::env_port() {
-        if let CliError::Runtime(msg) = e {
-            eprintln!("Error: {msg}");
-        }
-        return 1;
+        eprintln!("Error: {e}");
+        return e.exit_code();
     }
     let path = matched_path(&matches);
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -166,18 +240,18 @@ where
             return 1;
         }
     };
-    let result = runtime.block_on(commands::dispatch(cli, path.clone()));
+    let result = runtime.block_on(dispatch(cli, path.clone()));
     match result {
         Ok(()) => 0,
-        Err(CliError::Runtime(msg)) => {
-            eprintln!("Error: {msg}");
-            1
-        }
-        Err(CliError::Usage(msg)) => {
+        Err(crate::Error::Usage(msg)) => {
             eprint!("{}", usage_banner(&command(), &path, &msg));
             2
         }
-        Err(CliError::Exit(code)) => code,
+        Err(crate::Error::Exit(code)) => code,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            e.exit_code()
+        }
     }
 }
 
@@ -213,242 +287,90 @@ fn init_tracing(default: Option<&str>) {
         .try_init();
 }
 
-/// The words of the command path that was parsed (e.g. `cafleet agent register`).
-fn matched_path(matches: &clap::ArgMatches) -> String {
-    let mut path = String::from("cafleet");
-    let mut current = matches;
-    while let Some((name, sub)) = current.subcommand() {
-        path.push(' ');
-        path.push_str(name);
-        current = sub;
-    }
-    path
-}
-
-/// The words of the command path named by argv (e.g. `cafleet agent register`).
-fn command_path(cmd: &clap::Command, argv: &[OsString]) -> String {
-    let mut path = vec!["cafleet".to_string()];
-    let mut current = cmd;
-    for arg in argv.iter().skip(1) {
-        let Some(arg) = arg.to_str() else { break };
-        if arg.starts_with('-') {
-            if current.get_subcommands().next().is_some() {
-                continue;
-            }
-            break;
-        }
-        match current.find_subcommand(arg) {
-            Some(sub) => {
-                path.push(sub.get_name().to_string());
-                current = sub;
-            }
-            None => break,
-        }
-    }
-    path.join(" ")
-}
-
-fn find_command<'a>(cmd: &'a clap::Command, path: &str) -> &'a clap::Command {
-    let mut current = cmd;
-    for word in path.split(' ').skip(1) {
-        match current.find_subcommand(word) {
-            Some(sub) => current = sub,
-            None => break,
-        }
-    }
-    current
-}
-
-/// The usage line of a command path, as 0.14 prints it (docs/decisions.md, C1).
-fn usage_line(cmd: &clap::Command, path: &str) -> String {
-    let target = find_command(cmd, path);
-    if target.get_subcommands().next().is_some() {
-        return format!("{path} [OPTIONS] COMMAND [ARGS]...");
-    }
-    let mut line = format!("{path} [OPTIONS]");
-    for arg in target.get_positionals() {
-        let name = arg.get_value_names().and_then(|v| v.first()).map_or_else(
-            || arg.get_id().as_str().to_uppercase(),
-            std::string::ToString::to_string,
-        );
-        line.push(' ');
-        // Repeated optional words (member create's prompt) read `[NAME]...`, as click does.
-        if arg.get_num_args().is_some_and(|n| n.max_values() > 1) {
-            line.push_str(&format!("[{name}]..."));
-        } else {
-            line.push_str(&name);
-        }
-    }
-    line
-}
-
-fn usage_banner(cmd: &clap::Command, path: &str, msg: &str) -> String {
-    format!(
-        "Usage: {}\nTry '{path} --help' for help.\n\nError: {msg}\n",
-        usage_line(cmd, path)
-    )
-}
-
-/// Maps clap's parse errors to 0.14's click-style messages (docs/decisions.md, C1).
-fn report_clap_error(cmd: &clap::Command, argv: &[OsString], e: clap::Error) -> i32 {
-    let mut path = command_path(cmd, argv);
-    if e.kind() == ErrorKind::UnknownArgument {
-        // The error belongs to the command reached before the offending token: an unknown
-        // option before the group (`cafleet --jsn fleet list`) is the root's error.
-        if let Some(ContextValue::String(bad)) = e.get(ContextKind::InvalidArg) {
-            let bad = bad.split('=').next().unwrap_or_default();
-            if let Some(i) = argv.iter().rposition(|a| {
-                a.to_str()
-                    .is_some_and(|a| a == bad || a.starts_with(&format!("{bad}=")))
-            }) {
-                path = command_path(cmd, &argv[..i]);
-            }
-        }
-    }
-    let ctx = |kind: ContextKind| -> Option<String> {
-        e.get(kind).map(|v| match v {
-            ContextValue::String(s) => s.clone(),
-            ContextValue::Strings(v) => v.join(", "),
-            other => other.to_string(),
-        })
+/// Runs the parsed command.
+async fn dispatch(cli: Cli, path: String) -> CliResult {
+    let base = Ctx {
+        json: cli.json,
+        path,
+        opened: Arc::default(),
     };
-    let strings = |kind: ContextKind| -> Vec<String> {
-        match e.get(kind) {
-            Some(ContextValue::Strings(v)) => v.clone(),
-            Some(ContextValue::String(s)) => vec![s.clone()],
-            _ => vec![],
-        }
-    };
-    let arg_name = || {
-        let raw = ctx(ContextKind::InvalidArg).unwrap_or_default();
-        let first = raw.split([' ', '=']).next().unwrap_or_default().to_string();
-        first
-            .trim_end_matches("...")
-            .trim_start_matches(['<', '['])
-            .trim_end_matches(['>', ']'])
-            .to_string()
-    };
-    let msg = match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            return 0;
-        }
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
-            let mut sub = find_command(cmd, &path).clone().bin_name(path.clone());
-            eprint!("{}", sub.render_help());
-            return 2;
-        }
-        ErrorKind::InvalidSubcommand => {
-            let name = ctx(ContextKind::InvalidSubcommand).unwrap_or_default();
-            let mut m = format!("No such command '{name}'.");
-            if let Some(s) = strings(ContextKind::SuggestedSubcommand).first() {
-                m.push_str(&format!(" Did you mean '{s}'?"));
-            }
-            m
-        }
-        ErrorKind::UnknownArgument => {
-            let name = ctx(ContextKind::InvalidArg).unwrap_or_default();
-            if name.starts_with('-') {
-                let name = name.split('=').next().unwrap_or_default();
-                let mut m = format!("No such option '{name}'.");
-                if let Some(s) = strings(ContextKind::SuggestedArg).first() {
-                    let s = s.split(' ').next().unwrap_or_default();
-                    if s.starts_with('-') {
-                        m.push_str(&format!(" Did you mean '{s}'?"));
-                    }
-                }
-                m
-            } else {
-                let extras = extra_arguments(cmd, &path, argv).unwrap_or_else(|| vec![name]);
-                let plural = if extras.len() == 1 { "" } else { "s" };
-                format!(
-                    "Got unexpected extra argument{plural} ({})",
-                    extras.join(" ")
-                )
-            }
-        }
-        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
-            let name = arg_name();
-            let value = ctx(ContextKind::InvalidValue).unwrap_or_default();
-            let valid = strings(ContextKind::ValidValue);
-            let at_end = argv.last().and_then(|a| a.to_str()) == Some(name.as_str());
-            if e.kind() == ErrorKind::InvalidValue && value.is_empty() && at_end {
-                // The option is the last word: its value is missing (click prints no banner).
-                eprintln!("Error: Option '{name}' requires an argument.");
-                return 2;
-            } else if !valid.is_empty() {
-                let list = valid
-                    .iter()
-                    .map(|v| format!("'{v}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                format!("Invalid value for '{name}': '{value}' is not one of {list}.")
-            } else {
-                // Every free-form option is a string; only integer parsers can reject a value.
-                match name.as_str() {
-                    // Range-checked options explain themselves (click's IntRange wording).
-                    "--choice" | "--tick" | "--interval" => format!(
-                        "Invalid value for '{name}': {}",
-                        std::error::Error::source(&e).map_or_else(
-                            || format!("'{value}' is not a valid integer range."),
-                            std::string::ToString::to_string
-                        )
-                    ),
-                    _ => format!("Invalid value for '{name}': '{value}' is not a valid integer."),
-                }
-            }
-        }
-        ErrorKind::MissingRequiredArgument => {
-            let missing = strings(ContextKind::InvalidArg);
-            let first = missing.first().cloned().unwrap_or_default();
-            let name = first.split(' ').next().unwrap_or_default();
-            if name.starts_with('-') {
-                format!("Missing option '{name}'.")
-            } else {
-                format!(
-                    "Missing argument '{}'.",
-                    name.trim_start_matches('<').trim_end_matches('>')
-                )
-            }
-        }
-        ErrorKind::InvalidUtf8 => "an argument is not valid UTF-8. Pass text as UTF-8.".to_string(),
-        _ => {
-            let rendered = e
-                .kind()
-                .as_str()
-                .map_or_else(|| e.to_string(), str::to_string);
-            rendered.trim().to_string()
-        }
-    };
-    eprint!("{}", usage_banner(cmd, &path, &msg));
-    2
+    let result = run_command(cli, &base).await;
+    base.finish().await;
+    result
 }
 
-/// Every positional argument the command at `path` did not consume (click reports them all:
-/// `Got unexpected extra arguments (2 3)`): re-parses with a catch-all positional added.
-fn extra_arguments(cmd: &clap::Command, path: &str, argv: &[OsString]) -> Option<Vec<String>> {
-    fn with_catch_all(cmd: clap::Command, words: &[&str]) -> clap::Command {
-        match words.split_first() {
-            None => cmd.arg(
-                clap::Arg::new("__extra")
-                    .num_args(1..)
-                    .action(clap::ArgAction::Append)
-                    .hide(true),
-            ),
-            Some((word, rest)) => {
-                let rest: Vec<&str> = rest.to_vec();
-                cmd.mut_subcommand(*word, move |sub| with_catch_all(sub, &rest))
-            }
+async fn run_command(cli: Cli, base: &Ctx) -> CliResult {
+    let ctx = |local_json: bool| Ctx {
+        json: base.json || local_json,
+        ..base.clone()
+    };
+    let Some(group) = cli.command else {
+        return Err(crate::Error::Exit(2));
+    };
+    match group {
+        Group::Db(cmd) => db::run(&ctx(false), cmd).await,
+        Group::Doctor => doctor::run(&ctx(false)).await,
+        Group::Demo(a) => demo::run(&ctx(false), a).await,
+        Group::Fleet(cmd) => fleet::run(base, cmd).await,
+        Group::Agent(cmd) => agent::run(&ctx(false), cmd).await,
+        Group::Member(cmd) => member::run(&ctx(false), cmd).await,
+        Group::Monitor(cmd) => monitor::run(&ctx(false), cmd).await,
+        Group::Server(a) => server::run(&ctx(false), a).await,
+        Group::Setup(a) => setup::run(&ctx(false), a).await,
+        Group::Completions(a) => setup::completions(a),
+        Group::Hook(a) => {
+            let mut args: Vec<String> = a.coding_agent.into_iter().collect();
+            args.extend(a.rest);
+            // `hook` runs its own runtime; `run` normally calls it before this one starts.
+            let _ = std::thread::spawn(move || crate::hook::run(&args)).join();
+            Ok(())
         }
+        Group::Message(cmd) => message::run(&ctx(false), cmd).await,
     }
-    let words: Vec<&str> = path.split(' ').skip(1).collect();
-    let matches = with_catch_all(cmd.clone(), &words)
-        .try_get_matches_from(argv)
-        .ok()?;
-    let mut current = &matches;
-    for word in &words {
-        current = current.subcommand_matches(word)?;
+}
+
+/// `--fleet-id` is checked first and reported as a runtime error (docs/decisions.md, C1).
+pub(crate) fn need_fleet(v: Option<i64>) -> crate::Result<i64> {
+    v.ok_or_else(|| {
+        crate::Error::failed(
+            "--fleet-id <int> is required for this subcommand. Create a fleet with 'cafleet fleet create' and pass its id.",
+        )
+    })
+}
+
+/// Any other missing option is a usage error.
+pub(crate) fn need<T>(v: Option<T>, name: &str) -> crate::Result<T> {
+    v.ok_or_else(|| crate::Error::Usage(format!("Missing option '{name}'.")))
+}
+
+pub(crate) fn need_arg<T>(v: Option<T>, name: &str) -> crate::Result<T> {
+    v.ok_or_else(|| crate::Error::Usage(format!("Missing argument '{name}'.")))
+}
+
+/// Finds the calling pane: `tmux` on PATH, inside tmux, `TMUX_PANE` naming a live pane.
+pub(crate) async fn calling_pane(tmux: &Tmux, what: &str) -> crate::Result<PaneContext> {
+    if !tmux.available() {
+        return Err(crate::Error::failed("tmux binary not found on PATH"));
     }
-    let extras: Vec<String> = current.get_many::<String>("__extra")?.cloned().collect();
-    (!extras.is_empty()).then_some(extras)
+    let Some(socket) = Tmux::caller_socket() else {
+        return Err(crate::Error::failed(format!(
+            "cafleet {what} must be run inside a tmux session"
+        )));
+    };
+    let pane = std::env::var("TMUX_PANE").unwrap_or_default();
+    if pane.is_empty() {
+        return Err(crate::Error::failed(
+            "TMUX_PANE is not set; not running inside a tmux pane",
+        ));
+    }
+    tmux.describe_pane(&socket, &pane)
+        .await
+        .map_err(crate::Error::from)
+}
+
+/// Parses `--deliver` (absent: the default, idle).
+pub(crate) fn deliver_mode(raw: Option<&str>) -> crate::Result<DeliverMode> {
+    raw.map(DeliverMode::parse)
+        .transpose()
+        .map(Option::unwrap_or_default)
 }

@@ -1,8 +1,8 @@
 //! `cafleet monitor ...`: run the per-fleet heartbeat, show its state, tune schedules.
 
 use super::output::{col, print, print_json, table};
-use super::{CliError, CliResult, Ctx};
-use crate::broker::monitor::{MAX_INTERVAL_SECS, MAX_TICK_SECS, MonitorStatus};
+use super::{CliResult, Ctx};
+use crate::broker::monitor::{MAX_INTERVAL_SECS, MAX_TICK_SECS, MonitorStatus, check_interval};
 use crate::tmux::Tmux;
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -112,7 +112,11 @@ fn parse_tick(s: &str) -> Result<i64, String> {
 }
 
 fn parse_interval(s: &str) -> Result<i64, String> {
-    parse_range(s, MAX_INTERVAL_SECS)
+    let n: i64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a valid integer range."))?;
+    check_interval(n).map_err(|_| format!("{n} is not in the range 1<=x<={MAX_INTERVAL_SECS}."))
 }
 
 /// Runs a monitor subcommand.
@@ -125,22 +129,22 @@ pub async fn run(ctx: &Ctx, cmd: MonitorCommand) -> CliResult {
 }
 
 async fn start(ctx: &Ctx, a: StartArgs) -> CliResult {
-    let fleet_id = super::commands::need_fleet(a.fleet_id)?;
+    let fleet_id = super::need_fleet(a.fleet_id)?;
     let broker = ctx.broker().await?;
     broker.monitor_fleet(fleet_id).await?;
     if !Tmux::from_env().available() {
-        return Err(CliError::Runtime("tmux binary not found on PATH".into()));
+        return Err(crate::Error::failed("tmux binary not found on PATH"));
     }
     if Tmux::caller_socket().is_none() {
-        return Err(CliError::Runtime(
-            "cafleet member commands must be run inside a tmux session".into(),
+        return Err(crate::Error::failed(
+            "cafleet member commands must be run inside a tmux session",
         ));
     }
     let pid = i64::from(std::process::id());
     broker.monitor_claim(fleet_id, pid, a.tick).await?;
     let token = CancellationToken::new();
     let signals = watch_signals(token.clone())
-        .map_err(|e| CliError::Runtime(format!("cannot install signal handlers: {e}")));
+        .map_err(|e| crate::Error::failed(format!("cannot install signal handlers: {e}")));
     let signals = match signals {
         Ok(s) => s,
         Err(e) => {
@@ -178,7 +182,7 @@ async fn start(ctx: &Ctx, a: StartArgs) -> CliResult {
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
-    broker.db().close().await;
+    broker.close().await;
     Ok(())
 }
 
@@ -199,7 +203,7 @@ fn watch_signals(token: CancellationToken) -> std::io::Result<tokio::task::JoinH
 }
 
 async fn status(ctx: &Ctx, a: StatusArgs) -> CliResult {
-    let fleet_id = super::commands::need_fleet(a.fleet_id)?;
+    let fleet_id = super::need_fleet(a.fleet_id)?;
     let broker = ctx.broker().await?;
     let st = broker.monitor_status(fleet_id).await?;
     if ctx.json {
@@ -269,12 +273,12 @@ fn status_text(st: &MonitorStatus) -> String {
 }
 
 async fn config(ctx: &Ctx, a: ConfigArgs) -> CliResult {
-    let fleet_id = super::commands::need_fleet(a.fleet_id)?;
+    let fleet_id = super::need_fleet(a.fleet_id)?;
     let agent_id = a
         .agent_id
-        .ok_or_else(|| CliError::Usage("Missing option '--agent-id'.".into()))?;
+        .ok_or_else(|| crate::Error::Usage("Missing option '--agent-id'.".into()))?;
     if a.enable && a.disable {
-        return Err(CliError::Usage(
+        return Err(crate::Error::Usage(
             "--enable and --disable are mutually exclusive.".into(),
         ));
     }
@@ -287,7 +291,7 @@ async fn config(ctx: &Ctx, a: ConfigArgs) -> CliResult {
     let s = broker
         .monitor_config(fleet_id, agent_id, a.interval, enabled)
         .await?;
-    broker.db().close().await;
+    broker.close().await;
     if ctx.json {
         print_json(&json!({
             "agent_id": s.agent_id,

@@ -1,10 +1,8 @@
 //! `cafleet server`: the admin WebUI and its API, in the foreground.
 
-use super::{CliError, CliResult, Ctx};
+use super::{CliResult, Ctx};
 use crate::broker::Broker;
 use crate::config::{Config, env_var};
-use crate::db::Db;
-use crate::tmux::Tmux;
 use crate::web::{AppState, Security};
 use clap::Args;
 use std::sync::Arc;
@@ -26,11 +24,11 @@ pub struct ServerArgs {
 }
 
 /// `CAFLEET_BROKER_PORT`, validated (an invalid value is an error for every command, as 0.14).
-pub fn env_port() -> Result<Option<u16>, CliError> {
+pub fn env_port() -> crate::Result<Option<u16>> {
     match env_var("CAFLEET_BROKER_PORT") {
         None => Ok(None),
         Some(raw) => raw.trim().parse::<u16>().map(Some).map_err(|_| {
-            CliError::Runtime(format!(
+            crate::Error::invalid(format!(
                 "CAFLEET_BROKER_PORT must be a port number 0-65535 (got '{raw}'). Unset it for the default of 8000."
             ))
         }),
@@ -52,23 +50,20 @@ pub async fn run(_ctx: &Ctx, a: ServerArgs) -> CliResult {
         .or_else(|| env_var("CAFLEET_WEBUI_TOKEN"))
         .filter(|t| !t.trim().is_empty());
     if !crate::web::is_loopback(&host) && token.is_none() {
-        return Err(CliError::Runtime(format!(
+        return Err(crate::Error::invalid(format!(
             "listening on {host} exposes the WebUI beyond this machine; pass --token <secret> (or set CAFLEET_WEBUI_TOKEN) so every API call must carry it, or use --host 127.0.0.1."
         )));
     }
     let config = Config::from_env()?;
-    let db = Db::open(&config.database_path, 8).await?;
-    db.migrate().await?;
     // Many requests may write at once: they share commits (and fsyncs) instead of queueing.
-    let db = db.with_group_commit();
-    let broker = Broker::new(db, Tmux::from_env(), config.max_text_len);
+    let broker = Broker::open(&config, crate::broker::storage::Usage::Server).await?;
     let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
         Ok(l) => l,
         Err(e) => {
             eprintln!(
                 "Error: cannot listen on {host}:{port}: {e}. Stop the program using the port, or pass --port <another>."
             );
-            return Err(CliError::Exit(3));
+            return Err(crate::Error::Exit(3));
         }
     };
     let bound_port = listener.local_addr().map_or(port, |a| a.port());
@@ -97,6 +92,6 @@ pub async fn run(_ctx: &Ctx, a: ServerArgs) -> CliResult {
         }
     };
     let served = crate::web::serve(state, listener, shutdown).await;
-    broker.db().close().await;
-    served.map_err(|e| CliError::Runtime(format!("the server failed: {e}")))
+    broker.close().await;
+    served.map_err(|e| crate::Error::failed(format!("the server failed: {e}")))
 }

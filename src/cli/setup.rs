@@ -9,7 +9,7 @@
 //! CAFleet's activity hooks in the same file (docs/delivery.md, "Activity").
 
 use super::output::{print, print_json, print_raw};
-use super::{CliError, CliResult, Ctx};
+use super::{CliResult, Ctx};
 use crate::backend::CLAUDE_ALLOW_RULE;
 use crate::backend::claude_settings::{self, AddOutcome, SettingsError};
 use crate::model::CodingAgent;
@@ -63,7 +63,7 @@ pub struct CompletionsArgs {
 pub fn completions(a: CompletionsArgs) -> CliResult {
     let shell = a
         .shell
-        .ok_or_else(|| CliError::Usage("Missing argument 'SHELL'.".into()))?;
+        .ok_or_else(|| crate::Error::Usage("Missing argument 'SHELL'.".into()))?;
     let mut cmd = super::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "cafleet", &mut out);
@@ -230,7 +230,7 @@ pub async fn run(ctx: &Ctx, a: SetupArgs) -> CliResult {
     }
 
     // The database part: exactly `db init`.
-    let db = super::commands::db_init_report().await;
+    let db = super::db::db_init_report().await;
     let db_value = match &db {
         Ok((value, text)) => {
             lines.push(text.clone());
@@ -238,8 +238,8 @@ pub async fn run(ctx: &Ctx, a: SetupArgs) -> CliResult {
         }
         Err(e) => {
             let msg = match e {
-                CliError::Runtime(m) | CliError::Usage(m) => m.clone(),
-                CliError::Exit(code) => format!("failed with exit code {code}"),
+                crate::Error::Exit(code) => format!("failed with exit code {code}"),
+                other => other.to_string(),
             };
             eprintln!("Error: database: {msg}");
             failed = true;
@@ -270,7 +270,7 @@ pub async fn run(ctx: &Ctx, a: SetupArgs) -> CliResult {
         );
     }
     if failed {
-        Err(CliError::Exit(1))
+        Err(crate::Error::Exit(1))
     } else {
         Ok(())
     }

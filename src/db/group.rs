@@ -63,23 +63,14 @@ impl Writer {
 }
 
 fn stopped() -> Error {
-    Error::runtime("the database writer stopped; restart the cafleet process")
-}
-
-/// The same failure for each write of a failed batch (errors are not `Clone`).
-fn each(e: &Error) -> Error {
-    match e {
-        Error::Busy(secs) => Error::Busy(*secs),
-        Error::Db(msg) => Error::Db(msg.clone()),
-        other => Error::Db(other.to_string()),
-    }
+    Error::failed("the database writer stopped; restart the cafleet process")
 }
 
 /// Runs one job, turning a panic (a bug) into that job's error instead of the writer's end.
 async fn run_job(job: Job, conn: &mut SqliteConnection) -> Result<Erased> {
     match std::panic::AssertUnwindSafe(job(conn)).catch_unwind().await {
         Ok(outcome) => outcome,
-        Err(_) => Err(Error::runtime(
+        Err(_) => Err(Error::failed(
             "internal error while writing (a bug); nothing of this write was stored",
         )),
     }
@@ -103,7 +94,7 @@ async fn write_batch(db: &Db, batch: Vec<Queued>) {
         Ok(tx) => tx,
         Err(e) => {
             for queued in batch {
-                let _ = queued.reply.send(Err(each(&e)));
+                let _ = queued.reply.send(Err(Error::again(&e)));
             }
             return;
         }
@@ -134,7 +125,7 @@ async fn write_batch(db: &Db, batch: Vec<Queued>) {
                 Ok(()) => run_job(job, tx.conn()).await,
                 Err(e) => {
                     failed = Some(e);
-                    let _ = reply.send(Err(each(failed.as_ref().expect("set"))));
+                    let _ = reply.send(Err(failed.as_ref().expect("set").again()));
                     break;
                 }
             };
@@ -147,7 +138,7 @@ async fn write_batch(db: &Db, batch: Vec<Queued>) {
                 }
             };
             if let Err(e) = closed {
-                let _ = reply.send(Err(each(&e)));
+                let _ = reply.send(Err(Error::again(&e)));
                 failed = Some(e);
                 break;
             }
@@ -157,10 +148,10 @@ async fn write_batch(db: &Db, batch: Vec<Queued>) {
             // The transaction can no longer be trusted: nothing of the batch is stored.
             drop(tx);
             for (reply, _) in done {
-                let _ = reply.send(Err(each(&e)));
+                let _ = reply.send(Err(Error::again(&e)));
             }
             for queued in rest {
-                let _ = queued.reply.send(Err(each(&e)));
+                let _ = queued.reply.send(Err(Error::again(&e)));
             }
             return;
         }
@@ -173,7 +164,7 @@ async fn write_batch(db: &Db, batch: Vec<Queued>) {
         }
         Err(e) => {
             for (reply, _) in done {
-                let _ = reply.send(Err(each(&e)));
+                let _ = reply.send(Err(Error::again(&e)));
             }
         }
     }

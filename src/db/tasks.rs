@@ -248,7 +248,7 @@ pub async fn inbox_pending(
     .fetch_one(conn)
     .await?;
     let tasks = serde_json::from_str(&row.rows).map_err(|e| {
-        crate::Error::runtime(format!(
+        crate::Error::failed(format!(
             "the inbox of agent {agent_id} has a row cafleet cannot read ({e}). Run `cafleet doctor`."
         ))
     })?;

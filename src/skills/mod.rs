@@ -360,11 +360,11 @@ fn commit(
 /// Installs one file (e.g. the opencode preset). A file with other content is kept as a
 /// backup before it is replaced.
 pub fn install_file(dest: &Path, content: &[u8], stamp: &str) -> Result<FileOutcome> {
-    let p = plan(dest, content, None).map_err(Error::Runtime)?;
+    let p = plan(dest, content, None).map_err(Error::Failed)?;
     if p == Plan::Unchanged {
         return Ok(FileOutcome::Unchanged);
     }
-    let tmp = stage(dest, content).map_err(Error::Runtime)?;
+    let tmp = stage(dest, content).map_err(Error::Failed)?;
     match commit(dest, &tmp, p == Plan::Replace, stamp) {
         Ok(backup) if p == Plan::Create => {
             debug_assert!(backup.is_none());
@@ -373,7 +373,7 @@ pub fn install_file(dest: &Path, content: &[u8], stamp: &str) -> Result<FileOutc
         Ok(backup) => Ok(FileOutcome::Updated { backup }),
         Err(e) => {
             let _ = std::fs::remove_file(&tmp);
-            Err(Error::Runtime(e))
+            Err(Error::Failed(e))
         }
     }
 }

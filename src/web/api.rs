@@ -1,10 +1,10 @@
 //! The JSON endpoints of the WebUI's HTTP API, compatible with 0.14's (docs/decisions.md, C1).
 
 use super::{ApiError, ApiResult, AppState};
-use crate::broker::monitor::MAX_INTERVAL_SECS;
-use crate::db;
+use crate::broker::monitor::{MAX_INTERVAL_SECS, OutOfRange, check_interval};
+use crate::broker::webui::{Audience, MonitorCard};
 use crate::delivery::DeliverMode;
-use crate::model::{AgentId, FleetId, KIND_ADMINISTRATOR, KIND_MONITORING_MEMBER};
+use crate::model::{AgentId, FleetId};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -48,10 +48,10 @@ pub async fn fleet_of(state: &AppState, headers: &HeaderMap) -> ApiResult<FleetI
     }
     let id = parse_python_int(raw)
         .ok_or_else(|| ApiError::bad_request("X-Fleet-Id must be an integer"))?;
-    let mut conn = super::conn(state.broker.db()).await?;
-    match db::fleets::get(&mut conn, id).await? {
-        Some(f) if f.deleted_at.is_none() => Ok(id),
-        _ => Err(ApiError::not_found("Fleet not found")),
+    if state.broker.fleet_is_live(id).await? {
+        Ok(id)
+    } else {
+        Err(ApiError::not_found("Fleet not found"))
     }
 }
 
@@ -72,82 +72,10 @@ pub async fn fleets(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(serde_json::to_value(list).unwrap_or_default()))
 }
 
-fn agent_json(
-    a: &db::agents::AgentView,
-    activity: Option<&crate::broker::activity::ActivityView>,
-    undelivered: crate::broker::delivery::Undelivered,
-) -> Value {
-    let kind = if a.card_kind.as_deref() == Some(KIND_ADMINISTRATOR) {
-        KIND_ADMINISTRATOR
-    } else {
-        "user"
-    };
-    let role = match (a.card_kind.as_deref(), a.is_director, a.placed) {
-        (Some(KIND_ADMINISTRATOR), _, _) => "administrator",
-        (Some(KIND_MONITORING_MEMBER), _, _) => "monitor",
-        (_, true, _) => "director",
-        (_, _, true) => "member",
-        _ => "agent",
-    };
-    let monitor = match (a.interval_seconds, a.enabled) {
-        (Some(interval), Some(enabled)) if a.status == crate::model::STATUS_ACTIVE => json!({
-            "interval_seconds": interval,
-            "last_ping_at": a.last_ping_at,
-            "enabled": enabled,
-        }),
-        _ => Value::Null,
-    };
-    let mut v = json!({
-        "agent_id": a.agent_id,
-        "name": a.name,
-        "description": a.description,
-        "status": a.status,
-        "registered_at": a.registered_at,
-        "kind": kind,
-        "monitor": monitor,
-        "role": role,
-        "coding_agent": a.coding_agent,
-    });
-    activity
-        .cloned()
-        .unwrap_or_else(crate::broker::activity::ActivityView::unknown)
-        .insert_into(v.as_object_mut().expect("object"));
-    v["undelivered"] = json!(undelivered);
-    v
-}
-
 /// The agents of a fleet as the WebUI lists them.
 pub async fn agents_value(state: &AppState, fleet_id: FleetId) -> ApiResult<Value> {
-    let (list, placements) = {
-        let mut conn = super::conn(state.broker.db()).await?;
-        (
-            db::agents::web_list(&mut conn, fleet_id).await?,
-            db::placements::list_for_fleet(&mut conn, fleet_id).await?,
-        )
-    };
-    // Only active agents have an activity; a deregistered one is listed for its messages.
-    let panes: Vec<_> = list
-        .iter()
-        .filter(|a| a.status == crate::model::STATUS_ACTIVE)
-        .map(|a| {
-            let pane = placements
-                .iter()
-                .find(|p| p.agent_id == a.agent_id)
-                .and_then(crate::model::Placement::target);
-            (a.agent_id, pane)
-        })
-        .collect();
-    let activities = state.broker.activities(fleet_id, &panes).await?;
-    let undelivered = state.broker.undelivered_counts(fleet_id).await?;
-    Ok(json!({
-        "agents": list
-            .iter()
-            .map(|a| {
-                let counts = undelivered.get(&a.agent_id).copied().unwrap_or_default();
-                agent_json(a, activities.get(&a.agent_id), counts)
-            })
-            .collect::<Vec<_>>()
-    }))
+    let agents = state.broker.agent_cards(fleet_id).await?;
+    Ok(json!({ "agents": agents }))
 }
 
 /// `GET /api/agents`
@@ -163,24 +91,11 @@ pub async fn monitor(State(state): State<AppState>, headers: HeaderMap) -> ApiRe
     Ok(Json(serde_json::to_value(rt).unwrap_or_default()))
 }
 
-async fn enrolled(
-    state: &AppState,
-    fleet_id: FleetId,
-    agent_id: AgentId,
-) -> ApiResult<db::monitor::Schedule> {
-    let mut conn = super::conn(state.broker.db()).await?;
-    db::monitor::schedule(&mut conn, agent_id)
-        .await?
-        .filter(|s| s.fleet_id == fleet_id && s.status == crate::model::STATUS_ACTIVE)
-        .ok_or_else(|| ApiError::not_found("Agent not enrolled"))
-}
-
-fn schedule_json(s: &db::monitor::Schedule) -> Value {
-    json!({
-        "interval_seconds": s.interval_seconds,
-        "last_ping_at": s.last_ping_at,
-        "enabled": s.enabled,
-    })
+async fn enrolled(state: &AppState, fleet_id: FleetId, agent_id: AgentId) -> ApiResult<Value> {
+    match state.broker.enrolment(fleet_id, agent_id).await? {
+        Some(s) => Ok(json!(MonitorCard::from(&s))),
+        None => Err(ApiError::not_found("Agent not enrolled")),
+    }
 }
 
 /// `GET /api/agents/{agent_id}/monitor`
@@ -191,9 +106,7 @@ pub async fn agent_monitor(
 ) -> ApiResult<Json<Value>> {
     let fleet_id = fleet_of(&state, &headers).await?;
     let agent_id = path_id(&agent_id)?;
-    Ok(Json(schedule_json(
-        &enrolled(&state, fleet_id, agent_id).await?,
-    )))
+    Ok(Json(enrolled(&state, fleet_id, agent_id).await?))
 }
 
 /// A request body as read, before its shape is checked.
@@ -285,12 +198,12 @@ pub(crate) fn body_object(raw: RawBody) -> ApiResult<serde_json::Map<String, Val
     }
 }
 
-/// The API error for a failed monitor-config update: 404 `Agent not enrolled` only when the
-/// agent is (no longer) enrolled in this fleet; a busy database is 503 and anything else
-/// goes through [`ApiError::from`] (never a blanket 404).
-pub(crate) fn monitor_update_error(e: crate::Error, still_enrolled: bool) -> ApiError {
+/// The API error for a failed monitor-config update: the broker's "not found" (the agent
+/// is not, or no longer, enrolled in this fleet) is 404 `Agent not enrolled`; anything else
+/// goes through [`ApiError::from`].
+pub(crate) fn monitor_update_error(e: crate::Error) -> ApiError {
     match e {
-        crate::Error::Runtime(_) if !still_enrolled => ApiError::not_found("Agent not enrolled"),
+        crate::Error::NotFound(_) => ApiError::not_found("Agent not enrolled"),
         other => ApiError::from(other),
     }
 }
@@ -310,23 +223,25 @@ pub async fn patch_agent_monitor(
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) if n.is_i64() => {
             let n = n.as_i64().unwrap_or_default();
-            if n < 1 {
-                return Err(ApiError::invalid(
-                    "greater_than_equal",
-                    &["body", "interval_seconds"],
-                    "Input should be greater than or equal to 1",
-                    json!(n),
-                ));
+            match check_interval(n) {
+                Ok(n) => Some(n),
+                Err(OutOfRange::Low) => {
+                    return Err(ApiError::invalid(
+                        "greater_than_equal",
+                        &["body", "interval_seconds"],
+                        "Input should be greater than or equal to 1",
+                        json!(n),
+                    ));
+                }
+                Err(OutOfRange::High) => {
+                    return Err(ApiError::invalid(
+                        "less_than_equal",
+                        &["body", "interval_seconds"],
+                        &format!("Input should be less than or equal to {MAX_INTERVAL_SECS}"),
+                        json!(n),
+                    ));
+                }
             }
-            if n > MAX_INTERVAL_SECS {
-                return Err(ApiError::invalid(
-                    "less_than_equal",
-                    &["body", "interval_seconds"],
-                    &format!("Input should be less than or equal to {MAX_INTERVAL_SECS}"),
-                    json!(n),
-                ));
-            }
-            Some(n)
         }
         Some(other) => {
             return Err(ApiError::invalid(
@@ -349,19 +264,12 @@ pub async fn patch_agent_monitor(
             ));
         }
     };
-    match state
+    let schedule = state
         .broker
         .monitor_config(fleet_id, agent_id, interval, enabled)
         .await
-    {
-        Ok(s) => Ok(Json(schedule_json(&s))),
-        // The broker's refusals are runtime errors; only "not enrolled" is a 404, so ask.
-        Err(e @ crate::Error::Runtime(_)) => {
-            let still_enrolled = enrolled(&state, fleet_id, agent_id).await.is_ok();
-            Err(monitor_update_error(e, still_enrolled))
-        }
-        Err(e) => Err(monitor_update_error(e, true)),
-    }
+        .map_err(monitor_update_error)?;
+    Ok(Json(json!(MonitorCard::from(&schedule))))
 }
 
 /// How many messages one timeline, inbox or sent page holds by default.
@@ -423,12 +331,14 @@ async fn mailbox(
     let fleet_id = fleet_of(state, headers).await?;
     let agent_id = path_id(raw_id)?;
     let (before, limit) = paging(q)?;
-    let mut conn = super::conn(state.broker.db()).await?;
-    match db::agents::get(&mut conn, agent_id).await? {
-        Some(a) if a.fleet_id == fleet_id => {}
-        _ => return Err(ApiError::not_found("Agent not found")),
-    }
-    let messages = db::tasks::mailbox(&mut conn, agent_id, sent, before, limit).await?;
+    let messages = match state
+        .broker
+        .mailbox(fleet_id, agent_id, sent, before, limit)
+        .await
+    {
+        Err(crate::Error::NotFound(_)) => return Err(ApiError::not_found("Agent not found")),
+        other => other?,
+    };
     Ok(Json(json!({ "messages": messages })))
 }
 
@@ -463,8 +373,7 @@ pub async fn timeline(
 ) -> ApiResult<Json<Value>> {
     let fleet_id = fleet_of(&state, &headers).await?;
     let (before, limit) = paging(&q)?;
-    let mut conn = super::conn(state.broker.db()).await?;
-    let messages = db::tasks::timeline(&mut conn, fleet_id, before, limit).await?;
+    let messages = state.broker.timeline(fleet_id, before, limit).await?;
     Ok(Json(json!({ "messages": messages })))
 }
 
@@ -502,9 +411,9 @@ pub async fn send(
     let from = int_field(&obj, "from_agent_id")?;
     let broadcast = matches!(obj.get("to_agent_id"), Some(Value::String(s)) if s == "*");
     let to = if broadcast {
-        0
+        Audience::All
     } else {
-        int_field(&obj, "to_agent_id")?
+        Audience::Agent(int_field(&obj, "to_agent_id")?)
     };
     let text = match obj.get("text") {
         Some(Value::String(s)) => s.clone(),
@@ -555,76 +464,11 @@ pub async fn send(
             ));
         }
     };
-    let broker = state.broker.clone();
-    let sender = {
-        let mut conn = super::conn(broker.db()).await?;
-        db::agents::get(&mut conn, from).await?
-    };
-    let sender = match sender {
-        Some(a) if a.fleet_id == fleet_id && a.is_active() => a,
-        _ => return Err(ApiError::bad_request("from_agent not in fleet")),
-    };
-    if !sender.is_administrator() {
-        return Err(ApiError::forbidden(
-            "the WebUI sends only as the fleet's Administrator; use its agent id as from_agent_id",
-        ));
-    }
-    if text.trim().is_empty() {
-        return Err(ApiError::bad_request("message text may not be empty"));
-    }
-    if broadcast {
-        let (summary, recipients, repeated) = match broker
-            .broadcast_store_keyed(fleet_id, from, &text, key.as_deref(), mode)
-            .await?
-        {
-            crate::broker::BroadcastStored::New(summary, deliveries) => {
-                let recipients = deliveries.len();
-                tokio::spawn(async move {
-                    broker
-                        .deliver_all_in_fleet(fleet_id, deliveries, mode)
-                        .await;
-                });
-                (summary, recipients, false)
-            }
-            crate::broker::BroadcastStored::Repeat(summary, recipients) => {
-                (summary, recipients, true)
-            }
-        };
-        let mut response = json!({
-            "task_id": summary.task_id,
-            "status": summary.status_state,
-            "recipients": recipients,
-            "deliver": mode,
-        });
-        if repeated {
-            response["repeated"] = json!(true);
-        }
-        return Ok(Json(response));
-    }
-    {
-        let mut conn = super::conn(broker.db()).await?;
-        match db::agents::get(&mut conn, to).await? {
-            Some(a) if a.fleet_id == fleet_id && a.is_active() => {}
-            _ => return Err(ApiError::not_found("Agent not found")),
-        }
-    }
-    let (task, target, repeated) = broker
-        .message_store_keyed(fleet_id, from, to, &text, key.as_deref(), mode)
+    let sent = state
+        .broker
+        .web_send(fleet_id, from, to, &text, key.as_deref(), mode)
         .await?;
-    let mut response = json!({
-        "task_id": task.task_id,
-        "status": task.status_state,
-        "deliver": mode,
-    });
-    if repeated {
-        // The original task: nothing stored, nothing typed.
-        response["repeated"] = json!(true);
-    } else {
-        tokio::spawn(async move {
-            broker.deliver_in_fleet(fleet_id, &task, target, mode).await;
-        });
-    }
-    Ok(Json(response))
+    Ok(Json(json!(sent)))
 }
 
 #[cfg(test)]
@@ -634,18 +478,16 @@ mod tests {
 
     #[test]
     fn only_a_lost_enrolment_is_not_enrolled() {
-        let e = monitor_update_error(crate::Error::runtime("agent 1 is not enrolled"), false);
+        let e = monitor_update_error(crate::Error::not_found("agent 1 is not enrolled"));
         assert_eq!(
             (e.status, e.detail.as_str()),
             (StatusCode::NOT_FOUND, Some("Agent not enrolled"))
         );
-        let e = monitor_update_error(crate::Error::Busy(30), true);
+        let e = monitor_update_error(crate::Error::Busy(30));
         assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
-        let e = monitor_update_error(crate::Error::Busy(30), false);
-        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
-        let e = monitor_update_error(crate::Error::Db("disk I/O error".into()), true);
+        let e = monitor_update_error(crate::Error::Storage("disk I/O error".into()));
         assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
-        let e = monitor_update_error(crate::Error::runtime("fleet 1 not found"), true);
+        let e = monitor_update_error(crate::Error::invalid("0 is not in the range"));
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
     }
 

@@ -48,11 +48,18 @@ impl ApiError {
     }
 }
 
+/// The API's one mapping of the library's errors to HTTP statuses: not found 404,
+/// forbidden 403, every other refusal 400 (0.14 answered a conflict such as a reused
+/// idempotency key with 400 too; docs/decisions.md, W5), a busy database 503, and
+/// anything internal a 500 whose detail stays in the server's log.
 impl From<crate::Error> for ApiError {
     fn from(e: crate::Error) -> Self {
+        use crate::Error as E;
         match e {
-            crate::Error::Runtime(m) | crate::Error::Usage(m) => ApiError::bad_request(m),
-            crate::Error::Busy(_) => ApiError::new(
+            E::NotFound(m) => ApiError::not_found(m),
+            E::Forbidden(m) => ApiError::forbidden(m),
+            E::Invalid(m) | E::Conflict(m) | E::Usage(m) | E::Failed(m) => ApiError::bad_request(m),
+            E::Busy(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the database is busy; retry in a moment",
             ),
@@ -64,6 +71,12 @@ impl From<crate::Error> for ApiError {
                 )
             }
         }
+    }
+}
+
+impl IntoResponse for crate::Error {
+    fn into_response(self) -> Response {
+        ApiError::from(self).into_response()
     }
 }
 

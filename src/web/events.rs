@@ -6,7 +6,6 @@
 
 use super::api::{agents_value, fleet_of};
 use super::{ApiResult, AppState};
-use crate::db;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -37,10 +36,7 @@ pub async fn events(
         .and_then(|v| v.trim().parse::<i64>().ok());
     let start = match resume {
         Some(seq) => seq,
-        None => {
-            let mut conn = super::conn(state.broker.db()).await?;
-            db::changes::latest(&mut conn).await?
-        }
+        None => state.broker.latest_change().await?,
     };
     let stream = futures::stream::unfold(
         (state, fleet_id, start, true, Vec::<Event>::new()),
@@ -74,8 +70,7 @@ pub async fn events(
 /// Reads the changes after `seq` and turns them into events (in order: messages, agents,
 /// monitor); returns the new position.
 async fn next_events(state: &AppState, fleet_id: i64, seq: i64) -> ApiResult<(i64, Vec<Event>)> {
-    let mut conn = super::conn(state.broker.db()).await?;
-    let changes = db::changes::since(&mut conn, fleet_id, seq, 1000).await?;
+    let changes = state.broker.changes_since(fleet_id, seq, 1000).await?;
     let Some(last) = changes.last().map(|c| c.seq) else {
         return Ok((seq, Vec::new()));
     };
@@ -86,8 +81,7 @@ async fn next_events(state: &AppState, fleet_id: i64, seq: i64) -> ApiResult<(i6
         .filter_map(|c| c.ref_id)
         .collect();
     if !task_ids.is_empty() {
-        let ids = serde_json::to_string(&task_ids).unwrap_or_else(|_| "[]".into());
-        let messages = db::tasks::messages_by_id(&mut conn, fleet_id, &ids).await?;
+        let messages = state.broker.messages_by_id(fleet_id, &task_ids).await?;
         events.push(
             Event::default()
                 .event("messages")
@@ -95,7 +89,6 @@ async fn next_events(state: &AppState, fleet_id: i64, seq: i64) -> ApiResult<(i6
                 .data(serde_json::json!({ "messages": messages }).to_string()),
         );
     }
-    drop(conn);
     if changes.iter().any(|c| c.kind == "agent") {
         let agents = agents_value(state, fleet_id).await?;
         events.push(

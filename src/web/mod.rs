@@ -338,13 +338,6 @@ async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Respo
     next.run(req).await
 }
 
-/// A pooled connection for one request (pool errors become API errors, never raw SQL).
-pub(crate) async fn conn(
-    db: &crate::db::Db,
-) -> ApiResult<sqlx::pool::PoolConnection<sqlx::Sqlite>> {
-    Ok(db.pool().acquire().await.map_err(crate::Error::from)?)
-}
-
 /// Binds and serves until `shutdown` resolves (graceful: in-flight requests finish).
 pub async fn serve(
     state: AppState,

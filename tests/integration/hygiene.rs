@@ -105,3 +105,43 @@ fn every_offline_query_file_belongs_to_a_query_in_the_sources() {
         "offline query data for queries no longer in the sources: {stale:?}. Delete them (or regenerate .sqlx/: `just prepare`)."
     );
 }
+
+/// The `.rs` files under `src/<dir>`, with their text, as (path from the root, text).
+fn sources_under(dir: &str) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    rust_files(&Path::new(ROOT).join("src").join(dir), &mut files);
+    files
+        .iter()
+        .map(|f| {
+            let rel = f.strip_prefix(ROOT).unwrap_or(f).display().to_string();
+            (rel, std::fs::read_to_string(f).unwrap_or_default())
+        })
+        .collect()
+}
+
+/// The layering rule of docs/ARCHITECTURE.md: only `src/db/` knows SQL, the pool and the
+/// SQLite driver, and the entry points (`cli/`, `web/`, the hook handler, the monitor loop)
+/// reach storage only through broker operations.
+#[test]
+fn only_db_knows_storage_and_the_entry_points_go_through_the_broker() {
+    let mut offences = Vec::new();
+    for (path, text) in sources_under("") {
+        let in_db = path.starts_with("src/db/");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            if !in_db && (code.contains("sqlx") || code.contains(".pool()")) {
+                offences.push(format!("{path}:{}: storage outside src/db: {line}", n + 1));
+            }
+            let entry = ["src/cli/", "src/web/", "src/hook.rs", "src/monitor.rs"]
+                .iter()
+                .any(|p| path.starts_with(p));
+            if entry && (code.contains("db::") || code.contains(".db()")) {
+                offences.push(format!(
+                    "{path}:{}: entry point past the broker: {line}",
+                    n + 1
+                ));
+            }
+        }
+    }
+    assert!(offences.is_empty(), "{}", offences.join("\n"));
+}
