@@ -7,6 +7,7 @@ use crate::backend::screen::{InputState, input_state};
 
 /// An agent's activity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Activity {
     /// A turn is running (the model is answering or a tool runs).

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 /// How a message's preview reaches its recipient's pane.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum DeliverMode {
     /// Typed at once when the recipient is not working; a working recipient gets it when
@@ -59,6 +60,7 @@ impl std::fmt::Display for DeliverMode {
 /// How far a delivery got: stored → typed → submitted → seen → acked; or dead (given up), or
 /// canceled by its sender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryState {
     /// Committed; no preview typed yet (queued, held back, or waiting for an idle moment).
@@ -77,6 +79,13 @@ pub enum DeliveryState {
     Canceled,
 }
 
+impl std::str::FromStr for DeliveryState {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        DeliveryState::from_word(s).ok_or_else(|| format!("unknown DeliveryState '{s}'"))
+    }
+}
+
 impl DeliveryState {
     /// The name used in tables, JSON and the database.
     pub fn as_str(self) -> &'static str {
@@ -89,6 +98,21 @@ impl DeliveryState {
             DeliveryState::Dead => "dead",
             DeliveryState::Canceled => "canceled",
         }
+    }
+
+    /// The state named `word` (as stored); `None` for an unknown word.
+    pub fn from_word(word: &str) -> Option<DeliveryState> {
+        [
+            DeliveryState::Stored,
+            DeliveryState::Typed,
+            DeliveryState::Submitted,
+            DeliveryState::Seen,
+            DeliveryState::Acked,
+            DeliveryState::Dead,
+            DeliveryState::Canceled,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == word)
     }
 
     /// The state a delivery shows: the task's own state wins once it is acked or canceled.

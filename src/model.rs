@@ -30,6 +30,93 @@ pub const KIND_ADMINISTRATOR: &str = "builtin-administrator";
 /// Card kind of the fleet's monitoring member.
 pub const KIND_MONITORING_MEMBER: &str = "monitoring-member";
 
+/// Declares a closed set of words stored as TEXT and sent as JSON strings: the enum, its
+/// word for each variant (`as_str`, `Display`, serde) and `FromStr` (an unknown word is an
+/// error naming it). `db/types.rs` gives each one its SQLite encoding.
+macro_rules! words {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $word:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[cfg_attr(test, derive(ts_rs::TS))]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $word)] $variant,)+
+        }
+
+        impl $name {
+            /// The stored and wire word.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($word => Ok($name::$variant),)+
+                    other => Err(format!(concat!("unknown ", stringify!($name), " '{}'"), other)),
+                }
+            }
+        }
+    };
+}
+
+words! {
+    /// `agents.status`.
+    AgentStatus {
+        /// A live agent.
+        Active = "active",
+        /// A retired agent, kept for its messages.
+        Deregistered = "deregistered",
+    }
+}
+
+words! {
+    /// A delivery's `tasks.status_state` (the API's message `status`).
+    MessageStatus {
+        /// Waiting for its recipient's ack.
+        InputRequired = "input_required",
+        /// Acked (or a broadcast summary, complete from birth).
+        Completed = "completed",
+        /// Withdrawn by its sender.
+        Canceled = "canceled",
+    }
+}
+
+words! {
+    /// An agent's kind as the API shows it.
+    AgentKind {
+        /// The fleet's built-in Administrator.
+        Administrator = "builtin-administrator",
+        /// Any other agent.
+        User = "user",
+    }
+}
+
+words! {
+    /// An agent's role in its fleet, as the WebUI shows it.
+    AgentRole {
+        /// The fleet's built-in Administrator.
+        Administrator = "administrator",
+        /// The fleet's monitoring member.
+        Monitor = "monitor",
+        /// The root Director.
+        Director = "director",
+        /// A member placed in a pane.
+        Member = "member",
+        /// An agent registered without a pane.
+        Agent = "agent",
+    }
+}
+
 /// The current time as stored: ISO-8601 UTC, six fraction digits, `+00:00`
 /// (docs/decisions.md, C4 and L3).
 pub fn now_ts() -> String {
@@ -107,6 +194,7 @@ pub struct Fleet {
 
 /// A live fleet as listed by `fleet list`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct FleetSummary {
     /// `fleet_id`.
     pub fleet_id: FleetId,

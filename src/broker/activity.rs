@@ -22,6 +22,7 @@ pub const SOURCE_PANE: &str = "pane";
 /// An agent's activity, when it was seen and by what (`<cli>:<event>` for a hook's report,
 /// `pane` for the pane signature; both `None` when unknown).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct ActivityView {
     /// `working`, `idle`, `waiting`, `exited` or `unknown`.
     pub activity: Activity,

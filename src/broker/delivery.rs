@@ -46,6 +46,7 @@ impl DeliveryCounts {
 
 /// An agent's messages not yet seen (polled), dead letters included.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Undelivered {
     /// Pending messages the agent has not been shown yet.
     pub unseen: i64,

@@ -37,6 +37,7 @@ pub const MAX_TICK_SECS: i64 = i32::MAX as i64;
 
 /// The runtime part of `monitor status`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RuntimeView {
     /// Whether a live process holds the slot.
     pub running: bool,

@@ -9,7 +9,8 @@ use super::delivery::Undelivered;
 use crate::db;
 use crate::delivery::DeliverMode;
 use crate::model::{
-    AgentId, FleetId, KIND_ADMINISTRATOR, KIND_MONITORING_MEMBER, STATUS_ACTIVE, TaskId,
+    AgentId, AgentKind, AgentRole, AgentStatus, FleetId, KIND_ADMINISTRATOR,
+    KIND_MONITORING_MEMBER, STATUS_ACTIVE, TaskId,
 };
 use crate::{Error, Result};
 use serde::Serialize;
@@ -20,6 +21,7 @@ pub use db::tasks::MessageView;
 
 /// An agent's monitor schedule as the WebUI shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct MonitorCard {
     /// Seconds between wakes.
     pub interval_seconds: i64,
@@ -41,6 +43,7 @@ impl From<&Schedule> for MonitorCard {
 
 /// One agent of the sidebar and of `GET /api/agents` (the field order is the JSON's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AgentCard {
     /// Agent id.
     pub agent_id: AgentId,
@@ -49,15 +52,15 @@ pub struct AgentCard {
     /// Description.
     pub description: String,
     /// `active` or `deregistered`.
-    pub status: String,
+    pub status: AgentStatus,
     /// Registration time.
     pub registered_at: String,
-    /// `builtin-administrator` or `user`.
-    pub kind: &'static str,
+    /// The Administrator, or any other agent.
+    pub kind: AgentKind,
     /// The schedule of an active, enrolled agent.
     pub monitor: Option<MonitorCard>,
-    /// `administrator`, `monitor`, `director`, `member` or `agent`.
-    pub role: &'static str,
+    /// Its role in the fleet.
+    pub role: AgentRole,
     /// The backend of a placed agent.
     pub coding_agent: Option<String>,
     /// Working, idle… and when and by what it was seen.
@@ -71,14 +74,14 @@ impl AgentCard {
     fn new(a: db::agents::AgentView, activity: ActivityView, undelivered: Undelivered) -> Self {
         let admin = a.card_kind.as_deref() == Some(KIND_ADMINISTRATOR);
         let role = match (a.card_kind.as_deref(), a.is_director, a.placed) {
-            (Some(KIND_ADMINISTRATOR), _, _) => "administrator",
-            (Some(KIND_MONITORING_MEMBER), _, _) => "monitor",
-            (_, true, _) => "director",
-            (_, _, true) => "member",
-            _ => "agent",
+            (Some(KIND_ADMINISTRATOR), _, _) => AgentRole::Administrator,
+            (Some(KIND_MONITORING_MEMBER), _, _) => AgentRole::Monitor,
+            (_, true, _) => AgentRole::Director,
+            (_, _, true) => AgentRole::Member,
+            _ => AgentRole::Agent,
         };
         let monitor = match (a.interval_seconds, a.enabled) {
-            (Some(interval_seconds), Some(enabled)) if a.status == STATUS_ACTIVE => {
+            (Some(interval_seconds), Some(enabled)) if a.status == AgentStatus::Active => {
                 Some(MonitorCard {
                     interval_seconds,
                     last_ping_at: a.last_ping_at,
@@ -93,7 +96,11 @@ impl AgentCard {
             description: a.description,
             status: a.status,
             registered_at: a.registered_at,
-            kind: if admin { KIND_ADMINISTRATOR } else { "user" },
+            kind: if admin {
+                AgentKind::Administrator
+            } else {
+                AgentKind::User
+            },
             monitor,
             role,
             coding_agent: a.coding_agent,
@@ -114,6 +121,7 @@ pub enum Audience {
 
 /// What a WebUI send stored (or found, for a repeated idempotency key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct WebSent {
     /// The delivery, or the broadcast's summary.
     pub task_id: TaskId,
@@ -121,11 +129,13 @@ pub struct WebSent {
     pub status: String,
     /// How many deliveries a broadcast made.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
     pub recipients: Option<usize>,
     /// The delivery mode.
     pub deliver: DeliverMode,
     /// Present (true) when the key named an earlier message: nothing stored or typed.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[cfg_attr(test, ts(as = "Option<bool>", optional))]
     pub repeated: bool,
 }
 
@@ -152,7 +162,7 @@ impl Broker {
         // Only active agents have an activity; a deregistered one is listed for its messages.
         let panes: Vec<_> = list
             .iter()
-            .filter(|a| a.status == STATUS_ACTIVE)
+            .filter(|a| a.status == AgentStatus::Active)
             .map(|a| {
                 let pane = placements
                     .iter()

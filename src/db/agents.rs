@@ -2,7 +2,7 @@
 //! serialised exactly as CAFleet 0.14 wrote it.
 
 use crate::Result;
-use crate::model::{Agent, AgentId, FleetId};
+use crate::model::{Agent, AgentId, AgentStatus, FleetId};
 use sqlx::SqliteConnection;
 
 /// The fields of a new agent row.
@@ -295,7 +295,7 @@ pub struct AgentView {
     /// Description.
     pub description: String,
     /// Status.
-    pub status: String,
+    pub status: AgentStatus,
     /// Registration time.
     pub registered_at: String,
     /// Card kind.
@@ -318,7 +318,8 @@ pub struct AgentView {
 pub async fn web_list(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Vec<AgentView>> {
     Ok(sqlx::query_as!(
         AgentView,
-        r#"SELECT a.agent_id AS "agent_id!", a.name, a.description, a.status, a.registered_at,
+        r#"SELECT a.agent_id AS "agent_id!", a.name, a.description,
+                  a.status AS "status: AgentStatus", a.registered_at,
                   json_extract(a.agent_card_json, '$.cafleet.kind') AS "card_kind?: String",
                   EXISTS (SELECT 1 FROM fleets f WHERE f.fleet_id = a.fleet_id AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
                   (p.agent_id IS NOT NULL) AS "placed!: bool",

@@ -19,6 +19,7 @@ pub mod monitor;
 mod open;
 pub mod placements;
 pub mod tasks;
+mod types;
 mod write;
 
 pub use agents::NewAgent;

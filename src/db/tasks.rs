@@ -2,7 +2,7 @@
 
 use crate::Result;
 use crate::delivery::{DeliverMode, DeliveryRecord, DeliveryState};
-use crate::model::{AgentId, FleetId, Task, TaskId};
+use crate::model::{AgentId, FleetId, MessageStatus, Task, TaskId};
 use sqlx::SqliteConnection;
 
 /// The fields of a new task row.
@@ -487,6 +487,7 @@ pub async fn transition(
 
 /// A message as the WebUI's API shows it (0.14's shape), with sender and recipient names.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct MessageView {
     /// Task id.
     pub task_id: TaskId,
@@ -502,7 +503,7 @@ pub struct MessageView {
     #[serde(rename = "type")]
     pub kind: String,
     /// `input_required`, `completed` or `canceled`.
-    pub status: String,
+    pub status: MessageStatus,
     /// Send time.
     pub created_at: String,
     /// Last state change.
@@ -512,7 +513,7 @@ pub struct MessageView {
     /// Full text.
     pub body: String,
     /// How far its delivery got (`stored` … `acked`, `dead`, `canceled`).
-    pub delivery: String,
+    pub delivery: DeliveryState,
 }
 
 /// The fleet's newest messages (sender in the fleet, summaries excluded), newest first;
@@ -528,10 +529,10 @@ pub async fn timeline(
         r#"WITH cursor AS (SELECT status_timestamp AS ts, task_id AS id FROM tasks WHERE task_id = ?2)
            SELECT t.task_id AS "task_id!", t.from_agent_id, fa.name AS "from_agent_name?: String",
                   t.to_agent_id, ta.name AS "to_agent_name?: String", t.type AS kind,
-                  t.status_state AS status, t.created_at, t.status_timestamp, t.origin_task_id,
+                  t.status_state AS "status: MessageStatus", t.created_at, t.status_timestamp, t.origin_task_id,
                   t.text AS body,
                   CASE t.status_state WHEN 'completed' THEN 'acked' WHEN 'canceled' THEN 'canceled'
-                       ELSE t.delivery_state END AS "delivery!: String"
+                       ELSE t.delivery_state END AS "delivery!: DeliveryState"
            FROM tasks t
            JOIN agents fa ON fa.agent_id = t.from_agent_id
            LEFT JOIN agents ta ON ta.agent_id = t.to_agent_id
@@ -564,10 +565,10 @@ pub async fn mailbox(
             r#"WITH cursor AS (SELECT status_timestamp AS ts, task_id AS id FROM tasks WHERE task_id = ?2)
                SELECT t.task_id AS "task_id!", t.from_agent_id, fa.name AS "from_agent_name?: String",
                       t.to_agent_id, ta.name AS "to_agent_name?: String", t.type AS kind,
-                      t.status_state AS status, t.created_at, t.status_timestamp, t.origin_task_id,
+                      t.status_state AS "status: MessageStatus", t.created_at, t.status_timestamp, t.origin_task_id,
                       t.text AS body,
                       CASE t.status_state WHEN 'completed' THEN 'acked' WHEN 'canceled' THEN 'canceled'
-                           ELSE t.delivery_state END AS "delivery!: String"
+                           ELSE t.delivery_state END AS "delivery!: DeliveryState"
                FROM tasks t
                LEFT JOIN agents fa ON fa.agent_id = t.from_agent_id
                LEFT JOIN agents ta ON ta.agent_id = t.to_agent_id
@@ -587,10 +588,10 @@ pub async fn mailbox(
         r#"WITH cursor AS (SELECT status_timestamp AS ts, task_id AS id FROM tasks WHERE task_id = ?2)
            SELECT t.task_id AS "task_id!", t.from_agent_id, fa.name AS "from_agent_name?: String",
                   t.to_agent_id, ta.name AS "to_agent_name?: String", t.type AS kind,
-                  t.status_state AS status, t.created_at, t.status_timestamp, t.origin_task_id,
+                  t.status_state AS "status: MessageStatus", t.created_at, t.status_timestamp, t.origin_task_id,
                   t.text AS body,
                   CASE t.status_state WHEN 'completed' THEN 'acked' WHEN 'canceled' THEN 'canceled'
-                       ELSE t.delivery_state END AS "delivery!: String"
+                       ELSE t.delivery_state END AS "delivery!: DeliveryState"
            FROM tasks t
            LEFT JOIN agents fa ON fa.agent_id = t.from_agent_id
            LEFT JOIN agents ta ON ta.agent_id = t.to_agent_id
@@ -616,10 +617,10 @@ pub async fn messages_by_id(
         MessageView,
         r#"SELECT t.task_id AS "task_id!", t.from_agent_id, fa.name AS "from_agent_name?: String",
                   t.to_agent_id, ta.name AS "to_agent_name?: String", t.type AS kind,
-                  t.status_state AS status, t.created_at, t.status_timestamp, t.origin_task_id,
+                  t.status_state AS "status: MessageStatus", t.created_at, t.status_timestamp, t.origin_task_id,
                   t.text AS body,
                   CASE t.status_state WHEN 'completed' THEN 'acked' WHEN 'canceled' THEN 'canceled'
-                       ELSE t.delivery_state END AS "delivery!: String"
+                       ELSE t.delivery_state END AS "delivery!: DeliveryState"
            FROM tasks t
            JOIN agents fa ON fa.agent_id = t.from_agent_id
            LEFT JOIN agents ta ON ta.agent_id = t.to_agent_id

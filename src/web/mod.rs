@@ -10,6 +10,7 @@ mod api;
 mod assets;
 mod error;
 mod events;
+mod wire;
 
 pub use error::{ApiError, ApiResult};
 

@@ -121,7 +121,7 @@ fn sources_under(dir: &str) -> Vec<(String, String)> {
 
 /// The layering rule of docs/ARCHITECTURE.md: only `src/db/` knows SQL, the pool and the
 /// SQLite driver, and the entry points (`cli/`, `web/`, the hook handler, the monitor loop)
-/// reach storage only through broker operations.
+/// reach storage only through broker operations (no `crate::db`, no `Broker::db`).
 #[test]
 fn only_db_knows_storage_and_the_entry_points_go_through_the_broker() {
     let mut offences = Vec::new();
@@ -135,7 +135,7 @@ fn only_db_knows_storage_and_the_entry_points_go_through_the_broker() {
             let entry = ["src/cli/", "src/web/", "src/hook.rs", "src/monitor.rs"]
                 .iter()
                 .any(|p| path.starts_with(p));
-            if entry && (code.contains("db::") || code.contains(".db()")) {
+            if entry && (code.contains("crate::db") || code.contains(".db()")) {
                 offences.push(format!(
                     "{path}:{}: entry point past the broker: {line}",
                     n + 1
