@@ -243,4 +243,3 @@ fn extra_arguments(cmd: &clap::Command, path: &str, argv: &[OsString]) -> Option
     let extras: Vec<String> = current.get_many::<String>("__extra")?.cloned().collect();
     (!extras.is_empty()).then_some(extras)
 }
-
