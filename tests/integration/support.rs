@@ -217,6 +217,33 @@ impl Cli<'_> {
     }
 }
 
+/// Asserts a command's output against the snapshot file `name` (insta) byte for byte:
+/// `assert_output_snapshot!("poll_text", redact_ts(&out))`. insta drops trailing white
+/// space, so the single final newline every output ends with is checked here and the rest
+/// goes to the snapshot. A mismatch fails the test (and, outside CI, leaves a `.snap.new`
+/// beside the snapshot: review it with `cargo insta review` or by reading it).
+macro_rules! assert_output_snapshot {
+    ($name:expr, $out:expr $(,)?) => {{
+        let out: &str = &$out;
+        insta::assert_snapshot!($name, $crate::support::snapshot_body(out), stringify!($out));
+    }};
+}
+pub(crate) use assert_output_snapshot;
+
+/// `out` without its final newline; panics unless `out` ends in exactly one newline after
+/// text with no trailing white space (what [`assert_output_snapshot!`] can store exactly).
+pub fn snapshot_body(out: &str) -> &str {
+    let body = out
+        .strip_suffix('\n')
+        .unwrap_or_else(|| panic!("output does not end in a newline: {out:?}"));
+    assert_eq!(
+        body.trim_end(),
+        body,
+        "trailing white space a snapshot cannot keep: {out:?}"
+    );
+    body
+}
+
 /// Runs one SQL query on a database file and returns every row as strings (NULL → "NULL").
 pub fn query_db(path: &Path, sql: &str) -> Vec<Vec<String>> {
     use sqlx::{Row, ValueRef};
