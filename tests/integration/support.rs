@@ -104,6 +104,146 @@ impl Env {
     }
 }
 
+/// One `cafleet` command line, built up and then run against an [`Env`]:
+/// `env.cafleet("message ack").fleet(1).agent(4).task(7).ok()`. Values take anything
+/// printable, so ids can be numbers or the strings other commands returned.
+#[must_use = "a command line does nothing until it is run"]
+#[derive(Clone)]
+pub struct Cli<'a> {
+    env: &'a Env,
+    args: Vec<String>,
+    vars: Vec<(String, String)>,
+}
+
+impl Env {
+    /// Starts `cafleet <words>` (`words` split on white space, e.g. `"message send"`).
+    pub fn cafleet(&self, words: &str) -> Cli<'_> {
+        Cli {
+            env: self,
+            args: words.split_whitespace().map(str::to_string).collect(),
+            vars: Vec::new(),
+        }
+    }
+}
+
+impl Cli<'_> {
+    /// Adds one argument as it is (a flag such as `--full`, or a positional value).
+    pub fn arg(mut self, arg: impl std::fmt::Display) -> Self {
+        self.args.push(arg.to_string());
+        self
+    }
+
+    /// Adds an option and its value: `.opt("--to", 4)`.
+    pub fn opt(self, name: &str, value: impl std::fmt::Display) -> Self {
+        self.arg(name).arg(value)
+    }
+
+    /// `--fleet-id <id>`.
+    pub fn fleet(self, id: impl std::fmt::Display) -> Self {
+        self.opt("--fleet-id", id)
+    }
+
+    /// `--agent-id <id>`: the agent the command acts as.
+    pub fn agent(self, id: impl std::fmt::Display) -> Self {
+        self.opt("--agent-id", id)
+    }
+
+    /// `--task-id <id>`.
+    pub fn task(self, id: impl std::fmt::Display) -> Self {
+        self.opt("--task-id", id)
+    }
+
+    /// Puts the global `--json` in front of the command words.
+    pub fn json(mut self) -> Self {
+        if self.args.first().is_none_or(|a| a != "--json") {
+            self.args.insert(0, "--json".into());
+        }
+        self
+    }
+
+    /// Sets one more environment variable for this run only.
+    pub fn env(mut self, key: &str, value: impl std::fmt::Display) -> Self {
+        self.vars.push((key.into(), value.to_string()));
+        self
+    }
+
+    /// The argv after `cafleet`.
+    pub fn args(&self) -> Vec<&str> {
+        self.args.iter().map(String::as_str).collect()
+    }
+
+    /// Runs it and returns the output, whatever the exit code.
+    pub fn run(&self) -> Output {
+        self.env
+            .cmd()
+            .args(&self.args)
+            .envs(self.vars.iter().map(|(k, v)| (k, v)))
+            .output()
+            .expect("run cafleet")
+    }
+
+    /// Runs it, asserts success, returns stdout.
+    pub fn ok(&self) -> String {
+        let out = self.run();
+        assert!(
+            out.status.success(),
+            "cafleet {:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+            self.args,
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs it with `--json`, asserts success, and parses stdout.
+    pub fn value(self) -> serde_json::Value {
+        let out = self.json().ok();
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("bad JSON {out:?}: {e}"))
+    }
+
+    /// Runs it, asserts the exit code, returns stderr.
+    pub fn fails(&self, code: i32) -> String {
+        let out = self.run();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "cafleet {:?}: expected exit {code}\nstdout: {}\nstderr: {}",
+            self.args,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).expect("utf-8 stderr")
+    }
+}
+
+/// Asserts a command's output against the snapshot file `name` (insta) byte for byte:
+/// `assert_output_snapshot!("poll_text", redact_ts(&out))`. insta drops trailing white
+/// space, so the single final newline every output ends with is checked here and the rest
+/// goes to the snapshot. A mismatch fails the test (and, outside CI, leaves a `.snap.new`
+/// beside the snapshot: review it with `cargo insta review` or by reading it).
+macro_rules! assert_output_snapshot {
+    ($name:expr, $out:expr $(,)?) => {{
+        let out: &str = &$out;
+        insta::assert_snapshot!($name, $crate::support::snapshot_body(out), stringify!($out));
+    }};
+}
+pub(crate) use assert_output_snapshot;
+
+/// `out` without its final newline; panics unless `out` ends in exactly one newline after
+/// text with no trailing white space (what [`assert_output_snapshot!`] can store exactly).
+pub fn snapshot_body(out: &str) -> &str {
+    let body = out
+        .strip_suffix('\n')
+        .unwrap_or_else(|| panic!("output does not end in a newline: {out:?}"));
+    assert_eq!(
+        body.trim_end(),
+        body,
+        "trailing white space a snapshot cannot keep: {out:?}"
+    );
+    body
+}
+
 /// Runs one SQL query on a database file and returns every row as strings (NULL → "NULL").
 pub fn query_db(path: &Path, sql: &str) -> Vec<Vec<String>> {
     use sqlx::{Row, ValueRef};

@@ -1,7 +1,7 @@
 //! `member create` failure paths (docs/decisions.md, O4): every refused or failed create
 //! leaves no rows in agents, agent_placements, monitor_config or tasks, and no stray pane.
 
-use crate::members::*;
+use super::*;
 use crate::support::*;
 
 /// The argv of a `member create` in fleet 1 by Director 1 with `extra` appended.

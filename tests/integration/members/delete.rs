@@ -3,7 +3,7 @@
 //! (docs/decisions.md, K4), and no pane outliving its agent (`fleet delete`, `agent
 //! deregister`; TMUX-2).
 
-use crate::members::*;
+use super::*;
 use crate::support::*;
 use serde_json::json;
 

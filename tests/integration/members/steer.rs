@@ -2,7 +2,7 @@
 //! pending rows), `member capture`, `send-input`, `exec`, `ping` and `nudge`, with the exact
 //! bytes each stand-in receives.
 
-use crate::members::*;
+use super::*;
 use crate::support::*;
 use serde_json::{Value, json};
 use std::time::Duration;
