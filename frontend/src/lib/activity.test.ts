@@ -1,18 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { activityInfo, activitySource } from './activity';
+import { agent, malformed } from './fixtures.test-helpers';
+import type { Agent } from './types';
 
 const NOW = Date.UTC(2026, 10, 24, 12, 0, 0);
 const ago = (ms: number) => new Date(NOW - ms).toISOString();
+const info = (a: Partial<Agent>) => activityInfo(agent(a), NOW);
 
 describe('activityInfo', () => {
-  it('is null when the server reports no activity (older servers)', () => {
-    expect(activityInfo({}, NOW)).toBeNull();
-    expect(activityInfo({ activity: null }, NOW)).toBeNull();
-    expect(activityInfo({ activity: '  ' }, NOW)).toBeNull();
+  it('is null when the activity is missing or blank (malformed)', () => {
+    expect(activityInfo(malformed({}), NOW)).toBeNull();
+    expect(info({ activity: malformed(null) })).toBeNull();
+    expect(info({ activity: malformed('  ') })).toBeNull();
   });
 
   it('labels each state with its meaning and style', () => {
-    const t = (activity: string) => activityInfo({ activity }, NOW);
+    const t = (activity: Agent['activity']) => info({ activity });
     expect(t('working')).toMatchObject({ state: 'working', label: 'Working', tone: 'busy' });
     expect(t('idle')).toMatchObject({ label: 'Idle', tone: 'ok' });
     expect(t('waiting')).toMatchObject({ label: 'Waiting', tone: 'warn' });
@@ -22,28 +25,28 @@ describe('activityInfo', () => {
   });
 
   it('says how long ago it was seen, and where', () => {
-    const a = activityInfo({ activity: 'working', activity_seen_at: ago(12_000), activity_source: 'pane' }, NOW);
+    const a = info({ activity: 'working', activity_seen_at: ago(12_000), activity_source: 'pane' });
     expect(a?.seen).toBe('seen 12 s ago');
     expect(a?.text).toBe('Working (a turn is running), seen 12 s ago, read from its pane');
-    const b = activityInfo({ activity: 'idle', activity_seen_at: ago(3 * 60_000 + 5_000), activity_source: 'Stop' }, NOW);
+    const b = info({ activity: 'idle', activity_seen_at: ago(3 * 60_000 + 5_000), activity_source: 'Stop' });
     expect(b?.text).toBe('Idle (at its prompt), seen 3 min ago, reported by the Stop hook');
   });
 
   it('leaves out what the server did not say', () => {
-    expect(activityInfo({ activity: 'idle', activity_seen_at: null, activity_source: null }, NOW)?.text).toBe(
+    expect(info({ activity: 'idle', activity_seen_at: null, activity_source: null })?.text).toBe(
       'Idle (at its prompt)',
     );
-    expect(activityInfo({ activity: 'idle', activity_seen_at: 'garbage' }, NOW)?.seen).toBe('');
+    expect(info({ activity: 'idle', activity_seen_at: 'garbage' })?.seen).toBe('');
   });
 
   it('treats a timestamp ahead of the local clock as just now', () => {
-    expect(activityInfo({ activity: 'idle', activity_seen_at: ago(-30_000) }, NOW)?.seen).toBe('seen just now');
+    expect(info({ activity: 'idle', activity_seen_at: ago(-30_000) })?.seen).toBe('seen just now');
   });
 
-  it('shows a state from a newer server capitalised, with an unknown style', () => {
-    expect(activityInfo({ activity: 'compacting' }, NOW)).toMatchObject({ label: 'Compacting', tone: 'unknown', text: 'Compacting' });
+  it('shows an unknown (malformed) state capitalised, with an unknown style', () => {
+    expect(info({ activity: malformed('compacting') })).toMatchObject({ label: 'Compacting', tone: 'unknown', text: 'Compacting' });
     // Not mistaken for an Object.prototype member.
-    expect(activityInfo({ activity: 'constructor' }, NOW)).toMatchObject({ label: 'Constructor', tone: 'unknown' });
+    expect(info({ activity: malformed('constructor') })).toMatchObject({ label: 'Constructor', tone: 'unknown' });
   });
 });
 

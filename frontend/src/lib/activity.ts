@@ -4,13 +4,13 @@
 // Pure functions, no DOM: unit-tested in activity.test.ts.
 
 import { relativeTime } from './format';
-import type { Agent } from './types';
+import type { Agent, AgentActivity } from './types';
 
 /** ok: idle at its prompt; busy: a turn runs; warn: waiting for an answer; bad: gone; unknown. */
 export type ActivityTone = 'ok' | 'busy' | 'warn' | 'bad' | 'unknown';
 
 export interface ActivityInfo {
-  /** The state (`data-activity`); an unknown value from a newer server as it came. */
+  /** The state (`data-activity`); a malformed value as it came (trimmed). */
   state: string;
   /** `Working`, `Idle`, … */
   label: string;
@@ -25,13 +25,14 @@ export interface ActivityInfo {
   text: string;
 }
 
+// A Map, so that a malformed state such as `constructor` is not found on Object.prototype.
 const KNOWN = new Map<string, { label: string; meaning: string; tone: ActivityTone }>(Object.entries({
   working: { label: 'Working', meaning: 'a turn is running', tone: 'busy' },
   idle: { label: 'Idle', meaning: 'at its prompt', tone: 'ok' },
   waiting: { label: 'Waiting', meaning: 'a question or permission prompt has the keyboard', tone: 'warn' },
   exited: { label: 'Exited', meaning: 'its pane is gone or back at a shell', tone: 'bad' },
   unknown: { label: 'Unknown', meaning: 'activity not known', tone: 'unknown' },
-} satisfies Record<string, { label: string; meaning: string; tone: ActivityTone }>));
+} satisfies Record<AgentActivity, { label: string; meaning: string; tone: ActivityTone }>));
 
 /** Where an observation came from, in words. */
 export function activitySource(source: string | null | undefined): string {
@@ -42,8 +43,9 @@ export function activitySource(source: string | null | undefined): string {
 }
 
 /**
- * The activity of an agent at `nowMs` (ms since the epoch), or null when the server did not
- * report one (an older server: show nothing).
+ * The activity of an agent at `nowMs` (ms since the epoch). The server always reports one;
+ * a malformed value is still shown defensively: null (nothing) when missing or blank, an
+ * unknown state capitalised with the `unknown` style.
  */
 export function activityInfo(
   a: Pick<Agent, 'activity' | 'activity_seen_at' | 'activity_source'>,

@@ -10,56 +10,32 @@ import {
   recipientName,
 } from './delivery';
 import { groupTimeline, withDaySeparators } from './timeline';
-import type { Agent, Message } from './types';
+import { agent, malformed, message } from './fixtures.test-helpers';
+import type { DeliveryState, Message, MessageStatus } from './types';
 
 const SENT = '2026-11-24T12:00:00.000000+00:00';
 const SENT_MS = Date.UTC(2026, 10, 24, 12, 0, 0);
 
-function msg(task_id: number, extra: Partial<Message> = {}): Message {
-  return {
-    task_id,
-    from_agent_id: 1,
-    from_agent_name: 'Director',
-    to_agent_id: 12,
-    to_agent_name: 'Alice',
-    type: 'unicast',
-    status: 'input_required',
-    created_at: SENT,
-    status_timestamp: SENT,
-    origin_task_id: null,
-    body: `body ${task_id}`,
-    delivery: 'stored',
-    ...extra,
-  };
-}
-
-const agent = (agent_id: number, name: string): Agent => ({
-  agent_id,
-  name,
-  description: '',
-  status: 'active',
-  registered_at: SENT,
-  kind: 'user',
-  monitor: null,
-});
+const msg = (task_id: number, extra: Partial<Message> = {}): Message =>
+  message({ task_id, created_at: SENT, status_timestamp: SENT, body: `body ${task_id}`, ...extra });
 
 describe('deliveryState / isUndelivered', () => {
   it('takes the row\'s delivery while the task is pending', () => {
-    for (const d of ['stored', 'typed', 'submitted', 'seen', 'dead']) {
+    for (const d of ['stored', 'typed', 'submitted', 'seen', 'dead'] as const) {
       expect(deliveryState(msg(1, { delivery: d }))).toBe(d);
     }
   });
 
   it('reports an acked or canceled task as such, whatever its delivery says', () => {
     expect(deliveryState(msg(1, { status: 'completed', delivery: 'seen' }))).toBe('acked');
-    expect(deliveryState(msg(1, { status: 'completed', delivery: undefined }))).toBe('acked');
+    expect(deliveryState(msg(1, { status: 'completed', delivery: malformed(undefined) }))).toBe('acked');
     expect(deliveryState(msg(1, { status: 'canceled', delivery: 'typed' }))).toBe('canceled');
   });
 
-  it('is unknown without the field (an older server) or with an empty one', () => {
-    expect(deliveryState(msg(1, { delivery: undefined }))).toBeNull();
-    expect(deliveryState(msg(1, { delivery: '' }))).toBeNull();
-    expect(isUndelivered(msg(1, { delivery: undefined }))).toBe(false);
+  it('is unknown without the field or with an empty one (malformed)', () => {
+    expect(deliveryState(msg(1, { delivery: malformed(undefined) }))).toBeNull();
+    expect(deliveryState(msg(1, { delivery: malformed('') }))).toBeNull();
+    expect(isUndelivered(msg(1, { delivery: malformed(undefined) }))).toBe(false);
   });
 
   it('counts stored, typed, submitted and dead as not delivered; seen, acked, canceled as delivered', () => {
@@ -67,7 +43,7 @@ describe('deliveryState / isUndelivered', () => {
     expect(undelivered).toEqual(['stored', 'typed', 'submitted', 'dead']);
     expect(isUndelivered(msg(1, { status: 'completed', delivery: 'stored' }))).toBe(false);
     expect(isUndelivered(msg(1, { status: 'canceled', delivery: 'dead' }))).toBe(false);
-    expect(isUndelivered(msg(1, { delivery: 'retrying' }))).toBe(false); // unknown future state
+    expect(isUndelivered(msg(1, { delivery: malformed('retrying') }))).toBe(false); // unknown state
   });
 });
 
@@ -98,9 +74,9 @@ describe('the "not delivered" filter', () => {
   });
 
   it('drops a message once it is acked (as a live update merges the new row)', () => {
-    const acked = messages.map((m) => (m.task_id === 2 ? { ...m, status: 'completed', delivery: 'acked' } : m));
+    const acked = messages.map((m): Message => (m.task_id === 2 ? { ...m, status: 'completed', delivery: 'acked' } : m));
     expect(filterEntries(groupTimeline(acked), true).map((e) => e.key)).toEqual(['b100']);
-    const allSeen = acked.map((m) => (m.task_id === 4 ? { ...m, delivery: 'seen' } : m));
+    const allSeen = acked.map((m): Message => (m.task_id === 4 ? { ...m, delivery: 'seen' } : m));
     expect(filterEntries(groupTimeline(allSeen), true)).toEqual([]);
   });
 
@@ -116,7 +92,7 @@ describe('the "not delivered" filter', () => {
 
 describe('recipientName', () => {
   it('prefers the agent\'s current name, then the row\'s, then the id', () => {
-    expect(recipientName(msg(1), [agent(12, 'Alice Renamed')])).toBe('Alice Renamed');
+    expect(recipientName(msg(1), [agent({ agent_id: 12, name: 'Alice Renamed' })])).toBe('Alice Renamed');
     expect(recipientName(msg(1), [])).toBe('Alice');
     expect(recipientName(msg(1, { to_agent_name: null }))).toBe('agent #12');
   });
@@ -126,11 +102,11 @@ describe('deliveryBadge', () => {
   const at = (ms: number) => SENT_MS + ms;
 
   it('is null when the state is unknown', () => {
-    expect(deliveryBadge(msg(1, { delivery: undefined }), 'Alice', at(0))).toBeNull();
+    expect(deliveryBadge(msg(1, { delivery: malformed(undefined) }), 'Alice', at(0))).toBeNull();
   });
 
   it('describes every state in words, naming the recipient', () => {
-    const b = (delivery: string, status = 'input_required') => deliveryBadge(msg(1, { delivery, status }), 'bob', at(10_000));
+    const b = (delivery: DeliveryState, status: MessageStatus = 'input_required') => deliveryBadge(msg(1, { delivery, status }), 'bob', at(10_000));
     expect(b('seen')).toMatchObject({ label: 'seen', tone: 'quiet', description: 'Delivered and seen by bob' });
     expect(b('acked', 'completed')).toMatchObject({ label: 'acked', tone: 'ok', description: 'Delivered and acknowledged by bob' });
     expect(b('stored')).toMatchObject({ label: 'stored', tone: 'pending', stale: false });
@@ -144,7 +120,7 @@ describe('deliveryBadge', () => {
     expect(b('dead')).toMatchObject({ label: 'dead', tone: 'bad' });
     expect(b('dead')?.description).toContain('dead letter');
     expect(b('dead')?.description).toContain('bob never saw it');
-    expect(b('anything', 'canceled')).toMatchObject({ state: 'canceled', label: 'canceled', tone: 'quiet' });
+    expect(b(malformed('anything'), 'canceled')).toMatchObject({ state: 'canceled', label: 'canceled', tone: 'quiet' });
   });
 
   it('flags a delivery stored or typed for a long time, with its age', () => {
@@ -158,7 +134,7 @@ describe('deliveryBadge', () => {
   });
 
   it('never flags delivered, dead or submitted ones as stale', () => {
-    for (const delivery of ['seen', 'submitted', 'dead']) {
+    for (const delivery of ['seen', 'submitted', 'dead'] as const) {
       const b = deliveryBadge(msg(1, { delivery }), 'Alice', at(86_400_000));
       expect(b?.stale).toBe(false);
       expect(b?.label).toBe(delivery);
@@ -170,8 +146,8 @@ describe('deliveryBadge', () => {
     expect(deliveryBadge(msg(1), 'Alice', at(-60_000))).toMatchObject({ stale: false, label: 'stored' });
   });
 
-  it('shows a state from a newer server as it came', () => {
-    expect(deliveryBadge(msg(1, { delivery: 'retrying' }), 'Alice', at(0))).toMatchObject({
+  it('shows an unknown (malformed) state as it came', () => {
+    expect(deliveryBadge(msg(1, { delivery: malformed('retrying') }), 'Alice', at(0))).toMatchObject({
       state: 'retrying',
       label: 'retrying',
       tone: 'pending',

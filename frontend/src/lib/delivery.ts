@@ -19,7 +19,7 @@ export const DELIVERY_STATES: readonly DeliveryState[] = [
 ];
 
 /** Not (yet) seen by the recipient, and still wanted: what the "not delivered" filter shows. */
-export const UNDELIVERED_STATES: ReadonlySet<string> = new Set(['stored', 'typed', 'submitted', 'dead']);
+export const UNDELIVERED_STATES: ReadonlySet<DeliveryState> = new Set<DeliveryState>(['stored', 'typed', 'submitted', 'dead']);
 
 /**
  * A delivery still stored or typed this long after it was sent is flagged (warning style and
@@ -30,13 +30,13 @@ export const STALE_MS = 2 * 60_000;
 
 /**
  * The delivery state of a message row: its `delivery` field, except that an acked or
- * canceled task is reported as such (as the server does); null when unknown (an older
- * server without the field, and the task still pending).
+ * canceled task is reported as such (as the server does); null for a malformed pending row
+ * without one (no badge rather than an empty one).
  */
-export function deliveryState(m: Pick<Message, 'delivery' | 'status'>): DeliveryState | string | null {
+export function deliveryState(m: Pick<Message, 'delivery' | 'status'>): DeliveryState | null {
   if (m.status === 'completed') return 'acked';
   if (m.status === 'canceled') return 'canceled';
-  return typeof m.delivery === 'string' && m.delivery !== '' ? m.delivery : null;
+  return m.delivery || null;
 }
 
 /** The delivery is not yet seen, acked or canceled (stored, typed, submitted or dead). */
@@ -67,8 +67,8 @@ export function recipientName(row: Pick<Message, 'to_agent_id' | 'to_agent_name'
 export type DeliveryTone = 'quiet' | 'ok' | 'pending' | 'info' | 'warn' | 'bad';
 
 export interface DeliveryBadge {
-  /** The state (`data-state`); an unknown value from a newer server as it came. */
-  state: string;
+  /** The state (`data-state`); a malformed value as it came. */
+  state: DeliveryState;
   /** The short visible text: the state, with its age when stale (`stored 5 min`). */
   label: string;
   /** The state in words, naming the recipient (title and screen readers). */
@@ -121,6 +121,7 @@ export function deliveryBadge(
     case 'canceled':
       return badge('canceled', `Canceled by its sender (to ${who})`, 'quiet');
     default:
+      // Unreachable for well-formed rows; a malformed state is shown as it came.
       return badge(state, `Delivery to ${who}: ${state}`, 'pending');
   }
 }

@@ -11,7 +11,7 @@ import {
   relativeTime,
   roleBadge,
 } from './format';
-import type { Agent } from './types';
+import { agent, malformed } from './fixtures.test-helpers';
 
 describe('parseRoute', () => {
   it.each([
@@ -61,12 +61,12 @@ describe('display helpers', () => {
   it('role badges tell the Director and the monitoring member apart', () => {
     expect(roleBadge({ role: 'director', kind: 'user' })?.label).toBe('Director');
     expect(roleBadge({ role: 'monitor', kind: 'user' })?.label).toBe('Monitor');
-    expect(roleBadge({ kind: 'builtin-administrator' })?.label).toBe('Admin');
+    expect(roleBadge(malformed({ kind: 'builtin-administrator' }))?.label).toBe('Admin');
     expect(roleBadge({ role: 'member', kind: 'user' })).toBeNull();
   });
 
   it('sorts by registration, stable on ties', () => {
-    const a = (id: number, at: string) => ({ agent_id: id, registered_at: at }) as Agent;
+    const a = (id: number, at: string) => agent({ agent_id: id, registered_at: at });
     const list = [a(1, '2026-01-02T00:00:00Z'), a(2, '2026-01-01T00:00:00Z'), a(3, '2026-01-02T00:00:00Z')];
     expect(byRegistration(list).map((x) => x.agent_id)).toEqual([2, 1, 3]);
   });

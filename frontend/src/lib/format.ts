@@ -54,7 +54,8 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 
 /** Short label of an agent's role for badges (empty for plain members). */
 export function roleBadge(a: Pick<Agent, 'role' | 'kind'>): { label: string; title: string } | null {
-  switch (a.role ?? (a.kind === 'builtin-administrator' ? 'administrator' : undefined)) {
+  // The kind alone marks the Administrator (as isAdministrator has it), even were its role malformed.
+  switch (a.kind === 'builtin-administrator' ? 'administrator' : a.role) {
     case 'administrator':
       return { label: 'Admin', title: 'Built-in Administrator: the WebUI sends as this agent' };
     case 'director':

@@ -1,24 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pagePath, setFleet, setToken } from './api';
 import { MAIL_PAGE, Mailbox, belongsTo } from './mailbox.svelte';
+import { message } from './fixtures.test-helpers';
 import type { Message } from './types';
 
 const ts = (n: number) =>
   `2026-11-24T${String(10 + Math.floor(n / 3600)).padStart(2, '0')}:${String(Math.floor(n / 60) % 60).padStart(2, '0')}:${String(n % 60).padStart(2, '0')}.000000+00:00`;
-const msg = (task_id: number, extra: Partial<Message> = {}): Message => ({
-  task_id,
-  from_agent_id: 1,
-  from_agent_name: 'Director',
-  to_agent_id: 3,
-  to_agent_name: 'Alice',
-  type: 'unicast',
-  status: 'input_required',
-  created_at: ts(task_id),
-  status_timestamp: ts(task_id),
-  origin_task_id: null,
-  body: `m${task_id}`,
-  ...extra,
-});
+const msg = (task_id: number, extra: Partial<Message> = {}): Message =>
+  message({ task_id, to_agent_id: 3, created_at: ts(task_id), status_timestamp: ts(task_id), body: `m${task_id}`, ...extra });
 /** Tasks `from`..`to` (inclusive), newest first, as the API pages them. */
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => msg(to - i));
 

@@ -26,6 +26,7 @@ import {
   slug,
   suggestions,
 } from './mention';
+import { agent, malformed } from './fixtures.test-helpers';
 import type { Agent } from './types';
 
 // The app's tsconfig has no Node types: reach the environment through globalThis.
@@ -74,17 +75,15 @@ const fleet = fc
   )
   .map((rows) =>
     rows.map(
-      (r): Agent => ({
-        agent_id: r.agent_id,
-        name: r.name,
-        description: '',
-        status: r.status,
-        registered_at: '2026-11-24T12:00:00.000000+00:00',
-        kind: r.admin ? 'builtin-administrator' : 'user',
-        monitor: null,
-        role: r.admin ? 'administrator' : 'member',
-        coding_agent: null,
-      }),
+      (r): Agent =>
+        agent({
+          agent_id: r.agent_id,
+          name: r.name,
+          // 'weird' is no AgentStatus: the parser must treat it as not active.
+          status: r.status === 'weird' ? malformed(r.status) : r.status,
+          kind: r.admin ? 'builtin-administrator' : 'user',
+          role: r.admin ? 'administrator' : 'member',
+        }),
     ),
   );
 

@@ -15,23 +15,12 @@ import {
   slug,
   suggestions,
 } from './mention';
+import { agent as baseAgent } from './fixtures.test-helpers';
 import type { Agent } from './types';
 
 let nextId = 1;
 function agent(name: string, extra: Partial<Agent> = {}): Agent {
-  const id = extra.agent_id ?? nextId++;
-  return {
-    agent_id: id,
-    name,
-    description: '',
-    status: 'active',
-    registered_at: '2026-11-24T12:00:00.000000+00:00',
-    kind: 'user',
-    monitor: null,
-    role: 'member',
-    coding_agent: null,
-    ...extra,
-  };
+  return baseAgent({ agent_id: extra.agent_id ?? nextId++, name, ...extra });
 }
 
 const director = agent('Director', { agent_id: 1, role: 'director' });

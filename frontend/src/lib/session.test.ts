@@ -3,33 +3,15 @@ import { setFleet, setToken } from './api';
 import { filterEntries } from './delivery';
 import { FleetSession } from './session.svelte';
 import { groupTimeline } from './timeline';
+import { agent as baseAgent, message, runtime as idleRuntime } from './fixtures.test-helpers';
 import type { Agent, Message } from './types';
 
-const agent = (agent_id: number, name: string, extra: Partial<Agent> = {}): Agent => ({
-  agent_id,
-  name,
-  description: '',
-  status: 'active',
-  registered_at: '2026-11-24T12:00:00.000000+00:00',
-  kind: 'user',
-  monitor: null,
-  ...extra,
-});
+const agent = (agent_id: number, name: string, extra: Partial<Agent> = {}): Agent =>
+  baseAgent({ agent_id, name, ...extra });
 const admin = agent(2, 'Administrator', { kind: 'builtin-administrator', role: 'administrator' });
-const msg = (task_id: number, ts = `2026-11-24T12:00:${String(task_id % 60).padStart(2, '0')}.000000+00:00`): Message => ({
-  task_id,
-  from_agent_id: 1,
-  from_agent_name: 'Director',
-  to_agent_id: 3,
-  to_agent_name: 'Alice',
-  type: 'unicast',
-  status: 'input_required',
-  created_at: ts,
-  status_timestamp: ts,
-  origin_task_id: null,
-  body: `m${task_id}`,
-});
-const runtime = { running: false, pid: null, tick_seconds: null, last_tick_at: null, last_tick_age_seconds: null, started_at: null };
+const msg = (task_id: number, ts = `2026-11-24T12:00:${String(task_id % 60).padStart(2, '0')}.000000+00:00`): Message =>
+  message({ task_id, to_agent_id: 3, created_at: ts, status_timestamp: ts, body: `m${task_id}` });
+const runtime = idleRuntime();
 
 type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
 let handler: Handler;
@@ -193,7 +175,7 @@ describe('FleetSession and the event stream', () => {
 
 describe('the "not delivered" view across live updates', () => {
   it('keeps the setting while rows change over the stream and on refresh', async () => {
-    const stored = { ...msg(1), delivery: 'stored' };
+    const stored: Message = { ...msg(1), delivery: 'stored' };
     handler = routes(() => [stored]);
     const s = new FleetSession(7);
     await s.refresh();

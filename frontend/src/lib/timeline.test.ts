@@ -12,37 +12,23 @@ import {
   recipientLabel,
   withDaySeparators,
 } from './timeline';
-import type { Agent, Message } from './types';
+import { agent as baseAgent, malformed, message } from './fixtures.test-helpers';
+import type { Agent, AgentStatus, Message } from './types';
 
 const T = (s: string) => `2026-11-24T12:${s}+00:00`;
 
 function msg(task_id: number, extra: Partial<Message> = {}): Message {
-  return {
+  return message({
     task_id,
-    from_agent_id: 1,
-    from_agent_name: 'Director',
-    to_agent_id: 12,
-    to_agent_name: 'Alice',
-    type: 'unicast',
-    status: 'input_required',
     created_at: T('00:00.000000'),
     status_timestamp: extra.created_at ?? T('00:00.000000'),
-    origin_task_id: null,
     body: `body ${task_id}`,
     ...extra,
-  };
+  });
 }
 
-function agent(agent_id: number, name: string, status = 'active'): Agent {
-  return {
-    agent_id,
-    name,
-    description: '',
-    status,
-    registered_at: T('00:00.000000'),
-    kind: 'user',
-    monitor: null,
-  };
+function agent(agent_id: number, name: string, status: AgentStatus = 'active'): Agent {
+  return baseAgent({ agent_id, name, status, registered_at: T('00:00.000000') });
 }
 
 describe('epochMicros / compareTs', () => {
@@ -89,12 +75,12 @@ describe('compareApiOrder', () => {
 
 describe('deliveryRank', () => {
   it('orders the states a pending delivery moves through', () => {
-    const order = ['stored', 'typed', 'submitted', 'dead', 'seen', 'acked'].map(deliveryRank);
+    const order = (['stored', 'typed', 'submitted', 'dead', 'seen', 'acked'] as const).map(deliveryRank);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(new Set(order).size).toBe(order.length);
     expect(deliveryRank('canceled')).toBe(deliveryRank('acked'));
-    expect(deliveryRank(undefined)).toBe(-1);
-    expect(deliveryRank('junk')).toBe(-1);
+    expect(deliveryRank(malformed(undefined))).toBe(-1);
+    expect(deliveryRank(malformed('junk'))).toBe(-1);
   });
 });
 
@@ -140,7 +126,7 @@ describe('mergeMessages', () => {
 
   it('does not let a snapshot taken before a delivery step undo it', () => {
     const seen = msg(1, { delivery: 'seen' });
-    for (const before of ['stored', 'typed', 'submitted', 'dead']) {
+    for (const before of ['stored', 'typed', 'submitted', 'dead'] as const) {
       expect(mergeMessages([seen], [msg(1, { delivery: before })])[0]).toBe(seen);
     }
     const submitted = msg(1, { delivery: 'submitted' });
@@ -149,9 +135,9 @@ describe('mergeMessages', () => {
 
   it('takes the incoming copy when either delivery state is unknown', () => {
     const seen = msg(1, { delivery: 'seen' });
-    const unknown = msg(1, { delivery: undefined, body: 'older server' });
+    const unknown = msg(1, { delivery: malformed(undefined), body: 'malformed' });
     expect(mergeMessages([seen], [unknown])[0]).toBe(unknown);
-    const future = msg(1, { delivery: 'retrying' });
+    const future = msg(1, { delivery: malformed('retrying') });
     expect(mergeMessages([seen], [future])[0]).toBe(future);
   });
 

@@ -3,7 +3,7 @@
 //
 // Pure functions, no DOM: unit-tested in timeline.test.ts.
 
-import type { Agent, Message } from './types';
+import type { Agent, DeliveryState, Message } from './types';
 
 const ISO = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
@@ -47,9 +47,9 @@ export function compareApiOrder(a: Message, b: Message): number {
 
 /**
  * How far a pending delivery got, in the order it only ever moves (stored → typed →
- * submitted → dead → seen: a poll marks even a dead letter seen); -1 when unknown.
+ * submitted → dead → seen: a poll marks even a dead letter seen); -1 for a malformed value.
  */
-export function deliveryRank(delivery: string | null | undefined): number {
+export function deliveryRank(delivery: DeliveryState): number {
   switch (delivery) {
     case 'stored':
       return 0;
