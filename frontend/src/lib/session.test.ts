@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { setFleet, setToken } from './api';
 import { filterEntries } from './delivery';
 import { FleetSession } from './session.svelte';
+import { msg as message } from './test-messages';
 import { groupTimeline } from './timeline';
 import type { Agent, Message } from './types';
 
@@ -16,19 +17,8 @@ const agent = (agent_id: number, name: string, extra: Partial<Agent> = {}): Agen
   ...extra,
 });
 const admin = agent(2, 'Administrator', { kind: 'builtin-administrator', role: 'administrator' });
-const msg = (task_id: number, ts = `2026-11-24T12:00:${String(task_id % 60).padStart(2, '0')}.000000+00:00`): Message => ({
-  task_id,
-  from_agent_id: 1,
-  from_agent_name: 'Director',
-  to_agent_id: 3,
-  to_agent_name: 'Alice',
-  type: 'unicast',
-  status: 'input_required',
-  created_at: ts,
-  status_timestamp: ts,
-  origin_task_id: null,
-  body: `m${task_id}`,
-});
+const msg = (task_id: number, ts = `2026-11-24T12:00:${String(task_id % 60).padStart(2, '0')}.000000+00:00`): Message =>
+  message(task_id, { created_at: ts, status_timestamp: ts });
 const runtime = { running: false, pid: null, tick_seconds: null, last_tick_at: null, last_tick_age_seconds: null, started_at: null };
 
 type Handler = (url: string, init: RequestInit) => Response | Promise<Response>;
@@ -69,7 +59,7 @@ describe('FleetSession.refresh', () => {
     expect(s.runtime).toEqual(runtime);
     expect(s.messages.map((m) => m.task_id)).toEqual([1]);
     expect(s.timelineLoaded).toBe(true);
-    expect(s.hasMore).toBe(false);
+    expect(s.scrollback.hasMore).toBe(false);
     expect(s.sender?.agent_id).toBe(2);
     expect(s.connection).toBe('polling'); // no event stream in this environment
     for (const c of calls) expect((c.init.headers as Record<string, string>)['X-Fleet-Id']).toBe('7');
@@ -134,13 +124,13 @@ describe('FleetSession.loadOlder', () => {
     handler = routes((url) => (url.includes('before=') ? page2 : page1));
     const s = new FleetSession(7);
     await s.refresh();
-    expect(s.hasMore).toBe(true);
-    await s.loadOlder();
+    expect(s.scrollback.hasMore).toBe(true);
+    await s.scrollback.loadOlder();
     const older = calls.find((c) => c.url.includes('before='));
     expect(older?.url).toBe('/api/timeline?before=801');
     expect(s.messages).toHaveLength(202);
-    expect(s.hasMore).toBe(false);
-    await s.loadOlder();
+    expect(s.scrollback.hasMore).toBe(false);
+    await s.scrollback.loadOlder();
     expect(calls.filter((c) => c.url.includes('before='))).toHaveLength(1);
   });
 
@@ -149,10 +139,10 @@ describe('FleetSession.loadOlder', () => {
     const s = new FleetSession(7);
     await s.refresh();
     handler = (url) => (url.includes('before=') ? json({ detail: 'boom' }, 500) : routes()(url, {}));
-    await s.loadOlder();
-    expect(s.olderError).toBe('boom');
-    expect(s.hasMore).toBe(true);
-    expect(s.loadingOlder).toBe(false);
+    await s.scrollback.loadOlder();
+    expect(s.scrollback.error).toBe('boom');
+    expect(s.scrollback.hasMore).toBe(true);
+    expect(s.scrollback.loading).toBe(false);
   });
 });
 
