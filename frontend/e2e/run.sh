@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # The WebUI end-to-end suite against the REAL release binary: seeds a scratch database and a
 # private tmux server with stand-in coding agents (e2e/seed.sh), starts `cafleet server`
-# twice (once with --token) on free ports, runs e2e/smoke.mjs in headless Chromium and stops
-# everything again. It builds nothing: build first, then run it.
+# twice (once with --token) on free ports, runs the Playwright specs (e2e/*.spec.ts, see
+# playwright.config.ts) in the system's headless Chromium and stops everything again. It
+# builds nothing: build first, then run it. Arguments go to `playwright test`.
 #
 #   (cd frontend && npm ci && npm run build) && cargo build --release
-#   npm --prefix frontend run e2e
+#   npm --prefix frontend run e2e [-- --grep 'scrollback']
 #
 # Env: E2E_DIR (scratch dir, default /tmp/cafleet-ui-e2e), PORT (server port; the token
 # server uses PORT+1; default: two free ports), OUT (screenshots, default frontend/e2e/out),
-# CAFLEET_BIN (default target/release/cafleet), CHROMIUM (default /usr/bin/chromium).
+# CAFLEET_BIN (default target/release/cafleet), CHROMIUM (default /usr/bin/chromium),
+# E2E_ONLY=<regex> (only the tests whose titles match: playwright test --grep).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -28,7 +30,7 @@ fail() {
 [ -f "$DIST/index.html" ] || fail "$DIST is missing (the binary embeds it). Build it with:
     (cd frontend && npm ci && npm run build) && cargo build --release"
 [ -x "$CHROMIUM" ] || fail "no Chromium at $CHROMIUM: apt-get install -y chromium, or set CHROMIUM"
-[ -f "$HERE/../node_modules/playwright-core/package.json" ] || fail "playwright-core is not installed: run 'npm ci' in frontend/"
+[ -x "$HERE/../node_modules/.bin/playwright" ] || fail "@playwright/test is not installed: run 'npm ci' in frontend/"
 for tool in tmux python3 node curl; do
   command -v "$tool" >/dev/null || fail "$tool is required"
 done
@@ -89,6 +91,7 @@ status=0
 BASE="http://127.0.0.1:$PORT" FLEET="$ALPHA_FLEET" CAFLEET_BIN="$BIN" OUT="$OUT" \
   TOKEN_BASE="http://127.0.0.1:$TOKEN_PORT" TOKEN="$TOKEN" \
   TMUX_SOCKET="$DIR/sock" \
-  node "$HERE/smoke.mjs" || status=$?
+  "$HERE/../node_modules/.bin/playwright" test --config "$HERE/../playwright.config.ts" \
+  ${E2E_ONLY:+--grep "$E2E_ONLY"} "$@" || status=$?
 echo "e2e: $(($(date +%s) - START)) s in all (seed included); screenshots in $OUT; server logs in $DIR"
 exit "$status"

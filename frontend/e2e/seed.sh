@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds a scratch CAFleet database with fleets, agents and messages of every kind, for
-# looking at the WebUI and for e2e/smoke.mjs. Needs tmux, python3 and a built cafleet binary.
+# looking at the WebUI and for the e2e suite (e2e/*.spec.ts). Needs tmux, python3 and a built cafleet binary.
 #
 #   e2e/seed.sh [DIR]   (default /tmp/cafleet-ui-e2e; prints the fleet ids)
 #
 # Uses its own tmux server socket DIR/sock, started with DIR/bin first on PATH; DIR/bin/claude
 # is the stand-in coding agent (e2e/standin-agent.py), so the `platform-team` fleet's members
 # Alice and Bob, made with `cafleet member create`, run in real panes and log every byte typed
-# into them to DIR/standin-logs/<pane>.keys. The ids the smoke test needs are written to
+# into them to DIR/standin-logs/<pane>.keys. The ids the e2e specs need are written to
 # DIR/seed.env (shell syntax). CAFLEET_BIN overrides the binary. The tmux server keeps
 # running: stop it with `tmux -S DIR/sock kill-server` (e2e/run.sh does).
 set -euo pipefail

@@ -5,11 +5,13 @@
 
 import { untrack } from 'svelte';
 import { api, messageOf } from './api';
-import { mergeMessages, oldestCursor } from './timeline';
+import { Scrollback } from './scrollback.svelte';
+import { mergeMessages } from './timeline';
 import type { Message } from './types';
 
-/** One page (the server's default). */
-export const MAIL_PAGE = 200;
+/** One inbox or sent page: the server's page size, generated from its Rust code. */
+export { PAGE as MAIL_PAGE } from './wire';
+import { PAGE as MAIL_PAGE } from './wire';
 
 export type MailKind = 'inbox' | 'sent';
 
@@ -23,12 +25,18 @@ export class Mailbox {
   readonly kind: MailKind;
   /** Loaded messages in API order (newest state change first); null before the first load. */
   messages = $state.raw<Message[] | null>(null);
-  /** Older pages may exist on the server. */
-  hasMore = $state(false);
-  loadingOlder = $state(false);
-  olderError = $state<string | null>(null);
   /** Why the last refresh failed (null when it succeeded). */
   error = $state<string | null>(null);
+  /** Older pages ("load older"): whether more exist, the one loading, its error. */
+  readonly scrollback = new Scrollback({
+    pageSize: MAIL_PAGE,
+    fetchPage: (before) => api.mailbox(this.agentId, this.kind, before),
+    loaded: () => this.messages,
+    merge: (page) => {
+      this.messages = mergeMessages(this.messages ?? [], page);
+    },
+    alive: () => !this.disposed,
+  });
 
   private refreshing = false;
   private disposed = false;
@@ -51,34 +59,12 @@ export class Mailbox {
       if (this.disposed) return;
       const first = this.messages === null;
       this.messages = mergeMessages(this.messages ?? [], page);
-      if (first) this.hasMore = page.length >= MAIL_PAGE;
+      if (first) this.scrollback.firstPage(page);
       this.error = null;
     } catch (e) {
       if (!this.disposed) this.error = messageOf(e, 'Could not load messages');
     } finally {
       this.refreshing = false;
-    }
-  }
-
-  /** Scrollback: the page before the oldest loaded message. */
-  async loadOlder(): Promise<void> {
-    if (this.loadingOlder || !this.hasMore || this.disposed || this.messages === null) return;
-    const before = oldestCursor(this.messages);
-    if (before === null) {
-      this.hasMore = false;
-      return;
-    }
-    this.loadingOlder = true;
-    this.olderError = null;
-    try {
-      const page = await api.mailbox(this.agentId, this.kind, before);
-      if (this.disposed) return;
-      this.messages = mergeMessages(this.messages ?? [], page);
-      this.hasMore = page.length >= MAIL_PAGE;
-    } catch (e) {
-      this.olderError = messageOf(e, 'Could not load older messages');
-    } finally {
-      this.loadingOlder = false;
     }
   }
 

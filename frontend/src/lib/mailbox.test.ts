@@ -1,15 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pagePath, setFleet, setToken } from './api';
 import { MAIL_PAGE, Mailbox, belongsTo } from './mailbox.svelte';
-import { message } from './fixtures.test-helpers';
-import type { Message } from './types';
-
-const ts = (n: number) =>
-  `2026-11-24T${String(10 + Math.floor(n / 3600)).padStart(2, '0')}:${String(Math.floor(n / 60) % 60).padStart(2, '0')}:${String(n % 60).padStart(2, '0')}.000000+00:00`;
-const msg = (task_id: number, extra: Partial<Message> = {}): Message =>
-  message({ task_id, to_agent_id: 3, created_at: ts(task_id), status_timestamp: ts(task_id), body: `m${task_id}`, ...extra });
-/** Tasks `from`..`to` (inclusive), newest first, as the API pages them. */
-const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => msg(to - i));
+import { msg, range, ts } from './test-messages';
 
 type Handler = (url: string) => Response;
 let handler: Handler;
@@ -57,13 +49,13 @@ describe('Mailbox', () => {
     await box.refresh();
     expect(urls).toEqual(['/api/agents/3/inbox']);
     expect(box.messages).toHaveLength(MAIL_PAGE);
-    expect(box.hasMore).toBe(true);
-    await box.loadOlder();
+    expect(box.scrollback.hasMore).toBe(true);
+    await box.scrollback.loadOlder();
     expect(urls[1]).toBe('/api/agents/3/inbox?before=6');
     expect(box.messages?.map((m) => m.task_id).slice(-3)).toEqual([3, 2, 1]);
     expect(box.messages).toHaveLength(205);
-    expect(box.hasMore).toBe(false);
-    await box.loadOlder();
+    expect(box.scrollback.hasMore).toBe(false);
+    await box.scrollback.loadOlder();
     expect(urls).toHaveLength(2);
   });
 
@@ -72,14 +64,14 @@ describe('Mailbox', () => {
     const box = new Mailbox(3, 'sent');
     await box.refresh();
     expect(urls).toEqual(['/api/agents/3/sent']);
-    expect(box.hasMore).toBe(false);
+    expect(box.scrollback.hasMore).toBe(false);
   });
 
   it('a refresh merges the newest page and keeps the older pages loaded', async () => {
     handler = (url) => json({ messages: url.includes('before=') ? range(1, 5) : range(6, 205) });
     const box = new Mailbox(3, 'inbox');
     await box.refresh();
-    await box.loadOlder();
+    await box.scrollback.loadOlder();
     // Task 2 was acked (moves to the top), task 206 arrived.
     const acked = msg(2, { status: 'completed', status_timestamp: ts(300) });
     handler = () => json({ messages: [acked, msg(206), ...range(8, 205)] });
@@ -87,7 +79,7 @@ describe('Mailbox', () => {
     expect(box.messages).toHaveLength(206);
     expect(box.messages?.[0]).toEqual(acked);
     expect(box.messages?.[1].task_id).toBe(206);
-    expect(box.hasMore).toBe(false);
+    expect(box.scrollback.hasMore).toBe(false);
   });
 
   it('merges pushed messages that belong to it, without a request', async () => {
@@ -117,14 +109,14 @@ describe('Mailbox', () => {
     await box.refresh();
     expect(box.error).toBe('Fleet not found');
     expect(box.messages).toHaveLength(200);
-    await box.loadOlder();
-    expect(box.olderError).toBe('Fleet not found');
-    expect(box.hasMore).toBe(true);
-    expect(box.loadingOlder).toBe(false);
+    await box.scrollback.loadOlder();
+    expect(box.scrollback.error).toBe('Fleet not found');
+    expect(box.scrollback.hasMore).toBe(true);
+    expect(box.scrollback.loading).toBe(false);
     handler = () => json({ messages: [] });
-    await box.loadOlder();
-    expect(box.olderError).toBeNull();
-    expect(box.hasMore).toBe(false);
+    await box.scrollback.loadOlder();
+    expect(box.scrollback.error).toBeNull();
+    expect(box.scrollback.hasMore).toBe(false);
   });
 
   it('skips a refresh while one is in flight and stops after dispose', async () => {

@@ -3,15 +3,17 @@
 
 import { ApiError, api, eventsUrl, messageOf } from './api';
 import { isActive, isAdministrator } from './mention';
-import { mergeMessages, oldestCursor } from './timeline';
+import { Scrollback } from './scrollback.svelte';
+import { mergeMessages } from './timeline';
 import type { Agent, Message, MonitorRuntime } from './types';
 
 /** Polling period while the event stream is down. */
 export const POLL_MS = 5000;
 /** Safety-net refresh period while the event stream is up. */
 export const LIVE_POLL_MS = 30000;
-/** One timeline page (the server's). */
-export const PAGE = 200;
+/** One timeline page: the server's page size, generated from its Rust code. */
+export { PAGE } from './wire';
+import { PAGE } from './wire';
 
 /** The API's answer for an unknown or deleted fleet. */
 export const FLEET_NOT_FOUND = 'Fleet not found';
@@ -24,10 +26,16 @@ export class FleetSession {
   runtime = $state.raw<MonitorRuntime | null>(null);
   messages = $state.raw<Message[]>([]);
   timelineLoaded = $state(false);
-  /** Older timeline pages may exist on the server. */
-  hasMore = $state(false);
-  loadingOlder = $state(false);
-  olderError = $state<string | null>(null);
+  /** Older timeline pages ("load older"): whether more exist, the one loading, its error. */
+  readonly scrollback = new Scrollback({
+    pageSize: PAGE,
+    fetchPage: (before) => api.timeline(before),
+    loaded: () => this.messages,
+    merge: (page) => {
+      this.messages = mergeMessages(this.messages, page);
+    },
+    alive: () => !this.disposed,
+  });
   refreshing = $state(false);
   /** Why the last refresh failed (null when it succeeded). */
   error = $state<string | null>(null);
@@ -49,7 +57,6 @@ export class FleetSession {
   private reconnect: ReturnType<typeof setTimeout> | null = null;
   private disposed = false;
   private lastRefreshAt = 0;
-
   constructor(fleetId: number, agents: Agent[] | null = null) {
     this.fleetId = fleetId;
     this.agents = agents;
@@ -114,7 +121,7 @@ export class FleetSession {
     if (timeline.status === 'fulfilled') {
       const first = !this.timelineLoaded;
       this.messages = mergeMessages(this.messages, timeline.value);
-      if (first) this.hasMore = timeline.value.length >= PAGE;
+      if (first) this.scrollback.firstPage(timeline.value);
       this.timelineLoaded = true;
     }
     const failed = [agents, runtime, timeline].find((r) => r.status === 'rejected');
@@ -128,28 +135,6 @@ export class FleetSession {
     }
     this.refreshing = false;
     this.version++;
-  }
-
-  /** Scrollback: the page before the oldest loaded message. */
-  async loadOlder(): Promise<void> {
-    if (this.loadingOlder || !this.hasMore || this.disposed) return;
-    const before = oldestCursor(this.messages);
-    if (before === null) {
-      this.hasMore = false;
-      return;
-    }
-    this.loadingOlder = true;
-    this.olderError = null;
-    try {
-      const page = await api.timeline(before);
-      if (this.disposed) return;
-      this.messages = mergeMessages(this.messages, page);
-      this.hasMore = page.length >= PAGE;
-    } catch (e) {
-      this.olderError = messageOf(e, 'Could not load older messages');
-    } finally {
-      this.loadingOlder = false;
-    }
   }
 
   private openStream(): void {

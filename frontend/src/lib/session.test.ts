@@ -51,7 +51,7 @@ describe('FleetSession.refresh', () => {
     expect(s.runtime).toEqual(runtime);
     expect(s.messages.map((m) => m.task_id)).toEqual([1]);
     expect(s.timelineLoaded).toBe(true);
-    expect(s.hasMore).toBe(false);
+    expect(s.scrollback.hasMore).toBe(false);
     expect(s.sender?.agent_id).toBe(2);
     expect(s.connection).toBe('polling'); // no event stream in this environment
     for (const c of calls) expect((c.init.headers as Record<string, string>)['X-Fleet-Id']).toBe('7');
@@ -116,13 +116,13 @@ describe('FleetSession.loadOlder', () => {
     handler = routes((url) => (url.includes('before=') ? page2 : page1));
     const s = new FleetSession(7);
     await s.refresh();
-    expect(s.hasMore).toBe(true);
-    await s.loadOlder();
+    expect(s.scrollback.hasMore).toBe(true);
+    await s.scrollback.loadOlder();
     const older = calls.find((c) => c.url.includes('before='));
     expect(older?.url).toBe('/api/timeline?before=801');
     expect(s.messages).toHaveLength(202);
-    expect(s.hasMore).toBe(false);
-    await s.loadOlder();
+    expect(s.scrollback.hasMore).toBe(false);
+    await s.scrollback.loadOlder();
     expect(calls.filter((c) => c.url.includes('before='))).toHaveLength(1);
   });
 
@@ -131,10 +131,10 @@ describe('FleetSession.loadOlder', () => {
     const s = new FleetSession(7);
     await s.refresh();
     handler = (url) => (url.includes('before=') ? json({ detail: 'boom' }, 500) : routes()(url, {}));
-    await s.loadOlder();
-    expect(s.olderError).toBe('boom');
-    expect(s.hasMore).toBe(true);
-    expect(s.loadingOlder).toBe(false);
+    await s.scrollback.loadOlder();
+    expect(s.scrollback.error).toBe('boom');
+    expect(s.scrollback.hasMore).toBe(true);
+    expect(s.scrollback.loading).toBe(false);
   });
 });
 
