@@ -145,3 +145,79 @@ fn only_db_knows_storage_and_the_entry_points_go_through_the_broker() {
     }
     assert!(offences.is_empty(), "{}", offences.join("\n"));
 }
+
+/// `cargo sqlx prepare --check` without sqlx-cli: every query's offline data in `.sqlx/`
+/// (columns, their types and nullability, parameters) equals what SQLite describes for it
+/// on a database freshly built from `migrations/`. A migration that changes a column under
+/// an unchanged query therefore fails here instead of building with stale types.
+#[tokio::test]
+async fn offline_query_data_matches_a_fresh_schema() {
+    use sqlx::Executor;
+    let dir = tempfile::tempdir().unwrap();
+    let db = cafleet::db::Db::open(&dir.path().join("fresh.db"), 1)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let mut conn = db.pool().acquire().await.unwrap();
+    let mut differ = Vec::new();
+    for e in std::fs::read_dir(Path::new(ROOT).join(".sqlx")).unwrap().flatten() {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let stored: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        let query = stored["query"].as_str().unwrap_or_default();
+        let fresh = match conn.describe(query).await {
+            Ok(d) => describe_json(&d),
+            Err(e) => serde_json::Value::String(format!("does not prepare: {e}")),
+        };
+        if fresh != stored["describe"] {
+            differ.push(format!(
+                "{}: stored {} but the schema gives {fresh}",
+                p.file_name().unwrap().to_string_lossy(),
+                stored["describe"]
+            ));
+        }
+    }
+    drop(conn);
+    db.close().await;
+    assert!(
+        differ.is_empty(),
+        "stale offline query data (regenerate .sqlx/: `just prepare`):\n{}",
+        differ.join("\n")
+    );
+}
+
+/// A description in the shape sqlx's offline data stores it.
+fn describe_json(d: &sqlx::Describe<sqlx::Sqlite>) -> serde_json::Value {
+    use sqlx::{Column, TypeInfo};
+    // `SqliteTypeInfo(Integer)` -> `Integer`, the offline data's spelling.
+    let type_name = |t: &sqlx::sqlite::SqliteTypeInfo| {
+        let debug = format!("{t:?}");
+        debug
+            .trim_start_matches("SqliteTypeInfo(")
+            .trim_end_matches(')')
+            .to_string()
+    };
+    let columns: Vec<_> = d
+        .columns()
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "name": c.name(),
+                "ordinal": c.ordinal(),
+                "type_info": type_name(c.type_info()),
+            })
+        })
+        .collect();
+    let parameters = match d.parameters() {
+        Some(sqlx::Either::Right(n)) => serde_json::json!({ "Right": n }),
+        Some(sqlx::Either::Left(types)) => {
+            serde_json::json!({ "Left": types.iter().map(|t| t.name().to_string()).collect::<Vec<_>>() })
+        }
+        None => serde_json::Value::Null,
+    };
+    let nullable: Vec<Option<bool>> = (0..d.columns().len()).map(|i| d.nullable(i)).collect();
+    serde_json::json!({ "columns": columns, "parameters": parameters, "nullable": nullable })
+}
