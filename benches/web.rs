@@ -447,7 +447,7 @@ fn events_poll(bencher: Bencher) {
                     .collect();
                 assert_eq!(ids.len(), 1);
                 let ids = serde_json::to_string(&ids).expect("json");
-                let messages = cafleet::db::tasks::messages_by_id(&mut conn, s.fleet, &ids)
+                let messages = cafleet::db::messages::messages_by_id(&mut conn, s.fleet, &ids)
                     .await
                     .expect("messages");
                 assert_eq!(messages.len(), 1);

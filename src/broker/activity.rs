@@ -177,7 +177,7 @@ pub async fn record_hook_report(
         report.agent_id = agent.agent_id;
         crate::db::activity::record(conn, &report).await?;
         if !previews.is_empty() {
-            crate::db::tasks::mark_submitted(conn, agent.agent_id, previews, &report.seen_at)
+            crate::db::deliveries::mark_submitted(conn, agent.agent_id, previews, &report.seen_at)
                 .await?;
         }
         Ok(Some(agent.agent_id))

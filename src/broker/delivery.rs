@@ -3,7 +3,7 @@
 
 use super::Broker;
 use crate::Result;
-use crate::db::{self, tasks::AttemptRecord};
+use crate::db::{self, deliveries::AttemptRecord};
 use crate::delivery::{DeliverMode, DeliveryRecord, DeliveryState, Redelivery};
 use crate::model::{AgentId, FleetId, PaneTarget, Task, TaskId, now_ts, parse_ts};
 use crate::tmux::{Delivery, HELD_FOR_DRAFT, Submission, preview_payload};
@@ -118,7 +118,7 @@ enum Due {
     Dead,
 }
 
-fn due(u: &db::tasks::Undelivered, policy: &Redelivery, now: &str) -> Due {
+fn due(u: &db::deliveries::Undelivered, policy: &Redelivery, now: &str) -> Due {
     let (Some(since_last), Some(age)) = (
         elapsed(now, &u.delivery_last_at),
         elapsed(now, &u.created_at),
@@ -288,7 +288,7 @@ impl Broker {
             .write(move |tx| {
                 Box::pin(async move {
                     for (task_id, record) in &records {
-                        db::tasks::record_attempt(tx, *task_id, record, &now).await?;
+                        db::deliveries::record_attempt(tx, *task_id, record, &now).await?;
                     }
                     Ok(())
                 })
@@ -335,7 +335,7 @@ impl Broker {
         fleet_id: FleetId,
     ) -> Result<std::collections::HashMap<AgentId, Undelivered>> {
         let mut conn = self.db.read().await?;
-        Ok(db::tasks::undelivered_counts(&mut conn, fleet_id)
+        Ok(db::deliveries::undelivered_counts(&mut conn, fleet_id)
             .await?
             .into_iter()
             .map(|(agent, unseen, dead)| (agent, Undelivered { unseen, dead }))
@@ -345,7 +345,7 @@ impl Broker {
     /// A delivery's record, for its sender's output (`message send`).
     pub async fn delivery_record(&self, task_id: TaskId) -> Result<Option<DeliveryRecord>> {
         let mut conn = self.db.read().await?;
-        db::tasks::delivery(&mut conn, task_id).await
+        db::deliveries::delivery(&mut conn, task_id).await
     }
 
     /// The monitor's redelivery pass at `now`: every delivery of the fleet that its
@@ -360,10 +360,10 @@ impl Broker {
     ) -> Result<Vec<Redelivered>> {
         let rows = {
             let mut conn = self.db.read().await?;
-            db::tasks::undelivered(&mut conn, fleet_id).await?
+            db::deliveries::undelivered(&mut conn, fleet_id).await?
         };
         let mut out = Vec::new();
-        let mut by_pane: Vec<(PaneTarget, Vec<db::tasks::Undelivered>)> = Vec::new();
+        let mut by_pane: Vec<(PaneTarget, Vec<db::deliveries::Undelivered>)> = Vec::new();
         let mut dead = Vec::new();
         for u in rows {
             match due(&u, policy, now) {
@@ -383,7 +383,7 @@ impl Broker {
             }
         }
         // One recipient's previews in order, as its one typist; recipients concurrently.
-        let per_pane: Vec<Vec<(db::tasks::Undelivered, AttemptRecord)>> =
+        let per_pane: Vec<Vec<(db::deliveries::Undelivered, AttemptRecord)>> =
             futures::stream::iter(by_pane.into_iter().map(|(target, list)| async move {
                 let mut done = Vec::new();
                 let mut stop: Option<AttemptRecord> = None;
@@ -462,7 +462,7 @@ impl Broker {
     async fn dead_letter(
         &self,
         fleet_id: FleetId,
-        u: &db::tasks::Undelivered,
+        u: &db::deliveries::Undelivered,
         now: &str,
     ) -> Result<Option<bool>> {
         let why = match u.delivery_note.as_deref() {
@@ -477,7 +477,9 @@ impl Broker {
         let marked = self
             .db
             .write_atomic(move |conn| {
-                Box::pin(async move { db::tasks::mark_dead(conn, task_id, &note, &now_s).await })
+                Box::pin(
+                    async move { db::deliveries::mark_dead(conn, task_id, &note, &now_s).await },
+                )
             })
             .await?;
         if !marked {
@@ -524,7 +526,7 @@ impl Broker {
 }
 
 /// The task a redelivery types the preview of.
-fn undelivered_task(u: &db::tasks::Undelivered) -> Task {
+fn undelivered_task(u: &db::deliveries::Undelivered) -> Task {
     Task {
         task_id: u.task_id,
         context_id: u.to_agent_id,
@@ -566,8 +568,13 @@ pub fn untried_record(task_id: TaskId, mode: DeliverMode, to_self: bool) -> Deli
 mod tests {
     use super::*;
 
-    fn row(attempts: i64, note: Option<&str>, last: &str, created: &str) -> db::tasks::Undelivered {
-        db::tasks::Undelivered {
+    fn row(
+        attempts: i64,
+        note: Option<&str>,
+        last: &str,
+        created: &str,
+    ) -> db::deliveries::Undelivered {
+        db::deliveries::Undelivered {
             task_id: 1,
             from_agent_id: 1,
             to_agent_id: 2,

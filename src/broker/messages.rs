@@ -402,7 +402,7 @@ impl Broker {
             let now = now_ts();
             self.db
                 .write_atomic(move |conn| {
-                    Box::pin(async move { db::tasks::mark_seen(conn, agent, &now).await })
+                    Box::pin(async move { db::deliveries::mark_seen(conn, agent, &now).await })
                 })
                 .await?;
         }

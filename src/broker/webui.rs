@@ -16,8 +16,8 @@ use crate::{Error, Result};
 use serde::Serialize;
 
 pub use db::changes::Change;
+pub use db::messages::MessageView;
 pub use db::monitor::Schedule;
-pub use db::tasks::MessageView;
 
 /// An agent's monitor schedule as the WebUI shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -205,7 +205,7 @@ impl Broker {
         limit: i64,
     ) -> Result<Vec<MessageView>> {
         let mut conn = self.db.read().await?;
-        db::tasks::timeline(&mut conn, fleet_id, before, limit).await
+        db::messages::timeline(&mut conn, fleet_id, before, limit).await
     }
 
     /// An agent's inbox (or, with `sent`, what it sent), paged like [`Broker::timeline`];
@@ -227,7 +227,7 @@ impl Broker {
                 )));
             }
         }
-        db::tasks::mailbox(&mut conn, agent_id, sent, before, limit).await
+        db::messages::mailbox(&mut conn, agent_id, sent, before, limit).await
     }
 
     /// The newest change's sequence number (0 when there is none).
@@ -255,7 +255,7 @@ impl Broker {
     ) -> Result<Vec<MessageView>> {
         let ids = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
         let mut conn = self.db.read().await?;
-        db::tasks::messages_by_id(&mut conn, fleet_id, &ids).await
+        db::messages::messages_by_id(&mut conn, fleet_id, &ids).await
     }
 
     /// Sends as the fleet's Administrator, the only sender the WebUI has

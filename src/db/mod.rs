@@ -11,9 +11,11 @@
 pub mod activity;
 pub mod agents;
 pub mod changes;
+pub mod deliveries;
 pub mod fleets;
 mod group;
 mod inspect;
+pub mod messages;
 mod migrate;
 pub mod monitor;
 mod open;
