@@ -160,7 +160,10 @@ async fn offline_query_data_matches_a_fresh_schema() {
     db.migrate().await.unwrap();
     let mut conn = db.pool().acquire().await.unwrap();
     let mut differ = Vec::new();
-    for e in std::fs::read_dir(Path::new(ROOT).join(".sqlx")).unwrap().flatten() {
+    for e in std::fs::read_dir(Path::new(ROOT).join(".sqlx"))
+        .unwrap()
+        .flatten()
+    {
         let p = e.path();
         if p.extension().is_none_or(|x| x != "json") {
             continue;
