@@ -1,4 +1,4 @@
 //! Shared property checks of the fuzz targets (also replayed by CI from
-//! `tests/integration/hostile.rs`).
+//! `tests/integration/hostile/`).
 
 pub mod props;

@@ -1,5 +1,5 @@
 //! Property checks on hostile input, shared by the cargo-fuzz targets (`fuzz/fuzz_targets/`)
-//! and the CI replay in `tests/integration/hostile.rs` (which includes this file with
+//! and the CI replay in `tests/integration/hostile/` (which includes this file with
 //! `#[path]`, so CI runs every check without cargo-fuzz).
 //!
 //! Every check takes raw fuzzer bytes, derives its inputs from them, and panics when a

@@ -3,23 +3,42 @@
 //! command changes nothing in the database. The codes are sections of docs/decisions.md.
 
 use crate::support::*;
+use std::fmt::Display;
 
 fn rows(v: &[&str]) -> Vec<Vec<String>> {
     vec![v.iter().map(std::string::ToString::to_string).collect()]
 }
 
+/// `agent register` in `fleet` with `name` and `description`.
+fn register_cmd<'a>(env: &'a Env, fleet: impl Display, name: &str, description: &str) -> Cli<'a> {
+    env.cafleet("agent register")
+        .fleet(fleet)
+        .opt("--name", name)
+        .opt("--description", description)
+}
+
+/// Registers a pane-less agent; returns its id.
 fn register(env: &Env, fleet: &str, name: &str, description: &str) -> String {
-    let v = env.json(&[
-        "agent",
-        "register",
-        "--fleet-id",
-        fleet,
-        "--name",
-        name,
-        "--description",
-        description,
-    ]);
+    let v = register_cmd(env, fleet, name, description).value();
     v["agent_id"].to_string()
+}
+
+/// `agent list` of `fleet`.
+fn list(env: &Env, fleet: impl Display) -> Cli<'_> {
+    env.cafleet("agent list").fleet(fleet)
+}
+
+/// `agent show --id <target>` as `caller`, in fleet 1.
+fn show(env: &Env, caller: impl Display, target: impl Display) -> Cli<'_> {
+    env.cafleet("agent show")
+        .fleet(1)
+        .agent(caller)
+        .opt("--id", target)
+}
+
+/// `agent deregister` of `agent` in `fleet`.
+fn deregister(env: &Env, fleet: impl Display, agent: impl Display) -> Cli<'_> {
+    env.cafleet("agent deregister").fleet(fleet).agent(agent)
 }
 
 /// Every table that a command could touch, for "changes nothing" checks.
@@ -50,7 +69,7 @@ fn usage(path: &str, msg: &str) -> String {
 /// Fleet 1 (Director 1, Administrator 2) and fleet 2 (Director 3, Administrator 4).
 fn two_fleets(env: &mut Env) -> (TmuxServer, String) {
     let (server, pane, _log) = fleet_in_tmux(env);
-    env.ok(&["fleet", "create", "--label", "other"]);
+    env.cafleet("fleet create").opt("--label", "other").ok();
     (server, pane)
 }
 
@@ -58,38 +77,18 @@ fn two_fleets(env: &mut Env) -> (TmuxServer, String) {
 fn agent_register_prints_the_new_id_and_name() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
-    assert_eq!(
-        env.ok(&[
-            "agent",
-            "register",
-            "--fleet-id",
-            "1",
-            "--name",
-            "alice",
-            "--description",
-            "Alice the helper",
-        ]),
-        "Agent registered successfully!\n  agent_id:  3\n  name:      alice\n"
-    );
+    let out = register_cmd(&env, 1, "alice", "Alice the helper").ok();
+    assert_output_snapshot!("agent_register_text", out);
 }
 
 #[test]
 fn agent_register_json_has_id_name_and_registration_time() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
-    let out = env.ok(&[
-        "--json",
-        "agent",
-        "register",
-        "--fleet-id",
-        "1",
-        "--name",
-        "bob",
-        "--description",
-        "Bob",
-        "--skills",
-        r#"[{"id":"x","name":"X"}]"#,
-    ]);
+    let out = register_cmd(&env, 1, "bob", "Bob")
+        .opt("--skills", r#"[{"id":"x","name":"X"}]"#)
+        .json()
+        .ok();
     assert_eq!(
         redact_ts(&out),
         "{\"agent_id\":3,\"name\":\"bob\",\"registered_at\":\"<TS>\"}\n"
@@ -106,18 +105,9 @@ fn agent_register_writes_a_plain_agent_with_its_card() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     register(&env, "1", "alice", "Alice the helper");
-    env.ok(&[
-        "agent",
-        "register",
-        "--fleet-id",
-        "1",
-        "--name",
-        "bob",
-        "--description",
-        "Bob",
-        "--skills",
-        r#"[{"id":"x","name":"X"}]"#,
-    ]);
+    register_cmd(&env, 1, "bob", "Bob")
+        .opt("--skills", r#"[{"id":"x","name":"X"}]"#)
+        .ok();
     register(&env, "1", "café", "naïve ✓");
     assert_eq!(
         env.query("SELECT agent_id, fleet_id, name, description, status, deregistered_at, agent_card_json FROM agents WHERE agent_id >= 3 ORDER BY agent_id"),
@@ -152,19 +142,7 @@ fn agent_register_refuses_blank_names_and_descriptions() {
         ("x", "  ", description),
     ] {
         assert_eq!(
-            env.fails(
-                &[
-                    "agent",
-                    "register",
-                    "--fleet-id",
-                    "1",
-                    "--name",
-                    n,
-                    "--description",
-                    d
-                ],
-                1
-            ),
+            register_cmd(&env, 1, n, d).fails(1),
             expected,
             "{n:?} {d:?}"
         );
@@ -178,21 +156,9 @@ fn agent_register_refuses_skills_that_are_not_json() {
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     let before = snapshot(&env);
     for bad in ["{", "[1,", "not json", ""] {
-        let err = env.fails(
-            &[
-                "agent",
-                "register",
-                "--fleet-id",
-                "1",
-                "--name",
-                "a",
-                "--description",
-                "d",
-                "--skills",
-                bad,
-            ],
-            1,
-        );
+        let err = register_cmd(&env, 1, "a", "d")
+            .opt("--skills", bad)
+            .fails(1);
         assert!(
             err.starts_with("Error: Invalid JSON in --skills: "),
             "{bad:?}: {err}"
@@ -207,21 +173,9 @@ fn agent_register_refuses_skills_that_are_not_an_array() {
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     let before = snapshot(&env);
     for bad in ["{}", r#"{"a":1}"#, "1", "\"x\"", "null", "false"] {
-        let err = env.fails(
-            &[
-                "agent",
-                "register",
-                "--fleet-id",
-                "1",
-                "--name",
-                "a",
-                "--description",
-                "d",
-                "--skills",
-                bad,
-            ],
-            1,
-        );
+        let err = register_cmd(&env, 1, "a", "d")
+            .opt("--skills", bad)
+            .fails(1);
         assert!(
             err.starts_with("Error: Invalid JSON in --skills: expected a JSON array"),
             "{bad:?}: {err}"
@@ -229,38 +183,15 @@ fn agent_register_refuses_skills_that_are_not_an_array() {
     }
     assert_eq!(snapshot(&env), before);
     // An empty array is fine.
-    env.ok(&[
-        "agent",
-        "register",
-        "--fleet-id",
-        "1",
-        "--name",
-        "a",
-        "--description",
-        "d",
-        "--skills",
-        "[]",
-    ]);
+    register_cmd(&env, 1, "a", "d").opt("--skills", "[]").ok();
 }
 
 #[test]
 fn agent_register_checks_skills_before_the_fleet() {
     let env = Env::new();
-    let err = env.fails(
-        &[
-            "agent",
-            "register",
-            "--fleet-id",
-            "99",
-            "--name",
-            "a",
-            "--description",
-            "d",
-            "--skills",
-            "{",
-        ],
-        1,
-    );
+    let err = register_cmd(&env, 99, "a", "d")
+        .opt("--skills", "{")
+        .fails(1);
     assert!(
         err.starts_with("Error: Invalid JSON in --skills: "),
         "{err}"
@@ -270,19 +201,7 @@ fn agent_register_checks_skills_before_the_fleet() {
 #[test]
 fn agent_register_in_an_unknown_fleet_is_a_usage_error() {
     let env = Env::new();
-    let err = env.fails(
-        &[
-            "agent",
-            "register",
-            "--fleet-id",
-            "99",
-            "--name",
-            "a",
-            "--description",
-            "d",
-        ],
-        2,
-    );
+    let err = register_cmd(&env, 99, "a", "d").fails(2);
     assert_eq!(
         err,
         usage("cafleet agent register", "Fleet '99' not found.")
@@ -298,19 +217,15 @@ fn agent_list_shows_active_agents_in_ascending_order() {
     register(&env, "2", "dave", "other fleet");
     register(&env, "1", "bob", "Bob");
     register(&env, "1", "gone", "to be deregistered");
-    env.ok(&["agent", "deregister", "--fleet-id", "1", "--agent-id", "8"]);
+    deregister(&env, 1, 8).ok();
+    let out = list(&env, 1).ok();
+    assert_output_snapshot!("agent_list_text", out);
     assert_eq!(
-        env.ok(&["agent", "list", "--fleet-id", "1"]),
-        "1 Director active\n\n2 Administrator active\n\n5 alice active\n\n7 bob active\n"
-    );
-    assert_eq!(
-        env.ok(&["--json", "agent", "list", "--fleet-id", "1"]),
+        list(&env, 1).json().ok(),
         "[{\"id\":1,\"name\":\"Director\",\"description\":\"Root Director for this fleet\",\"status\":\"active\"},{\"id\":2,\"name\":\"Administrator\",\"description\":\"Built-in administrator agent for fleet 1\",\"status\":\"active\"},{\"id\":5,\"name\":\"alice\",\"description\":\"Alice the helper\",\"status\":\"active\"},{\"id\":7,\"name\":\"bob\",\"description\":\"Bob\",\"status\":\"active\"}]\n"
     );
-    assert_eq!(
-        env.ok(&["agent", "list", "--fleet-id", "2"]),
-        "3 Director active\n\n4 Administrator active\n\n6 dave active\n"
-    );
+    let out = list(&env, 2).ok();
+    assert_output_snapshot!("agent_list_text_fleet_2", out);
 }
 
 #[test]
@@ -320,20 +235,16 @@ fn agent_list_full_shows_blocks_and_untruncated_json() {
     let long = "D".repeat(61);
     register(&env, "1", "longdesc", &long);
     let cut = format!("{}…", "D".repeat(60));
+    let out = list(&env, 1).arg("--full").ok();
+    assert_output_snapshot!("agent_list_full_text", out);
     assert_eq!(
-        env.ok(&["agent", "list", "--fleet-id", "1", "--full"]),
-        format!(
-            "  agent_id:    1\n  name:        Director\n  description: Root Director for this fleet\n  status:      active\n\n  agent_id:    2\n  name:        Administrator\n  description: Built-in administrator agent for fleet 1\n  status:      active\n\n  agent_id:    3\n  name:        longdesc\n  description: {cut}\n  status:      active\n"
-        )
-    );
-    assert_eq!(
-        redact_ts(&env.ok(&["--json", "agent", "list", "--fleet-id", "1", "--full"])),
+        redact_ts(&list(&env, 1).arg("--full").json().ok()),
         format!(
             "[{{\"agent_id\":1,\"name\":\"Director\",\"description\":\"Root Director for this fleet\",\"status\":\"active\",\"registered_at\":\"<TS>\"}},{{\"agent_id\":2,\"name\":\"Administrator\",\"description\":\"Built-in administrator agent for fleet 1\",\"status\":\"active\",\"registered_at\":\"<TS>\"}},{{\"agent_id\":3,\"name\":\"longdesc\",\"description\":\"{long}\",\"status\":\"active\",\"registered_at\":\"<TS>\"}}]\n"
         )
     );
     // Slim JSON cuts the description at 60 code points.
-    let slim = env.json(&["agent", "list", "--fleet-id", "1"]);
+    let slim = list(&env, 1).value();
     assert_eq!(slim[2]["description"], cut.as_str());
 }
 
@@ -343,11 +254,11 @@ fn agent_descriptions_of_exactly_sixty_code_points_are_not_cut() {
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     let sixty = "é".repeat(60);
     register(&env, "1", "x", &sixty);
-    let slim = env.json(&["agent", "list", "--fleet-id", "1"]);
+    let slim = list(&env, 1).value();
     assert_eq!(slim[2]["description"], sixty.as_str());
     let sixty_one = "é".repeat(61);
     register(&env, "1", "y", &sixty_one);
-    let slim = env.json(&["agent", "list", "--fleet-id", "1"]);
+    let slim = list(&env, 1).value();
     assert_eq!(slim[3]["description"], format!("{sixty}…").as_str());
 }
 
@@ -355,22 +266,13 @@ fn agent_descriptions_of_exactly_sixty_code_points_are_not_cut() {
 fn agent_list_of_an_unknown_or_deleted_fleet_is_refused() {
     let mut env = Env::new();
     let (_server, _pane) = two_fleets(&mut env);
-    env.ok(&["fleet", "delete", "2"]);
+    env.cafleet("fleet delete").arg(2).ok();
     for fleet in ["99", "2"] {
         let expected = format!(
             "Error: fleet {fleet} not found. List live fleets with 'cafleet fleet list'.\n"
         );
-        assert_eq!(
-            env.fails(&["agent", "list", "--fleet-id", fleet], 1),
-            expected
-        );
-        assert_eq!(
-            env.fails(
-                &["--json", "agent", "list", "--fleet-id", fleet, "--full"],
-                1
-            ),
-            expected
-        );
+        assert_eq!(list(&env, fleet).fails(1), expected);
+        assert_eq!(list(&env, fleet).arg("--full").json().fails(1), expected);
     }
 }
 
@@ -379,46 +281,14 @@ fn agent_show_prints_one_line_and_slim_json() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     let a = register(&env, "1", "alice", "Alice the helper");
+    assert_eq!(show(&env, &a, 1).ok(), "1 Director active\n");
     assert_eq!(
-        env.ok(&[
-            "agent",
-            "show",
-            "--fleet-id",
-            "1",
-            "--agent-id",
-            &a,
-            "--id",
-            "1"
-        ]),
-        "1 Director active\n"
-    );
-    assert_eq!(
-        env.ok(&[
-            "--json",
-            "agent",
-            "show",
-            "--fleet-id",
-            "1",
-            "--agent-id",
-            &a,
-            "--id",
-            "1"
-        ]),
+        show(&env, &a, 1).json().ok(),
         "{\"id\":1,\"name\":\"Director\",\"description\":\"Root Director for this fleet\",\"status\":\"active\",\"coding_agent\":\"claude\"}\n"
     );
     // No placement, no coding_agent.
     assert_eq!(
-        env.ok(&[
-            "--json",
-            "agent",
-            "show",
-            "--fleet-id",
-            "1",
-            "--agent-id",
-            &a,
-            "--id",
-            &a
-        ]),
+        show(&env, &a, &a).json().ok(),
         "{\"id\":3,\"name\":\"alice\",\"description\":\"Alice the helper\",\"status\":\"active\"}\n"
     );
 }
@@ -430,68 +300,21 @@ fn agent_show_full_has_kind_and_placement() {
     let window = server.tmux(&["display-message", "-p", "-t", &pane, "#{window_id}"]);
     let a = register(&env, "1", "alice", "Alice the helper");
     assert_eq!(
-        redact_ts(&env.ok(&[
-            "--json",
-            "agent",
-            "show",
-            "--fleet-id",
-            "1",
-            "--agent-id",
-            &a,
-            "--id",
-            "1",
-            "--full"
-        ])),
+        redact_ts(&show(&env, &a, 1).arg("--full").json().ok()),
         format!(
             "{{\"agent_id\":1,\"name\":\"Director\",\"description\":\"Root Director for this fleet\",\"status\":\"active\",\"registered_at\":\"<TS>\",\"kind\":\"user\",\"placement\":{{\"director_agent_id\":null,\"tmux_session\":\"t\",\"tmux_window_id\":\"{window}\",\"tmux_pane_id\":\"{pane}\",\"coding_agent\":\"claude\",\"created_at\":\"<TS>\"}}}}\n"
         )
     );
     assert_eq!(
-        redact_ts(&env.ok(&[
-            "--json",
-            "agent",
-            "show",
-            "--fleet-id",
-            "1",
-            "--agent-id",
-            &a,
-            "--id",
-            "2",
-            "--full"
-        ])),
+        redact_ts(&show(&env, &a, 2).arg("--full").json().ok()),
         "{\"agent_id\":2,\"name\":\"Administrator\",\"description\":\"Built-in administrator agent for fleet 1\",\"status\":\"active\",\"registered_at\":\"<TS>\",\"kind\":\"builtin-administrator\",\"placement\":null}\n"
     );
     let long = "D".repeat(70);
     let l = register(&env, "1", "longdesc", &long);
-    assert_eq!(
-        env.ok(&[
-            "agent",
-            "show",
-            "--fleet-id",
-            "1",
-            "--agent-id",
-            &a,
-            "--id",
-            &l,
-            "--full"
-        ]),
-        format!(
-            "  agent_id:    {l}\n  name:        longdesc\n  description: {}…\n  status:      active\n",
-            "D".repeat(60)
-        )
-    );
+    let out = show(&env, &a, &l).arg("--full").ok();
+    assert_output_snapshot!("agent_show_full_text", out);
     // --full JSON is untruncated.
-    let v = env.json(&[
-        "agent",
-        "show",
-        "--fleet-id",
-        "1",
-        "--agent-id",
-        &a,
-        "--id",
-        &l,
-        "--full",
-    ]);
+    let v = show(&env, &a, &l).arg("--full").value();
     assert_eq!(v["description"], long.as_str());
 }
 
@@ -501,29 +324,10 @@ fn agent_show_of_an_inactive_unknown_or_foreign_target_is_not_found() {
     let (_server, _pane) = two_fleets(&mut env);
     let a = register(&env, "1", "alice", "a");
     let gone = register(&env, "1", "gone", "g");
-    env.ok(&[
-        "agent",
-        "deregister",
-        "--fleet-id",
-        "1",
-        "--agent-id",
-        &gone,
-    ]);
+    deregister(&env, 1, &gone).ok();
     for target in [gone.as_str(), "99", "3", "4"] {
         assert_eq!(
-            env.fails(
-                &[
-                    "agent",
-                    "show",
-                    "--fleet-id",
-                    "1",
-                    "--agent-id",
-                    &a,
-                    "--id",
-                    target
-                ],
-                1
-            ),
+            show(&env, &a, target).fails(1),
             format!("Error: Agent {target} not found\n"),
             "target {target}"
         );
@@ -536,37 +340,13 @@ fn agent_show_refuses_a_caller_outside_the_fleet() {
     let (_server, _pane) = two_fleets(&mut env);
     for caller in ["3", "99"] {
         assert_eq!(
-            env.fails(
-                &[
-                    "agent",
-                    "show",
-                    "--fleet-id",
-                    "1",
-                    "--agent-id",
-                    caller,
-                    "--id",
-                    "1"
-                ],
-                1
-            ),
+            show(&env, caller, 1).fails(1),
             format!("Error: agent {caller} is not a member of fleet 1.\n")
         );
     }
     // The caller check comes before the target lookup.
     assert_eq!(
-        env.fails(
-            &[
-                "agent",
-                "show",
-                "--fleet-id",
-                "1",
-                "--agent-id",
-                "3",
-                "--id",
-                "999"
-            ],
-            1
-        ),
+        show(&env, 3, 999).fails(1),
         "Error: agent 3 is not a member of fleet 1.\n"
     );
 }
@@ -576,23 +356,8 @@ fn agent_show_refuses_a_deregistered_caller() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     let a = register(&env, "1", "alice", "a");
-    env.ok(&["agent", "deregister", "--fleet-id", "1", "--agent-id", &a]);
-    assert_eq!(
-        env.fails(
-            &[
-                "agent",
-                "show",
-                "--fleet-id",
-                "1",
-                "--agent-id",
-                &a,
-                "--id",
-                "1"
-            ],
-            1
-        ),
-        deregistered_msg(&a, "1")
-    );
+    deregister(&env, 1, &a).ok();
+    assert_eq!(show(&env, &a, 1).fails(1), deregistered_msg(&a, "1"));
 }
 
 #[test]
@@ -602,19 +367,11 @@ fn agent_deregister_retires_the_agent() {
     let a = register(&env, "1", "alice", "a");
     let b = register(&env, "1", "bob", "b");
     assert_eq!(
-        env.ok(&["agent", "deregister", "--fleet-id", "1", "--agent-id", &a]),
+        deregister(&env, 1, &a).ok(),
         "Agent deregistered successfully.\n"
     );
     assert_eq!(
-        env.ok(&[
-            "--json",
-            "agent",
-            "deregister",
-            "--fleet-id",
-            "1",
-            "--agent-id",
-            &b
-        ]),
+        deregister(&env, 1, &b).json().ok(),
         "{\"status\":\"deregistered\"}\n"
     );
     let r = env.query("SELECT status, deregistered_at FROM agents WHERE agent_id IN (3, 4)");
@@ -622,10 +379,8 @@ fn agent_deregister_retires_the_agent() {
         assert_eq!(row[0], "deregistered");
         assert_ne!(row[1], "NULL");
     }
-    assert_eq!(
-        env.ok(&["agent", "list", "--fleet-id", "1"]),
-        "1 Director active\n\n2 Administrator active\n"
-    );
+    let out = list(&env, 1).ok();
+    assert_output_snapshot!("agent_list_after_deregister", out);
 }
 
 #[test]
@@ -635,17 +390,7 @@ fn agent_deregister_of_the_director_is_a_usage_error() {
     let before = snapshot(&env);
     for (fleet, director) in [("1", "1"), ("2", "3")] {
         assert_eq!(
-            env.fails(
-                &[
-                    "agent",
-                    "deregister",
-                    "--fleet-id",
-                    fleet,
-                    "--agent-id",
-                    director
-                ],
-                2
-            ),
+            deregister(&env, fleet, director).fails(2),
             usage(
                 "cafleet agent deregister",
                 "cannot deregister the root Director; use 'cafleet fleet delete' instead"
@@ -661,10 +406,7 @@ fn agent_deregister_of_the_administrator_fails() {
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     let before = snapshot(&env);
     assert_eq!(
-        env.fails(
-            &["agent", "deregister", "--fleet-id", "1", "--agent-id", "2"],
-            1
-        ),
+        deregister(&env, 1, 2).fails(1),
         "Error: Administrator cannot be deregistered\n"
     );
     assert_eq!(snapshot(&env), before);
@@ -675,13 +417,10 @@ fn agent_deregister_twice_fails_the_second_time() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     let a = register(&env, "1", "alice", "a");
-    env.ok(&["agent", "deregister", "--fleet-id", "1", "--agent-id", &a]);
+    deregister(&env, 1, &a).ok();
     let before = snapshot(&env);
     assert_eq!(
-        env.fails(
-            &["agent", "deregister", "--fleet-id", "1", "--agent-id", &a],
-            1
-        ),
+        deregister(&env, 1, &a).fails(1),
         format!("Error: agent {a} not found or already deregistered.\n")
     );
     assert_eq!(snapshot(&env), before);
@@ -694,72 +433,23 @@ fn agent_commands_refuse_agents_of_another_fleet_and_change_nothing() {
     let dave = register(&env, "2", "dave", "fleet 2");
     let before = snapshot(&env);
     let not_member = format!("Error: agent {dave} is not a member of fleet 1.\n");
+    assert_eq!(deregister(&env, 1, &dave).fails(1), not_member);
+    assert_eq!(show(&env, &dave, 1).fails(1), not_member);
     assert_eq!(
-        env.fails(
-            &[
-                "agent",
-                "deregister",
-                "--fleet-id",
-                "1",
-                "--agent-id",
-                &dave
-            ],
-            1
-        ),
-        not_member
-    );
-    assert_eq!(
-        env.fails(
-            &[
-                "agent",
-                "show",
-                "--fleet-id",
-                "1",
-                "--agent-id",
-                &dave,
-                "--id",
-                "1"
-            ],
-            1
-        ),
-        not_member
-    );
-    assert_eq!(
-        env.fails(
-            &[
-                "agent",
-                "show",
-                "--fleet-id",
-                "1",
-                "--agent-id",
-                "1",
-                "--id",
-                &dave
-            ],
-            1
-        ),
+        show(&env, 1, &dave).fails(1),
         format!("Error: Agent {dave} not found\n")
     );
     // Unknown ids are refused the same way.
     assert_eq!(
-        env.fails(
-            &["agent", "deregister", "--fleet-id", "1", "--agent-id", "99"],
-            1
-        ),
+        deregister(&env, 1, 99).fails(1),
         "Error: agent 99 is not a member of fleet 1.\n"
     );
     // The Director of fleet 2 through fleet 1: not a member (not the Director error).
     assert_eq!(
-        env.fails(
-            &["agent", "deregister", "--fleet-id", "1", "--agent-id", "3"],
-            1
-        ),
+        deregister(&env, 1, 3).fails(1),
         "Error: agent 3 is not a member of fleet 1.\n"
     );
-    assert!(
-        !env.ok(&["agent", "list", "--fleet-id", "1"])
-            .contains("dave")
-    );
+    assert!(!list(&env, 1).ok().contains("dave"));
     assert_eq!(snapshot(&env), before);
 }
 
@@ -767,25 +457,19 @@ fn agent_commands_refuse_agents_of_another_fleet_and_change_nothing() {
 fn agent_deregister_of_a_deleted_fleets_director_and_administrator_still_refuses() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
-    env.ok(&["fleet", "delete", "1"]);
+    env.cafleet("fleet delete").arg(1).ok();
     let before = snapshot(&env);
     // The Director check covers deleted fleets, and comes before the "already deregistered"
     // check; so does the Administrator check.
     assert_eq!(
-        env.fails(
-            &["agent", "deregister", "--fleet-id", "1", "--agent-id", "1"],
-            2
-        ),
+        deregister(&env, 1, 1).fails(2),
         usage(
             "cafleet agent deregister",
             "cannot deregister the root Director; use 'cafleet fleet delete' instead"
         )
     );
     assert_eq!(
-        env.fails(
-            &["agent", "deregister", "--fleet-id", "1", "--agent-id", "2"],
-            1
-        ),
+        deregister(&env, 1, 2).fails(1),
         "Error: Administrator cannot be deregistered\n"
     );
     assert_eq!(snapshot(&env), before);

@@ -6,8 +6,6 @@ use crate::support::*;
 const FLEET_CREATE_OUTSIDE: &str =
     "Error: cafleet fleet create must be run inside a tmux session\n";
 
-const LIST_HEADER: &str = "FLEET_ID                                 DIRECTOR                                 LABEL                AGENTS   CREATED_AT";
-
 fn rows(v: &[&str]) -> Vec<Vec<String>> {
     vec![v.iter().map(std::string::ToString::to_string).collect()]
 }
@@ -16,18 +14,17 @@ fn window_of(server: &TmuxServer, pane: &str) -> String {
     server.tmux(&["display-message", "-p", "-t", pane, "#{window_id}"])
 }
 
+/// `agent register` of a pane-less agent `name` in `fleet`.
+fn register_cmd<'a>(env: &'a Env, fleet: impl std::fmt::Display, name: &str) -> Cli<'a> {
+    env.cafleet("agent register")
+        .fleet(fleet)
+        .opt("--name", name)
+        .opt("--description", "d")
+}
+
+/// Registers a pane-less agent; returns its id.
 fn register(env: &Env, fleet: &str, name: &str) -> String {
-    let v = env.json(&[
-        "agent",
-        "register",
-        "--fleet-id",
-        fleet,
-        "--name",
-        name,
-        "--description",
-        "d",
-    ]);
-    v["agent_id"].to_string()
+    register_cmd(env, fleet, name).value()["agent_id"].to_string()
 }
 
 #[test]
@@ -37,11 +34,11 @@ fn fleet_create_prints_fleet_director_and_admin_ids() {
     let (pane, _log) = server.recorder_pane("director");
     server.enter(&mut env, &pane);
     assert_eq!(
-        env.ok(&["fleet", "create", "--label", "alpha"]),
+        env.cafleet("fleet create").opt("--label", "alpha").ok(),
         "1 director=1 admin=2\n"
     );
     // Several fleets from one pane are independent fleets (docs/decisions.md, L1).
-    assert_eq!(env.ok(&["fleet", "create"]), "2 director=3 admin=4\n");
+    assert_eq!(env.cafleet("fleet create").ok(), "2 director=3 admin=4\n");
 }
 
 #[test]
@@ -56,12 +53,25 @@ fn fleet_create_json_has_the_documented_shape() {
             "{{\"fleet_id\":{fleet},\"label\":{label},\"created_at\":\"<TS>\",\"administrator_agent_id\":{admin},\"director\":{{\"agent_id\":{director},\"name\":\"Director\",\"description\":\"Root Director for this fleet\",\"registered_at\":\"<TS>\",\"placement\":{{\"director_agent_id\":null,\"tmux_session\":\"t\",\"tmux_window_id\":\"{window}\",\"tmux_pane_id\":\"{pane}\",\"coding_agent\":\"{agent}\",\"created_at\":\"<TS>\"}}}}}}\n"
         )
     };
-    let global = env.ok(&["--json", "fleet", "create", "--label", "beta"]);
+    let global = env
+        .cafleet("fleet create")
+        .opt("--label", "beta")
+        .json()
+        .ok();
     assert_eq!(redact_ts(&global), expected(1, 1, 2, "\"beta\"", "claude"));
-    let local = env.ok(&["fleet", "create", "--json", "--coding-agent", "codex"]);
+    let local = env
+        .cafleet("fleet create")
+        .arg("--json")
+        .opt("--coding-agent", "codex")
+        .ok();
     assert_eq!(redact_ts(&local), expected(2, 3, 4, "null", "codex"));
     // --full changes nothing in JSON.
-    let full = env.ok(&["--json", "fleet", "create", "--full", "--label", "g"]);
+    let full = env
+        .cafleet("fleet create")
+        .arg("--full")
+        .opt("--label", "g")
+        .json()
+        .ok();
     assert_eq!(redact_ts(&full), expected(3, 5, 6, "\"g\"", "claude"));
     // One "now" for the fleet, the Director and its placement.
     let v: serde_json::Value = serde_json::from_str(&global).unwrap();
@@ -76,23 +86,18 @@ fn fleet_create_full_prints_the_long_form() {
     let (pane, _log) = server.recorder_pane("director");
     let window = window_of(&server, &pane);
     server.enter(&mut env, &pane);
-    let out = env.ok(&[
-        "fleet",
-        "create",
-        "--full",
-        "--label",
-        "delta",
-        "--coding-agent",
-        "codex",
-    ]);
-    assert_eq!(
-        redact_ts(&out),
-        format!(
-            "1\n1\nlabel:            delta\ncreated_at:       <TS>\ndirector_name:    Director\npane:             t:{window}:{pane}\nadministrator:    2\n"
-        )
-    );
+    let out = env
+        .cafleet("fleet create")
+        .arg("--full")
+        .opt("--label", "delta")
+        .opt("--coding-agent", "codex")
+        .ok();
+    let text = redact_ts(&out)
+        .replace(&format!(":{window}:"), ":<WINDOW>:")
+        .replace(&format!(":{pane}\n"), ":<PANE>\n");
+    assert_output_snapshot!("fleet_create_full_text", text);
     // A NULL label leaves the trailing spaces.
-    let out = env.ok(&["fleet", "create", "--full"]);
+    let out = env.cafleet("fleet create").arg("--full").ok();
     assert!(out.contains("\nlabel:            \ncreated_at:"), "{out:?}");
 }
 
@@ -103,14 +108,10 @@ fn fleet_create_writes_director_placement_monitor_row_and_administrator() {
     let (pane, _log) = server.recorder_pane("director");
     let window = window_of(&server, &pane);
     server.enter(&mut env, &pane);
-    env.ok(&[
-        "fleet",
-        "create",
-        "--label",
-        "main",
-        "--coding-agent",
-        "opencode",
-    ]);
+    env.cafleet("fleet create")
+        .opt("--label", "main")
+        .opt("--coding-agent", "opencode")
+        .ok();
     let fleet = env.query("SELECT fleet_id, label, deleted_at, director_agent_id FROM fleets");
     assert_eq!(fleet, rows(&["1", "main", "NULL", "1"]));
     let agents = env.query(
@@ -161,8 +162,8 @@ fn fleet_create_writes_director_placement_monitor_row_and_administrator() {
 fn fleet_create_stores_an_empty_label_as_empty_and_none_as_null() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
-    env.ok(&["fleet", "create", "--label", ""]);
-    env.ok(&["fleet", "create"]);
+    env.cafleet("fleet create").opt("--label", "").ok();
+    env.cafleet("fleet create").ok();
     assert_eq!(
         env.query("SELECT fleet_id, coalesce(label, 'NULL') FROM fleets ORDER BY fleet_id"),
         vec![
@@ -177,14 +178,14 @@ fn fleet_create_stores_an_empty_label_as_empty_and_none_as_null() {
 fn fleet_create_outside_tmux_fails_and_creates_nothing() {
     let env = Env::new();
     assert_eq!(
-        env.fails(&["fleet", "create", "--label", "x"], 1),
+        env.cafleet("fleet create").opt("--label", "x").fails(1),
         FLEET_CREATE_OUTSIDE
     );
     assert_eq!(
-        env.fails(&["--json", "fleet", "create"], 1),
+        env.cafleet("fleet create").json().fails(1),
         FLEET_CREATE_OUTSIDE
     );
-    assert_eq!(env.ok(&["fleet", "list"]), "No fleets found.\n");
+    assert_eq!(env.cafleet("fleet list").ok(), "No fleets found.\n");
 }
 
 #[test]
@@ -192,59 +193,55 @@ fn fleet_create_without_a_usable_pane_fails_with_the_same_message() {
     let mut env = Env::new();
     let server = TmuxServer::start(env.dir.path(), &["sleep", "100000"]);
     // TMUX set, TMUX_PANE missing.
-    let out = env
-        .cmd()
-        .env("TMUX", server.tmux_env())
-        .args(["fleet", "create"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), FLEET_CREATE_OUTSIDE);
+    assert_eq!(
+        env.cafleet("fleet create")
+            .env("TMUX", server.tmux_env())
+            .fails(1),
+        FLEET_CREATE_OUTSIDE
+    );
     // A pane that does not exist is refused, not stored with empty fields.
     server.enter(&mut env, "%99");
-    assert_eq!(env.fails(&["fleet", "create"], 1), FLEET_CREATE_OUTSIDE);
+    assert_eq!(env.cafleet("fleet create").fails(1), FLEET_CREATE_OUTSIDE);
     // tmux not on PATH.
     server.enter(&mut env, "%0");
     let empty = env.dir.path().join("empty-bin");
     std::fs::create_dir_all(&empty).unwrap();
-    let out = env
-        .cmd()
-        .env("PATH", &empty)
-        .args(["fleet", "create"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(String::from_utf8_lossy(&out.stderr), FLEET_CREATE_OUTSIDE);
-    assert_eq!(env.ok(&["fleet", "list"]), "No fleets found.\n");
+    assert_eq!(
+        env.cafleet("fleet create")
+            .env("PATH", empty.display())
+            .fails(1),
+        FLEET_CREATE_OUTSIDE
+    );
+    assert_eq!(env.cafleet("fleet list").ok(), "No fleets found.\n");
 }
 
 #[test]
 fn fleet_list_is_empty_on_a_fresh_database() {
     let env = Env::new();
-    assert_eq!(env.ok(&["fleet", "list"]), "No fleets found.\n");
-    assert_eq!(env.ok(&["--json", "fleet", "list"]), "[]\n");
+    assert_eq!(env.cafleet("fleet list").ok(), "No fleets found.\n");
+    assert_eq!(env.cafleet("fleet list").json().ok(), "[]\n");
 }
 
 #[test]
 fn fleet_list_shows_live_fleets_newest_first_with_active_agent_counts() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
-    env.ok(&["fleet", "create"]);
+    env.cafleet("fleet create").ok();
     let alice = register(&env, "1", "alice");
     assert_eq!(alice, "5");
     register(&env, "1", "bob");
-    env.ok(&["agent", "deregister", "--fleet-id", "1", "--agent-id", "6"]);
-    let expected = format!(
-        "{LIST_HEADER}\n2                                        3                                                             2        <TS>\n1                                        1                                        main                 3        <TS>\n"
+    env.cafleet("agent deregister").fleet(1).agent(6).ok();
+    assert_output_snapshot!(
+        "fleet_list_text",
+        redact_ts(&env.cafleet("fleet list").ok())
     );
-    assert_eq!(redact_ts(&env.ok(&["fleet", "list"])), expected);
     assert_eq!(
-        redact_ts(&env.ok(&["--json", "fleet", "list"])),
+        redact_ts(&env.cafleet("fleet list").json().ok()),
         "[{\"fleet_id\":2,\"director_agent_id\":3,\"label\":null,\"created_at\":\"<TS>\",\"agent_count\":2},{\"fleet_id\":1,\"director_agent_id\":1,\"label\":\"main\",\"created_at\":\"<TS>\",\"agent_count\":3}]\n"
     );
     assert_eq!(
-        redact_ts(&env.ok(&["fleet", "list", "--json"])),
-        redact_ts(&env.ok(&["--json", "fleet", "list"]))
+        redact_ts(&env.cafleet("fleet list").arg("--json").ok()),
+        redact_ts(&env.cafleet("fleet list").json().ok())
     );
 }
 
@@ -253,8 +250,8 @@ fn fleet_list_widens_a_column_for_a_long_label_instead_of_shifting_the_rest() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     let label = "a-label-well-beyond-the-twenty-characters";
-    env.ok(&["fleet", "create", "--label", label]);
-    let text = redact_ts(&env.ok(&["fleet", "list"]));
+    env.cafleet("fleet create").opt("--label", label).ok();
+    let text = redact_ts(&env.cafleet("fleet list").ok());
     let lines: Vec<&str> = text.lines().collect();
     // Every row's AGENTS and CREATED_AT start where the header's do.
     let agents_at = lines[0].find("AGENTS").unwrap();
@@ -272,9 +269,9 @@ fn fleet_list_widens_a_column_for_a_long_label_instead_of_shifting_the_rest() {
 fn fleet_list_omits_deleted_fleets() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
-    env.ok(&["fleet", "create", "--label", "second"]);
-    env.ok(&["fleet", "delete", "1"]);
-    let v = env.json(&["fleet", "list"]);
+    env.cafleet("fleet create").opt("--label", "second").ok();
+    env.cafleet("fleet delete").arg(1).ok();
+    let v = env.cafleet("fleet list").value();
     let ids: Vec<i64> = v
         .as_array()
         .unwrap()
@@ -282,8 +279,8 @@ fn fleet_list_omits_deleted_fleets() {
         .map(|f| f["fleet_id"].as_i64().unwrap())
         .collect();
     assert_eq!(ids, vec![2]);
-    env.ok(&["fleet", "delete", "2"]);
-    assert_eq!(env.ok(&["fleet", "list"]), "No fleets found.\n");
+    env.cafleet("fleet delete").arg(2).ok();
+    assert_eq!(env.cafleet("fleet list").ok(), "No fleets found.\n");
 }
 
 #[test]
@@ -291,8 +288,8 @@ fn fleet_list_does_not_cut_long_labels() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     let label = "a-label-much-longer-than-twenty-columns";
-    env.ok(&["fleet", "create", "--label", label]);
-    let out = env.ok(&["fleet", "list"]);
+    env.cafleet("fleet create").opt("--label", label).ok();
+    let out = env.cafleet("fleet list").ok();
     assert!(out.contains(&format!(" {label} 2")), "{out}");
 }
 
@@ -300,24 +297,35 @@ fn fleet_list_does_not_cut_long_labels() {
 fn fleet_show_prints_text_and_json() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
-    assert_eq!(
-        redact_ts(&env.ok(&["fleet", "show", "1"])),
-        "fleet_id: 1\nlabel:      main\ncreated_at: <TS>\n"
+    assert_output_snapshot!(
+        "fleet_show_text",
+        redact_ts(&env.cafleet("fleet show").arg(1).ok())
     );
     let json = "{\"fleet_id\":1,\"label\":\"main\",\"created_at\":\"<TS>\",\"deleted_at\":null,\"director_agent_id\":1}\n";
-    assert_eq!(redact_ts(&env.ok(&["fleet", "show", "1", "--json"])), json);
-    assert_eq!(redact_ts(&env.ok(&["--json", "fleet", "show", "1"])), json);
+    assert_eq!(
+        redact_ts(&env.cafleet("fleet show").arg(1).arg("--json").ok()),
+        json
+    );
+    assert_eq!(
+        redact_ts(&env.cafleet("fleet show").arg(1).json().ok()),
+        json
+    );
     let created = env.query("SELECT created_at FROM fleets WHERE fleet_id = 1");
-    assert!(env.ok(&["fleet", "show", "1"]).contains(&created[0][0]));
+    assert!(
+        env.cafleet("fleet show")
+            .arg(1)
+            .ok()
+            .contains(&created[0][0])
+    );
 }
 
 #[test]
 fn fleet_show_of_a_null_label_keeps_the_trailing_spaces() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
-    env.ok(&["fleet", "create"]);
+    env.cafleet("fleet create").ok();
     assert_eq!(
-        redact_ts(&env.ok(&["fleet", "show", "2"])),
+        redact_ts(&env.cafleet("fleet show").arg(2).ok()),
         "fleet_id: 2\nlabel:      \ncreated_at: <TS>\n"
     );
 }
@@ -326,12 +334,12 @@ fn fleet_show_of_a_null_label_keeps_the_trailing_spaces() {
 fn fleet_show_includes_deleted_fleets_with_their_deletion_time() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
-    env.ok(&["fleet", "delete", "1"]);
-    assert_eq!(
-        redact_ts(&env.ok(&["fleet", "show", "1"])),
-        "fleet_id: 1\nlabel:      main\ncreated_at: <TS>\ndeleted_at: <TS>\n"
+    env.cafleet("fleet delete").arg(1).ok();
+    assert_output_snapshot!(
+        "fleet_show_deleted_text",
+        redact_ts(&env.cafleet("fleet show").arg(1).ok())
     );
-    let v = env.json(&["fleet", "show", "1"]);
+    let v = env.cafleet("fleet show").arg(1).value();
     let deleted = env.query("SELECT deleted_at FROM fleets WHERE fleet_id = 1");
     assert_eq!(v["deleted_at"], deleted[0][0].as_str());
 }
@@ -340,15 +348,15 @@ fn fleet_show_includes_deleted_fleets_with_their_deletion_time() {
 fn fleet_show_of_an_unknown_fleet_fails() {
     let env = Env::new();
     assert_eq!(
-        env.fails(&["fleet", "show", "99"], 1),
+        env.cafleet("fleet show").arg(99).fails(1),
         "Error: fleet '99' not found.\n"
     );
     assert_eq!(
-        env.fails(&["--json", "fleet", "show", "99"], 1),
+        env.cafleet("fleet show").arg(99).json().fails(1),
         "Error: fleet '99' not found.\n"
     );
     assert_eq!(
-        env.fails(&["fleet", "show", "99", "--json"], 1),
+        env.cafleet("fleet show").arg(99).arg("--json").fails(1),
         "Error: fleet '99' not found.\n"
     );
 }
@@ -359,7 +367,7 @@ fn fleet_delete_deregisters_every_active_agent_and_is_idempotent() {
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     register(&env, "1", "alice");
     assert_eq!(
-        env.ok(&["fleet", "delete", "1"]),
+        env.cafleet("fleet delete").arg(1).ok(),
         "Deleted fleet 1. Deregistered 3 agents.\n"
     );
     let deleted_at = env.query("SELECT deleted_at FROM fleets WHERE fleet_id = 1")[0][0].clone();
@@ -385,7 +393,7 @@ fn fleet_delete_deregisters_every_active_agent_and_is_idempotent() {
         ]
     );
     assert_eq!(
-        env.ok(&["fleet", "delete", "1"]),
+        env.cafleet("fleet delete").arg(1).ok(),
         "Deleted fleet 1. Deregistered 0 agents.\n"
     );
     // The second delete keeps the first deletion time.
@@ -400,11 +408,11 @@ fn fleet_delete_json_reports_the_deregistered_count() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     assert_eq!(
-        env.ok(&["--json", "fleet", "delete", "1"]),
+        env.cafleet("fleet delete").arg(1).json().ok(),
         "{\"fleet_id\":1,\"deregistered_agents\":2,\"closed_panes\":0}\n"
     );
     assert_eq!(
-        env.ok(&["--json", "fleet", "delete", "1"]),
+        env.cafleet("fleet delete").arg(1).json().ok(),
         "{\"fleet_id\":1,\"deregistered_agents\":0,\"closed_panes\":0}\n"
     );
 }
@@ -413,26 +421,20 @@ fn fleet_delete_json_reports_the_deregistered_count() {
 fn fleet_delete_removes_placements_and_monitor_rows_but_keeps_messages_and_panes() {
     let mut env = Env::new();
     let (server, pane, _log) = fleet_in_tmux(&mut env);
-    env.ok(&["fleet", "create", "--label", "other"]);
+    env.cafleet("fleet create").opt("--label", "other").ok();
     let a = register(&env, "1", "alice");
-    env.ok(&[
-        "message",
-        "send",
-        "--fleet-id",
-        "1",
-        "--agent-id",
-        &a,
-        "--to",
-        "1",
-        "--text",
-        "hi",
-    ]);
+    env.cafleet("message send")
+        .fleet(1)
+        .agent(&a)
+        .opt("--to", 1)
+        .opt("--text", "hi")
+        .ok();
     query_db(
         &env.db_path,
         "INSERT INTO monitor_runtime (fleet_id, pid, started_at, last_tick_at, tick_seconds) VALUES (1, NULL, NULL, NULL, 5), (2, NULL, NULL, NULL, 5)",
     );
     let tasks_before = env.query("SELECT * FROM tasks ORDER BY task_id");
-    env.ok(&["fleet", "delete", "1"]);
+    env.cafleet("fleet delete").arg(1).ok();
     assert_eq!(
         env.query("SELECT agent_id FROM agent_placements"),
         rows(&["3"]),
@@ -465,11 +467,11 @@ fn fleet_delete_of_an_unknown_fleet_fails_and_changes_nothing() {
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     let before = env.query("SELECT * FROM fleets");
     assert_eq!(
-        env.fails(&["fleet", "delete", "99"], 1),
+        env.cafleet("fleet delete").arg(99).fails(1),
         "Error: fleet '99' not found.\n"
     );
     assert_eq!(
-        env.fails(&["--json", "fleet", "delete", "99"], 1),
+        env.cafleet("fleet delete").arg(99).json().fails(1),
         "Error: fleet '99' not found.\n"
     );
     assert_eq!(env.query("SELECT * FROM fleets"), before);
@@ -480,42 +482,22 @@ fn a_deleted_fleet_accepts_no_new_agents_and_its_agents_can_no_longer_act() {
     let mut env = Env::new();
     let (_server, _pane, _log) = fleet_in_tmux(&mut env);
     let a = register(&env, "1", "alice");
-    env.ok(&["fleet", "delete", "1"]);
-    let out = env.run(&[
-        "agent",
-        "register",
-        "--fleet-id",
-        "1",
-        "--name",
-        "late",
-        "--description",
-        "d",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
+    env.cafleet("fleet delete").arg(1).ok();
     assert_eq!(
-        String::from_utf8_lossy(&out.stderr),
+        register_cmd(&env, 1, "late").fails(2),
         "Usage: cafleet agent register [OPTIONS]\nTry 'cafleet agent register --help' for help.\n\nError: fleet 1 is deleted\n"
     );
     assert_eq!(
-        env.fails(
-            &[
-                "message",
-                "send",
-                "--fleet-id",
-                "1",
-                "--agent-id",
-                &a,
-                "--to",
-                "1",
-                "--text",
-                "x"
-            ],
-            1
-        ),
+        env.cafleet("message send")
+            .fleet(1)
+            .agent(&a)
+            .opt("--to", 1)
+            .opt("--text", "x")
+            .fails(1),
         format!("Error: Sender agent not found or not active in fleet: {a}\n")
     );
     assert_eq!(
-        env.fails(&["agent", "list", "--fleet-id", "1"], 1),
+        env.cafleet("agent list").fleet(1).fails(1),
         "Error: fleet 1 not found. List live fleets with 'cafleet fleet list'.\n"
     );
     assert_eq!(env.query("SELECT count(*) FROM agents"), rows(&["3"]));

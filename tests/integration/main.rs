@@ -2,6 +2,7 @@
 //! dirs and real private tmux servers.
 
 mod adoption;
+mod broker;
 mod cli_agent;
 mod cli_db;
 mod cli_fleet;

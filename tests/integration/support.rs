@@ -527,22 +527,20 @@ impl Team {
         }
     }
 
+    /// `member create` of `name` in fleet 1, as its Director.
+    pub fn member(&self, name: &str, description: &str) -> Cli<'_> {
+        self.env
+            .cafleet("member create")
+            .fleet(1)
+            .agent(1)
+            .opt("--name", name)
+            .opt("--description", description)
+    }
+
     /// `member create` with extra args; returns the JSON output.
     pub fn create(&self, name: &str, extra: &[&str]) -> serde_json::Value {
-        let mut args = vec![
-            "member",
-            "create",
-            "--fleet-id",
-            "1",
-            "--agent-id",
-            "1",
-            "--name",
-            name,
-            "--description",
-            "a member",
-        ];
-        args.extend_from_slice(extra);
-        self.env.json(&args)
+        let cli = extra.iter().fold(self.member(name, "a member"), Cli::arg);
+        cli.value()
     }
 
     /// The argv record of the stand-in running in `pane` (waits for it).

@@ -60,49 +60,27 @@ fn member_create_spawns_the_exact_claude_argv_in_the_directors_window() {
 #[test]
 fn member_create_text_output_is_id_name_backend_and_pane() {
     let team = Team::new();
-    let out = team.env.ok(&[
-        "member",
-        "create",
-        "--fleet-id",
-        "1",
-        "--agent-id",
-        "1",
-        "--name",
-        "m1",
-        "--description",
-        "first member",
-    ]);
+    let out = team.member("m1", "first member").ok();
     let pane = team
         .env
         .query("SELECT tmux_pane_id FROM agent_placements WHERE agent_id = 3")[0][0]
         .clone();
     assert_eq!(out, format!("3 m1 backend=claude pane={pane}\n"));
     let window = pane_format(&team, &team.director_pane, "#{window_id}");
-    let out = team.env.ok(&[
-        "member",
-        "create",
-        "--fleet-id",
-        "1",
-        "--agent-id",
-        "1",
-        "--name",
-        "m2",
-        "--description",
-        "second member",
-        "--coding-agent",
-        "codex",
-        "--full",
-    ]);
+    let out = team
+        .member("m2", "second member")
+        .opt("--coding-agent", "codex")
+        .arg("--full")
+        .ok();
     let pane2 = team
         .env
         .query("SELECT tmux_pane_id FROM agent_placements WHERE agent_id = 4")[0][0]
         .clone();
-    assert_eq!(
-        out,
-        format!(
-            "Member registered and spawned.\n  agent_id:  4\n  name:      m2\n  backend:   codex\n  pane_id:   {pane2}\n  window_id: {window}\n"
-        )
-    );
+    let redact = |t: &str| {
+        t.replace(&format!("pane_id:   {pane2}\n"), "pane_id:   <PANE>\n")
+            .replace(&format!("window_id: {window}\n"), "window_id: <WINDOW>\n")
+    };
+    assert_output_snapshot!("member_create_full_text", redact(&out));
 }
 
 #[test]
@@ -351,22 +329,11 @@ fn opencode_model_without_provider_and_id_is_a_usage_error_before_anything_happe
     let before = rows(&team.env);
     let panes = live_panes(&team);
     for bad in ["gpt4", "/x", "x/", ""] {
-        let out = team.env.run(&[
-            "member",
-            "create",
-            "--fleet-id",
-            "1",
-            "--agent-id",
-            "1",
-            "--name",
-            "m1",
-            "--description",
-            "d",
-            "--coding-agent",
-            "opencode",
-            "--model",
-            bad,
-        ]);
+        let out = team
+            .member("m1", "d")
+            .opt("--coding-agent", "opencode")
+            .opt("--model", bad)
+            .run();
         assert_create_usage(
             &expect_code(&out, 2),
             &format!(
@@ -385,23 +352,7 @@ fn opencode_model_without_provider_and_id_is_a_usage_error_before_anything_happe
 fn empty_model_for_claude_is_refused_instead_of_passed_as_an_empty_argument() {
     let team = Team::new();
     let before = rows(&team.env);
-    let err = team.env.fails(
-        &[
-            "member",
-            "create",
-            "--fleet-id",
-            "1",
-            "--agent-id",
-            "1",
-            "--name",
-            "m1",
-            "--description",
-            "d",
-            "--model",
-            "",
-        ],
-        2,
-    );
+    let err = team.member("m1", "d").opt("--model", "").fails(2);
     assert_create_usage(
         &err,
         "--model for the claude backend may not be empty (got ''). Omit --model to use the backend's default.",
@@ -467,23 +418,10 @@ fn an_opencode_preset_path_that_is_a_directory_is_refused_with_nothing_written()
     std::fs::create_dir_all(&preset).unwrap();
     let before = rows(&team.env);
     let panes = live_panes(&team);
-    let err = team.env.fails(
-        &[
-            "member",
-            "create",
-            "--fleet-id",
-            "1",
-            "--agent-id",
-            "1",
-            "--name",
-            "m1",
-            "--description",
-            "d",
-            "--coding-agent",
-            "opencode",
-        ],
-        1,
-    );
+    let err = team
+        .member("m1", "d")
+        .opt("--coding-agent", "opencode")
+        .fails(1);
     assert_eq!(
         err,
         format!(

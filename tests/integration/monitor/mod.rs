@@ -342,12 +342,15 @@ fn assert_spec_ts(ts: &str) {
     assert!(ts.ends_with("+00:00") && ts.len() == 32, "{ts}");
 }
 
-/// The header of `monitor status`'s table.
-const STATUS_HEADER: &str = "  agent_id  name         role      interval  last_ping  enabled  pending  activity  undelivered  pane\n  --------  -----------  --------  --------  ---------  -------  -------  --------  -----------  ----\n";
-
-/// The activity of the stand-ins and recorders here: they report nothing, and their screens
-/// are no coding agent's.
-const UNKNOWN: &str = "unknown ";
-
-/// The undelivered column of an agent with nothing unseen, padded to its width.
-const NONE_UNSEEN: &str = "-          ";
+/// `text` with each pane id of `panes` replaced by its label where it ends a line (the pane
+/// column is the last of `monitor status`'s table).
+fn redact_panes(text: &str, panes: &[(&str, &str)]) -> String {
+    let line = |l: &str| {
+        let found = panes.iter().find_map(|(id, label)| {
+            let rest = l.strip_suffix(id)?;
+            rest.ends_with(' ').then(|| format!("{rest}{label}"))
+        });
+        found.unwrap_or_else(|| l.to_string()) + "\n"
+    };
+    text.lines().map(line).collect()
+}
