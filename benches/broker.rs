@@ -117,7 +117,7 @@ async fn build_seed(path: &Path) -> (FleetId, Vec<AgentId>) {
         agents
             .iter()
             .enumerate()
-            .all(|(i, &a)| a == first + i as i64),
+            .all(|(i, &a)| a.0 == first.0 + i as i64),
         "agent ids must be contiguous for the seeding SQL"
     );
     let poller_idx: usize = 2;

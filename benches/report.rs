@@ -512,7 +512,7 @@ async fn seed_messaging(path: &Path) -> Messaging {
         agents.push(a.agent_id);
     }
     assert!(
-        agents.windows(2).all(|w| w[1] == w[0] + 1),
+        agents.windows(2).all(|w| w[1].0 == w[0].0 + 1),
         "agent ids must be contiguous for the seeding SQL"
     );
     let mut tx = db.begin_write().await.expect("begin");

@@ -128,7 +128,7 @@ async fn build_seed(path: &Path) -> SeedIds {
         others
             .iter()
             .enumerate()
-            .all(|(i, &a)| a == first + i as i64),
+            .all(|(i, &a)| a.0 == first.0 + i as i64),
         "agent ids must be contiguous for the seeding SQL"
     );
     let mailbox = broker
@@ -195,13 +195,17 @@ async fn build_seed(path: &Path) -> SeedIds {
         }
     };
     assert_eq!(
-        scalar("SELECT count(*) FROM tasks WHERE context_id = ?1", mailbox).await,
+        scalar(
+            "SELECT count(*) FROM tasks WHERE context_id = ?1",
+            mailbox.0
+        )
+        .await,
         BOX
     );
     assert_eq!(
         scalar(
             "SELECT count(*) FROM tasks WHERE from_agent_id = ?1",
-            mailbox
+            mailbox.0
         )
         .await,
         BOX

@@ -182,7 +182,7 @@ pub fn run(args: &[String]) {
         }
     };
     let report = Stored {
-        agent_id: 0,
+        agent_id: crate::model::AgentId(0),
         activity: activity.as_str().to_string(),
         source: format!("{cli}:{event}"),
         seen_at: crate::model::now_ts(),
@@ -221,7 +221,7 @@ pub fn run(args: &[String]) {
 }
 
 /// The task ids of the CAFleet previews in a submitted prompt (`[cafleet msg <id> from `).
-pub fn preview_ids(prompt: &str) -> Vec<i64> {
+pub fn preview_ids(prompt: &str) -> Vec<crate::model::TaskId> {
     const HEAD: &str = "[cafleet msg ";
     let mut ids = Vec::new();
     let mut rest = prompt;

@@ -4,12 +4,59 @@ use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
 
-/// A fleet's id (`fleets.fleet_id`).
-pub type FleetId = i64;
-/// An agent's id (`agents.agent_id`), global across fleets.
-pub type AgentId = i64;
-/// A task's (message's) id (`tasks.task_id`), global across fleets.
-pub type TaskId = i64;
+/// Declares an id: a distinct type over the stored integer, so a fleet id cannot be passed
+/// where an agent id is wanted. It prints, parses, serialises (a JSON number) and is stored
+/// (`db/types.rs`) as the bare integer.
+macro_rules! id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize,
+            serde::Deserialize,
+        )]
+        #[serde(transparent)]
+        #[cfg_attr(test, derive(ts_rs::TS), ts(type = "number"))]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map($name)
+            }
+        }
+
+        impl From<i64> for $name {
+            fn from(n: i64) -> Self {
+                $name(n)
+            }
+        }
+
+        impl PartialEq<i64> for $name {
+            fn eq(&self, other: &i64) -> bool {
+                self.0 == *other
+            }
+        }
+    };
+}
+
+id! {
+    /// A fleet's id (`fleets.fleet_id`).
+    FleetId
+}
+id! {
+    /// An agent's id (`agents.agent_id`), global across fleets.
+    AgentId
+}
+id! {
+    /// A task's (message's) id (`tasks.task_id`), global across fleets.
+    TaskId
+}
 
 /// `tasks.type` of a delivery.
 pub const TYPE_UNICAST: &str = "unicast";

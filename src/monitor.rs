@@ -187,7 +187,7 @@ pub async fn tick_once(
             ));
         } else {
             tracing::info!(
-                agent = d.agent_id,
+                agent = %d.agent_id,
                 ?delivery,
                 "poll trigger not delivered; due again next tick"
             );

@@ -95,7 +95,7 @@ pub async fn seed_watched_fleet(
         .execute(tx.conn())
         .await
         .expect("insert schedule");
-        members.push(id);
+        members.push(cafleet::model::AgentId(id));
     }
     sqlx::query("UPDATE monitor_config SET last_ping_at = ?2 WHERE agent_id = ?1")
         .bind(director)
@@ -104,7 +104,7 @@ pub async fn seed_watched_fleet(
         .await
         .expect("stamp director");
     assert!(
-        members.windows(2).all(|w| w[1] == w[0] + 1),
+        members.windows(2).all(|w| w[1].0 == w[0].0 + 1),
         "member ids must be contiguous for the seeding SQL"
     );
     let panes = std::iter::once("%0".to_string())

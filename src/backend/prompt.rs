@@ -16,11 +16,11 @@ pub const DEFAULT_MONITOR_PROMPT: &str = "Monitoring member of cafleet fleet {fl
 #[derive(Debug, Clone)]
 pub struct PromptValues<'a> {
     /// `{fleet_id}`
-    pub fleet_id: i64,
+    pub fleet_id: crate::model::FleetId,
     /// `{agent_id}` (the new member)
-    pub agent_id: i64,
+    pub agent_id: crate::model::AgentId,
     /// `{director_agent_id}`
-    pub director_agent_id: i64,
+    pub director_agent_id: crate::model::AgentId,
     /// `{coding_agent}`
     pub coding_agent: &'a str,
 }
@@ -33,9 +33,9 @@ pub fn validate_template(template: &str) -> Result<()> {
     render_prompt(
         template,
         &PromptValues {
-            fleet_id: 0,
-            agent_id: 0,
-            director_agent_id: 0,
+            fleet_id: crate::model::FleetId(0),
+            agent_id: crate::model::AgentId(0),
+            director_agent_id: crate::model::AgentId(0),
             coding_agent: "claude",
         },
     )
@@ -133,9 +133,9 @@ mod tests {
 
     fn values() -> PromptValues<'static> {
         PromptValues {
-            fleet_id: 1,
-            agent_id: 5,
-            director_agent_id: 1,
+            fleet_id: crate::model::FleetId(1),
+            agent_id: crate::model::AgentId(5),
+            director_agent_id: crate::model::AgentId(1),
             coding_agent: "codex",
         }
     }

@@ -156,8 +156,8 @@ pub async fn record_hook_report(
     socket: &str,
     pane: &str,
     mut report: Stored,
-    previews: &[i64],
-) -> crate::Result<Option<i64>> {
+    previews: &[crate::model::TaskId],
+) -> crate::Result<Option<AgentId>> {
     let mut light = crate::db::Light::open(db, busy).await?;
     let conn = light.conn();
     let result = async {

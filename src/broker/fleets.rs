@@ -16,7 +16,7 @@ pub struct FleetCreated {
     /// The Director's placement (the calling pane).
     pub placement: Placement,
     /// The Administrator's id.
-    pub administrator_agent_id: i64,
+    pub administrator_agent_id: crate::model::AgentId,
 }
 
 /// Description of the root Director's agent row.

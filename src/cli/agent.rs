@@ -2,6 +2,7 @@
 
 use super::output::{self, print, print_json};
 use super::{CliResult, Ctx, need, need_fleet};
+use crate::model::AgentId;
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -146,7 +147,9 @@ async fn agent_show(ctx: &Ctx, a: AgentShowArgs) -> CliResult {
     let caller = need(a.agent_id, "--agent-id")?;
     let target = need(a.id, "--id")?;
     let broker = ctx.broker().await?;
-    let detail = broker.agent_show(fleet_id, caller, target).await?;
+    let detail = broker
+        .agent_show(fleet_id, AgentId(caller), AgentId(target))
+        .await?;
     let ag = &detail.agent;
     if ctx.json {
         if a.full {
@@ -174,7 +177,7 @@ async fn agent_deregister(ctx: &Ctx, a: AgentDeregisterArgs) -> CliResult {
     let fleet_id = need_fleet(a.fleet_id)?;
     let agent_id = need(a.agent_id, "--agent-id")?;
     let broker = ctx.broker().await?;
-    let placement = broker.agent_deregister(fleet_id, agent_id).await?;
+    let placement = broker.agent_deregister(fleet_id, AgentId(agent_id)).await?;
     // A retired member's pane is closed too (docs/decisions.md, TMUX-2).
     broker.close_member_panes(placement.as_slice()).await;
     if ctx.json {

@@ -3,6 +3,7 @@
 use super::output::{self, col, print, print_json, table};
 use super::{CliResult, Ctx, calling_pane, need_arg};
 use crate::model::CodingAgent;
+use crate::model::FleetId;
 use crate::model::Placement;
 use crate::tmux::Tmux;
 use clap::{Args, Subcommand};
@@ -169,7 +170,7 @@ async fn fleet_list(ctx: &Ctx) -> CliResult {
 async fn fleet_show(ctx: &Ctx, a: FleetShowArgs) -> CliResult {
     let fleet_id = need_arg(a.fleet_id, "FLEET_ID")?;
     let broker = ctx.broker().await?;
-    let f = broker.fleet_show(fleet_id).await?;
+    let f = broker.fleet_show(FleetId(fleet_id)).await?;
     if ctx.json {
         print_json(&json!({
             "fleet_id": f.fleet_id,
@@ -196,7 +197,7 @@ async fn fleet_show(ctx: &Ctx, a: FleetShowArgs) -> CliResult {
 async fn fleet_delete(ctx: &Ctx, a: FleetDeleteArgs) -> CliResult {
     let fleet_id = need_arg(a.fleet_id, "FLEET_ID")?;
     let broker = ctx.broker().await?;
-    let (count, placements): (u64, Vec<Placement>) = broker.fleet_delete(fleet_id).await?;
+    let (count, placements): (u64, Vec<Placement>) = broker.fleet_delete(FleetId(fleet_id)).await?;
     // Retired members' panes are closed too; never the Director's (docs/decisions.md, TMUX-2).
     let closed = broker.close_member_panes(&placements).await;
     if ctx.json {

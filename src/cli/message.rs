@@ -3,6 +3,7 @@
 use super::deliver_mode;
 use super::output::{self, print, print_json};
 use super::{CliResult, Ctx, need, need_fleet};
+use crate::model::{AgentId, TaskId};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
@@ -148,8 +149,8 @@ async fn message_send(ctx: &Ctx, a: SendArgs) -> CliResult {
     let sent = broker
         .message_send_mode(
             fleet_id,
-            sender,
-            to,
+            AgentId(sender),
+            AgentId(to),
             &text,
             a.idempotency_key.as_deref(),
             mode,
@@ -190,7 +191,13 @@ async fn message_broadcast(ctx: &Ctx, a: BroadcastArgs) -> CliResult {
     let mode = deliver_mode(a.deliver.as_deref())?;
     let broker = ctx.broker().await?;
     let out = broker
-        .message_broadcast_mode(fleet_id, sender, &text, a.idempotency_key.as_deref(), mode)
+        .message_broadcast_mode(
+            fleet_id,
+            AgentId(sender),
+            &text,
+            a.idempotency_key.as_deref(),
+            mode,
+        )
         .await?;
     let max = broker.max_text_len();
     if ctx.json {
@@ -225,7 +232,7 @@ async fn message_poll(ctx: &Ctx, a: PollArgs) -> CliResult {
     let fleet_id = need_fleet(a.fleet_id)?;
     let agent = need(a.agent_id, "--agent-id")?;
     let broker = ctx.broker().await?;
-    let tasks = broker.message_poll(fleet_id, agent).await?;
+    let tasks = broker.message_poll(fleet_id, AgentId(agent)).await?;
     let max = broker.max_text_len();
     if ctx.json {
         let items: Vec<_> = tasks
@@ -251,7 +258,9 @@ async fn message_ack(ctx: &Ctx, a: AckArgs) -> CliResult {
     let agent = need(t.agent_id, "--agent-id")?;
     let task_id = need(t.task_id, "--task-id")?;
     let broker = ctx.broker().await?;
-    let task = broker.message_ack(fleet_id, agent, task_id).await?;
+    let task = broker
+        .message_ack(fleet_id, AgentId(agent), TaskId(task_id))
+        .await?;
     let max = broker.max_text_len();
     if ctx.json {
         print_json(&json!({"task": output::task_json(&task, t.full, false, max)}));
@@ -271,7 +280,9 @@ async fn message_cancel(ctx: &Ctx, t: TaskArgs) -> CliResult {
     let agent = need(t.agent_id, "--agent-id")?;
     let task_id = need(t.task_id, "--task-id")?;
     let broker = ctx.broker().await?;
-    let task = broker.message_cancel(fleet_id, agent, task_id).await?;
+    let task = broker
+        .message_cancel(fleet_id, AgentId(agent), TaskId(task_id))
+        .await?;
     let max = broker.max_text_len();
     if ctx.json {
         print_json(&json!({"task": output::task_json(&task, t.full, false, max)}));
@@ -289,9 +300,11 @@ async fn message_show(ctx: &Ctx, t: TaskArgs) -> CliResult {
     let agent = need(t.agent_id, "--agent-id")?;
     let task_id = need(t.task_id, "--task-id")?;
     let broker = ctx.broker().await?;
-    let task = broker.message_show(fleet_id, agent, task_id).await?;
+    let task = broker
+        .message_show(fleet_id, AgentId(agent), TaskId(task_id))
+        .await?;
     let delivery = match task.r#type.as_str() {
-        crate::model::TYPE_UNICAST => broker.delivery_record(task_id).await?,
+        crate::model::TYPE_UNICAST => broker.delivery_record(TaskId(task_id)).await?,
         _ => None,
     };
     let max = broker.max_text_len();

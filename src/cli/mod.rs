@@ -20,6 +20,7 @@ use crate::broker::Broker;
 use crate::broker::storage::Usage;
 use crate::config::Config;
 use crate::delivery::DeliverMode;
+use crate::model::FleetId;
 use crate::tmux::{PaneContext, Tmux};
 use clap::{Args, Parser, Subcommand};
 use clap::{CommandFactory, FromArgMatches};
@@ -330,8 +331,8 @@ async fn run_command(cli: Cli, base: &Ctx) -> CliResult {
 }
 
 /// `--fleet-id` is checked first and reported as a runtime error (docs/decisions.md, C1).
-pub(crate) fn need_fleet(v: Option<i64>) -> crate::Result<i64> {
-    v.ok_or_else(|| {
+pub(crate) fn need_fleet(v: Option<i64>) -> crate::Result<FleetId> {
+    v.map(FleetId).ok_or_else(|| {
         crate::Error::failed(
             "--fleet-id <int> is required for this subcommand. Create a fleet with 'cafleet fleet create' and pass its id.",
         )

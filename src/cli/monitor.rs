@@ -3,6 +3,7 @@
 use super::output::{col, print, print_json, table};
 use super::{CliResult, Ctx};
 use crate::broker::monitor::{MAX_INTERVAL_SECS, MAX_TICK_SECS, MonitorStatus, check_interval};
+use crate::model::AgentId;
 use crate::tmux::Tmux;
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -289,7 +290,7 @@ async fn config(ctx: &Ctx, a: ConfigArgs) -> CliResult {
     };
     let broker = ctx.broker().await?;
     let s = broker
-        .monitor_config(fleet_id, agent_id, a.interval, enabled)
+        .monitor_config(fleet_id, AgentId(agent_id), a.interval, enabled)
         .await?;
     broker.close().await;
     if ctx.json {

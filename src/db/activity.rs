@@ -32,7 +32,7 @@ pub struct PaneAgent {
 pub async fn agents_in_pane(conn: &mut SqliteConnection, pane_id: &str) -> Result<Vec<PaneAgent>> {
     Ok(sqlx::query_as!(
         PaneAgent,
-        r#"SELECT p.agent_id AS "agent_id!", p.tmux_socket
+        r#"SELECT p.agent_id AS "agent_id!: AgentId", p.tmux_socket
            FROM agent_placements p JOIN agents a ON a.agent_id = p.agent_id
            WHERE p.tmux_pane_id = ?1 AND a.status = 'active'
            ORDER BY p.agent_id ASC"#,
@@ -64,7 +64,7 @@ pub async fn record(conn: &mut SqliteConnection, r: &Stored) -> Result<bool> {
 pub async fn get(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<Option<Stored>> {
     Ok(sqlx::query_as!(
         Stored,
-        r#"SELECT agent_id AS "agent_id!", activity, source, seen_at
+        r#"SELECT agent_id AS "agent_id!: AgentId", activity, source, seen_at
            FROM agent_activity WHERE agent_id = ?1"#,
         agent_id
     )
@@ -76,7 +76,7 @@ pub async fn get(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<Optio
 pub async fn for_fleet(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Vec<Stored>> {
     Ok(sqlx::query_as!(
         Stored,
-        r#"SELECT s.agent_id AS "agent_id!", s.activity, s.source, s.seen_at
+        r#"SELECT s.agent_id AS "agent_id!: AgentId", s.activity, s.source, s.seen_at
            FROM agent_activity s JOIN agents a ON a.agent_id = s.agent_id
            WHERE a.fleet_id = ?1
            ORDER BY s.agent_id ASC"#,

@@ -33,14 +33,14 @@ pub async fn insert(conn: &mut SqliteConnection, a: &NewAgent<'_>) -> Result<Age
     )
     .execute(conn)
     .await?;
-    Ok(r.last_insert_rowid())
+    Ok(AgentId(r.last_insert_rowid()))
 }
 
 /// Any agent, any status.
 pub async fn get(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<Option<Agent>> {
     Ok(sqlx::query_as!(
         Agent,
-        r#"SELECT agent_id AS "agent_id!", fleet_id, name, description, status, registered_at,
+        r#"SELECT agent_id AS "agent_id!: AgentId", fleet_id AS "fleet_id: FleetId", name, description, status, registered_at,
                   deregistered_at,
                   json_extract(agent_card_json, '$.cafleet.kind') AS "card_kind?: String"
            FROM agents WHERE agent_id = ?1"#,
@@ -54,7 +54,7 @@ pub async fn get(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<Optio
 pub async fn list_active(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Vec<Agent>> {
     Ok(sqlx::query_as!(
         Agent,
-        r#"SELECT agent_id AS "agent_id!", fleet_id, name, description, status, registered_at,
+        r#"SELECT agent_id AS "agent_id!: AgentId", fleet_id AS "fleet_id: FleetId", name, description, status, registered_at,
                   deregistered_at,
                   json_extract(agent_card_json, '$.cafleet.kind') AS "card_kind?: String"
            FROM agents WHERE fleet_id = ?1 AND status = 'active'
@@ -114,7 +114,7 @@ pub async fn broadcast_recipients(
 ) -> Result<Vec<Recipient>> {
     Ok(sqlx::query_as!(
         Recipient,
-        r#"SELECT a.agent_id AS "agent_id!", p.tmux_pane_id AS "tmux_pane_id?: String",
+        r#"SELECT a.agent_id AS "agent_id!: AgentId", p.tmux_pane_id AS "tmux_pane_id?: String",
                   p.tmux_socket AS "tmux_socket?: String"
            FROM agents a LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
            WHERE a.fleet_id = ?1 AND a.status = 'active' AND a.agent_id <> ?2
@@ -212,7 +212,7 @@ pub async fn administrator(
     fleet_id: FleetId,
 ) -> Result<Option<AgentId>> {
     Ok(sqlx::query_scalar!(
-        r#"SELECT agent_id AS "agent_id!" FROM agents
+        r#"SELECT agent_id AS "agent_id!: AgentId" FROM agents
            WHERE fleet_id = ?1 AND status = 'active'
              AND json_extract(agent_card_json, '$.cafleet.kind') = 'builtin-administrator'
            ORDER BY agent_id LIMIT 1"#,
@@ -228,7 +228,7 @@ pub async fn active_monitoring_member(
     fleet_id: FleetId,
 ) -> Result<Option<AgentId>> {
     Ok(sqlx::query_scalar!(
-        r#"SELECT agent_id AS "agent_id!" FROM agents
+        r#"SELECT agent_id AS "agent_id!: AgentId" FROM agents
            WHERE fleet_id = ?1 AND status = 'active'
              AND json_extract(agent_card_json, '$.cafleet.kind') = 'monitoring-member'
            ORDER BY agent_id LIMIT 1"#,
@@ -318,7 +318,7 @@ pub struct AgentView {
 pub async fn web_list(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Vec<AgentView>> {
     Ok(sqlx::query_as!(
         AgentView,
-        r#"SELECT a.agent_id AS "agent_id!", a.name, a.description,
+        r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name, a.description,
                   a.status AS "status: AgentStatus", a.registered_at,
                   json_extract(a.agent_card_json, '$.cafleet.kind') AS "card_kind?: String",
                   EXISTS (SELECT 1 FROM fleets f WHERE f.fleet_id = a.fleet_id AND f.director_agent_id = a.agent_id) AS "is_director!: bool",

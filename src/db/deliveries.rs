@@ -120,7 +120,7 @@ pub async fn delivery(
     task_id: TaskId,
 ) -> Result<Option<DeliveryRecord>> {
     let row = sqlx::query!(
-        r#"SELECT task_id AS "task_id!", status_state, status_timestamp, delivery_mode,
+        r#"SELECT task_id AS "task_id!: TaskId", status_state, status_timestamp, delivery_mode,
                   delivery_state, delivery_attempts, delivery_last_at, delivery_note,
                   typed_at, submitted_at, seen_at, dead_at
            FROM tasks WHERE task_id = ?1"#,
@@ -173,7 +173,7 @@ pub async fn undelivered(
 ) -> Result<Vec<Undelivered>> {
     Ok(sqlx::query_as!(
         Undelivered,
-        r#"SELECT t.task_id AS "task_id!", t.from_agent_id, t.to_agent_id, a.name AS to_name,
+        r#"SELECT t.task_id AS "task_id!: TaskId", t.from_agent_id AS "from_agent_id: AgentId", t.to_agent_id AS "to_agent_id: AgentId", a.name AS to_name,
                   t.created_at, t.status_timestamp, t.text, t.delivery_mode, t.delivery_state,
                   t.delivery_attempts, t.delivery_last_at AS "delivery_last_at!",
                   t.delivery_note, p.tmux_socket AS "tmux_socket?: String",
@@ -199,7 +199,7 @@ pub async fn undelivered_counts(
     fleet_id: FleetId,
 ) -> Result<Vec<(AgentId, i64, i64)>> {
     let rows = sqlx::query!(
-        r#"SELECT t.context_id AS "agent_id!", COUNT(*) AS "pending!: i64",
+        r#"SELECT t.context_id AS "agent_id!: AgentId", COUNT(*) AS "pending!: i64",
                   COALESCE(SUM(t.delivery_state = 'dead'), 0) AS "dead!: i64"
            FROM agents a
            JOIN tasks t ON t.context_id = a.agent_id

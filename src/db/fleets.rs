@@ -17,7 +17,7 @@ pub async fn insert(
     )
     .execute(conn)
     .await?;
-    Ok(r.last_insert_rowid())
+    Ok(FleetId(r.last_insert_rowid()))
 }
 
 /// Records the fleet's root Director.
@@ -40,7 +40,7 @@ pub async fn set_director(
 pub async fn get(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Option<Fleet>> {
     Ok(sqlx::query_as!(
         Fleet,
-        r#"SELECT fleet_id AS "fleet_id!", label, created_at, deleted_at, director_agent_id
+        r#"SELECT fleet_id AS "fleet_id!: FleetId", label, created_at, deleted_at, director_agent_id AS "director_agent_id: AgentId"
            FROM fleets WHERE fleet_id = ?1"#,
         fleet_id
     )
@@ -52,7 +52,7 @@ pub async fn get(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Optio
 pub async fn list_live(conn: &mut SqliteConnection) -> Result<Vec<FleetSummary>> {
     Ok(sqlx::query_as!(
         FleetSummary,
-        r#"SELECT f.fleet_id AS "fleet_id!", f.director_agent_id, f.label, f.created_at,
+        r#"SELECT f.fleet_id AS "fleet_id!: FleetId", f.director_agent_id AS "director_agent_id: AgentId", f.label, f.created_at,
                   (SELECT count(*) FROM agents a WHERE a.fleet_id = f.fleet_id AND a.status = 'active') AS "agent_count!: i64"
            FROM fleets f
            WHERE f.deleted_at IS NULL

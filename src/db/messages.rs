@@ -3,7 +3,7 @@
 
 use crate::Result;
 use crate::delivery::DeliveryState;
-use crate::model::{AgentId, MessageStatus, TaskId};
+use crate::model::{AgentId, FleetId, MessageStatus, TaskId};
 use sqlx::SqliteConnection;
 
 /// A message as the WebUI's API shows it (0.14's shape), with sender and recipient names.
@@ -41,16 +41,16 @@ pub struct MessageView {
 /// with `before`, only those older than that task in the same order (scrollback).
 pub async fn timeline(
     conn: &mut SqliteConnection,
-    fleet_id: i64,
+    fleet_id: FleetId,
     before: Option<TaskId>,
     limit: i64,
 ) -> Result<Vec<MessageView>> {
     Ok(sqlx::query_as!(
         MessageView,
         r#"WITH cursor AS (SELECT status_timestamp AS ts, task_id AS id FROM tasks WHERE task_id = ?2)
-           SELECT t.task_id AS "task_id!", t.from_agent_id, fa.name AS "from_agent_name?: String",
-                  t.to_agent_id, ta.name AS "to_agent_name?: String", t.type AS kind,
-                  t.status_state AS "status: MessageStatus", t.created_at, t.status_timestamp, t.origin_task_id,
+           SELECT t.task_id AS "task_id!: TaskId", t.from_agent_id AS "from_agent_id: AgentId", fa.name AS "from_agent_name?: String",
+                  t.to_agent_id AS "to_agent_id: AgentId", ta.name AS "to_agent_name?: String", t.type AS kind,
+                  t.status_state AS "status: MessageStatus", t.created_at, t.status_timestamp, t.origin_task_id AS "origin_task_id: TaskId",
                   t.text AS body,
                   CASE t.status_state WHEN 'completed' THEN 'acked' WHEN 'canceled' THEN 'canceled'
                        ELSE t.delivery_state END AS "delivery!: DeliveryState"
@@ -84,9 +84,9 @@ pub async fn mailbox(
         return Ok(sqlx::query_as!(
             MessageView,
             r#"WITH cursor AS (SELECT status_timestamp AS ts, task_id AS id FROM tasks WHERE task_id = ?2)
-               SELECT t.task_id AS "task_id!", t.from_agent_id, fa.name AS "from_agent_name?: String",
-                      t.to_agent_id, ta.name AS "to_agent_name?: String", t.type AS kind,
-                      t.status_state AS "status: MessageStatus", t.created_at, t.status_timestamp, t.origin_task_id,
+               SELECT t.task_id AS "task_id!: TaskId", t.from_agent_id AS "from_agent_id: AgentId", fa.name AS "from_agent_name?: String",
+                      t.to_agent_id AS "to_agent_id: AgentId", ta.name AS "to_agent_name?: String", t.type AS kind,
+                      t.status_state AS "status: MessageStatus", t.created_at, t.status_timestamp, t.origin_task_id AS "origin_task_id: TaskId",
                       t.text AS body,
                       CASE t.status_state WHEN 'completed' THEN 'acked' WHEN 'canceled' THEN 'canceled'
                            ELSE t.delivery_state END AS "delivery!: DeliveryState"
@@ -107,9 +107,9 @@ pub async fn mailbox(
     Ok(sqlx::query_as!(
         MessageView,
         r#"WITH cursor AS (SELECT status_timestamp AS ts, task_id AS id FROM tasks WHERE task_id = ?2)
-           SELECT t.task_id AS "task_id!", t.from_agent_id, fa.name AS "from_agent_name?: String",
-                  t.to_agent_id, ta.name AS "to_agent_name?: String", t.type AS kind,
-                  t.status_state AS "status: MessageStatus", t.created_at, t.status_timestamp, t.origin_task_id,
+           SELECT t.task_id AS "task_id!: TaskId", t.from_agent_id AS "from_agent_id: AgentId", fa.name AS "from_agent_name?: String",
+                  t.to_agent_id AS "to_agent_id: AgentId", ta.name AS "to_agent_name?: String", t.type AS kind,
+                  t.status_state AS "status: MessageStatus", t.created_at, t.status_timestamp, t.origin_task_id AS "origin_task_id: TaskId",
                   t.text AS body,
                   CASE t.status_state WHEN 'completed' THEN 'acked' WHEN 'canceled' THEN 'canceled'
                        ELSE t.delivery_state END AS "delivery!: DeliveryState"
@@ -131,14 +131,14 @@ pub async fn mailbox(
 /// The given messages of a fleet (for live updates), in the timeline's order.
 pub async fn messages_by_id(
     conn: &mut SqliteConnection,
-    fleet_id: i64,
+    fleet_id: FleetId,
     ids_json: &str,
 ) -> Result<Vec<MessageView>> {
     Ok(sqlx::query_as!(
         MessageView,
-        r#"SELECT t.task_id AS "task_id!", t.from_agent_id, fa.name AS "from_agent_name?: String",
-                  t.to_agent_id, ta.name AS "to_agent_name?: String", t.type AS kind,
-                  t.status_state AS "status: MessageStatus", t.created_at, t.status_timestamp, t.origin_task_id,
+        r#"SELECT t.task_id AS "task_id!: TaskId", t.from_agent_id AS "from_agent_id: AgentId", fa.name AS "from_agent_name?: String",
+                  t.to_agent_id AS "to_agent_id: AgentId", ta.name AS "to_agent_name?: String", t.type AS kind,
+                  t.status_state AS "status: MessageStatus", t.created_at, t.status_timestamp, t.origin_task_id AS "origin_task_id: TaskId",
                   t.text AS body,
                   CASE t.status_state WHEN 'completed' THEN 'acked' WHEN 'canceled' THEN 'canceled'
                        ELSE t.delivery_state END AS "delivery!: DeliveryState"

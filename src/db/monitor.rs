@@ -69,7 +69,7 @@ pub struct Runtime {
 pub async fn runtime(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Option<Runtime>> {
     Ok(sqlx::query_as!(
         Runtime,
-        r#"SELECT fleet_id AS "fleet_id!", pid, started_at, last_tick_at, tick_seconds, host
+        r#"SELECT fleet_id AS "fleet_id!: FleetId", pid, started_at, last_tick_at, tick_seconds, host
            FROM monitor_runtime WHERE fleet_id = ?1"#,
         fleet_id
     )
@@ -161,7 +161,7 @@ pub struct Watched {
 pub async fn watched(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Vec<Watched>> {
     Ok(sqlx::query_as!(
         Watched,
-        r#"SELECT a.agent_id AS "agent_id!", a.name,
+        r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name,
                   (f.director_agent_id IS NOT NULL AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
                   m.interval_seconds, m.last_ping_at, m.enabled AS "enabled!: bool",
                   p.tmux_pane_id, p.tmux_socket,
@@ -194,7 +194,7 @@ pub async fn due_candidates(
 ) -> Result<Vec<Watched>> {
     Ok(sqlx::query_as!(
         Watched,
-        r#"SELECT a.agent_id AS "agent_id!", a.name,
+        r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name,
                   (f.director_agent_id IS NOT NULL AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
                   m.interval_seconds, m.last_ping_at, m.enabled AS "enabled!: bool",
                   p.tmux_pane_id, p.tmux_socket, 0 AS "pending_count!: i64"
@@ -229,7 +229,7 @@ pub struct Watcher {
 pub async fn watcher(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Option<Watcher>> {
     Ok(sqlx::query_as!(
         Watcher,
-        r#"SELECT a.agent_id AS "agent_id!", p.tmux_pane_id AS "tmux_pane_id!", p.tmux_socket
+        r#"SELECT a.agent_id AS "agent_id!: AgentId", p.tmux_pane_id AS "tmux_pane_id!", p.tmux_socket
            FROM agents a JOIN agent_placements p ON p.agent_id = a.agent_id
            WHERE a.fleet_id = ?1 AND a.status = 'active' AND p.tmux_pane_id IS NOT NULL
              AND json_extract(a.agent_card_json, '$.cafleet.kind') = 'monitoring-member'
@@ -285,7 +285,7 @@ pub struct Schedule {
 pub async fn schedule(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<Option<Schedule>> {
     Ok(sqlx::query_as!(
         Schedule,
-        r#"SELECT m.agent_id AS "agent_id!", a.fleet_id, a.status, m.interval_seconds, m.last_ping_at,
+        r#"SELECT m.agent_id AS "agent_id!: AgentId", a.fleet_id AS "fleet_id: FleetId", a.status, m.interval_seconds, m.last_ping_at,
                   m.enabled AS "enabled!: bool"
            FROM monitor_config m JOIN agents a ON a.agent_id = m.agent_id
            WHERE m.agent_id = ?1"#,

@@ -28,7 +28,7 @@ pub async fn insert(conn: &mut SqliteConnection, p: &Placement) -> Result<()> {
 pub async fn get(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<Option<Placement>> {
     Ok(sqlx::query_as!(
         Placement,
-        r#"SELECT agent_id AS "agent_id!", director_agent_id, tmux_session, tmux_window_id,
+        r#"SELECT agent_id AS "agent_id!: AgentId", director_agent_id AS "director_agent_id: AgentId", tmux_session, tmux_window_id,
                   tmux_pane_id, coding_agent, created_at, tmux_socket
            FROM agent_placements WHERE agent_id = ?1"#,
         agent_id
@@ -44,7 +44,7 @@ pub async fn list_for_fleet(
 ) -> Result<Vec<Placement>> {
     Ok(sqlx::query_as!(
         Placement,
-        r#"SELECT p.agent_id AS "agent_id!", p.director_agent_id, p.tmux_session, p.tmux_window_id,
+        r#"SELECT p.agent_id AS "agent_id!: AgentId", p.director_agent_id AS "director_agent_id: AgentId", p.tmux_session, p.tmux_window_id,
                   p.tmux_pane_id, p.coding_agent, p.created_at, p.tmux_socket
            FROM agent_placements p JOIN agents a ON a.agent_id = p.agent_id
            WHERE a.fleet_id = ?1
@@ -134,8 +134,8 @@ pub async fn list_members(
 ) -> Result<Vec<MemberRow>> {
     Ok(sqlx::query_as!(
         MemberRow,
-        r#"SELECT a.agent_id AS "agent_id!", a.name, a.description, a.status, a.registered_at,
-                  p.director_agent_id, p.tmux_session, p.tmux_window_id, p.tmux_pane_id,
+        r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name, a.description, a.status, a.registered_at,
+                  p.director_agent_id AS "director_agent_id: AgentId", p.tmux_session, p.tmux_window_id, p.tmux_pane_id,
                   p.coding_agent, p.created_at, p.tmux_socket,
                   (SELECT max(t.created_at) FROM tasks t
                     WHERE t.from_agent_id = a.agent_id AND t.type <> 'broadcast_summary') AS "last_sent?: String",

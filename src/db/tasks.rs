@@ -43,7 +43,7 @@ pub async fn insert(conn: &mut SqliteConnection, t: &NewTask<'_>) -> Result<Task
     )
     .execute(conn)
     .await?;
-    Ok(r.last_insert_rowid())
+    Ok(TaskId(r.last_insert_rowid()))
 }
 
 /// A unicast stored by [`insert_unicast_checked`]: its id and the recipient's placement pane.
@@ -73,7 +73,7 @@ pub async fn insert_unicast_checked(
         StoredUnicast,
         r#"INSERT INTO tasks (context_id, from_agent_id, to_agent_id, type, created_at, status_state,
                               status_timestamp, origin_task_id, text, delivery_mode, delivery_last_at)
-           SELECT r.agent_id, s.agent_id, r.agent_id, 'unicast', ?4, 'input_required', ?4, NULL, ?5,
+           SELECT r.agent_id AS "agent_id: AgentId", s.agent_id AS "agent_id: AgentId", r.agent_id AS "agent_id: AgentId", 'unicast', ?4, 'input_required', ?4, NULL, ?5,
                   ?6,
                   CASE WHEN ?6 <> 'queue' AND r.agent_id <> s.agent_id
                         AND EXISTS (SELECT 1 FROM agent_placements p
@@ -82,7 +82,7 @@ pub async fn insert_unicast_checked(
            FROM agents s, agents r
            WHERE s.agent_id = ?2 AND s.fleet_id = ?1 AND s.status = 'active'
              AND r.agent_id = ?3 AND r.fleet_id = ?1 AND r.status = 'active'
-           RETURNING task_id AS "task_id!",
+           RETURNING task_id AS "task_id!: TaskId",
                      (SELECT p.tmux_socket FROM agent_placements p WHERE p.agent_id = ?3)
                          AS "tmux_socket?: String",
                      (SELECT p.tmux_pane_id FROM agent_placements p WHERE p.agent_id = ?3)
@@ -105,7 +105,7 @@ pub async fn find_by_idempotency_key(
     key: &str,
 ) -> Result<Option<TaskId>> {
     Ok(sqlx::query_scalar!(
-        r#"SELECT task_id AS "task_id!" FROM tasks
+        r#"SELECT task_id AS "task_id!: TaskId" FROM tasks
            WHERE from_agent_id = ?1 AND idempotency_key = ?2"#,
         sender,
         key
@@ -177,7 +177,7 @@ pub async fn insert_deliveries(
                                     WHERE p.agent_id = r.value AND p.tmux_pane_id IS NOT NULL)
                        THEN ?4 END
            FROM json_each(?1) r ORDER BY r.key
-           RETURNING task_id AS "task_id!", to_agent_id AS "to_agent_id!""#,
+           RETURNING task_id AS "task_id!: TaskId", to_agent_id AS "to_agent_id!: AgentId""#,
         ids,
         sender,
         summary_id,
@@ -215,8 +215,8 @@ pub async fn set_origin(
 pub async fn get(conn: &mut SqliteConnection, task_id: TaskId) -> Result<Option<Task>> {
     Ok(sqlx::query_as!(
         Task,
-        r#"SELECT task_id AS "task_id!", context_id, from_agent_id, to_agent_id, type AS "type",
-                  created_at, status_state, status_timestamp, origin_task_id, text
+        r#"SELECT task_id AS "task_id!: TaskId", context_id AS "context_id: AgentId", from_agent_id AS "from_agent_id: AgentId", to_agent_id AS "to_agent_id: AgentId", type AS "type",
+                  created_at, status_state, status_timestamp, origin_task_id AS "origin_task_id: TaskId", text
            FROM tasks WHERE task_id = ?1"#,
         task_id
     )

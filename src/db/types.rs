@@ -1,10 +1,11 @@
-//! How the vocabulary's closed word sets are stored: as TEXT, by their words, so that
+//! How the vocabulary's ids and closed word sets are stored: ids as INTEGER, word sets as
+//! TEXT by their words, so that
 //! `query_as!` can read a column straight into `AgentStatus`, `MessageStatus` or
 //! `DeliveryState` (`AS "status: AgentStatus"`). An unknown word in the file is a decode
 //! error naming it, never a silent default.
 
 use crate::delivery::DeliveryState;
-use crate::model::{AgentStatus, MessageStatus};
+use crate::model::{AgentId, AgentStatus, FleetId, MessageStatus, TaskId};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::sqlite::{SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
@@ -40,3 +41,33 @@ macro_rules! stored_as_text {
 }
 
 stored_as_text!(AgentStatus, MessageStatus, DeliveryState);
+
+macro_rules! stored_as_integer {
+    ($($name:ty),+) => {$(
+        impl Type<Sqlite> for $name {
+            fn type_info() -> SqliteTypeInfo {
+                <i64 as Type<Sqlite>>::type_info()
+            }
+            fn compatible(ty: &SqliteTypeInfo) -> bool {
+                <i64 as Type<Sqlite>>::compatible(ty)
+            }
+        }
+
+        impl<'r> Decode<'r, Sqlite> for $name {
+            fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+                <i64 as Decode<Sqlite>>::decode(value).map(Self)
+            }
+        }
+
+        impl<'q> Encode<'q, Sqlite> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut Vec<SqliteArgumentValue<'q>>,
+            ) -> Result<IsNull, BoxDynError> {
+                <i64 as Encode<Sqlite>>::encode_by_ref(&self.0, buf)
+            }
+        }
+    )+};
+}
+
+stored_as_integer!(FleetId, AgentId, TaskId);

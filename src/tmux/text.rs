@@ -138,7 +138,13 @@ pub fn truncate(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
 
 /// The inline preview typed for a delivery: a header line, one line break, then the
 /// truncated and sanitised body (docs/decisions.md, L2).
-pub fn preview_payload(task_id: i64, from: i64, ts: &str, text: &str, max: usize) -> String {
+pub fn preview_payload(
+    task_id: crate::model::TaskId,
+    from: crate::model::AgentId,
+    ts: &str,
+    text: &str,
+    max: usize,
+) -> String {
     format!(
         "[cafleet msg {task_id} from {from} {ts}]\n{}",
         sanitize(&truncate(text, max))
@@ -191,7 +197,13 @@ mod tests {
     #[test]
     fn preview_has_two_lines() {
         assert_eq!(
-            preview_payload(1, 1, "2026-11-24T12:25:24.458526+00:00", "a\nb", 200),
+            preview_payload(
+                crate::model::TaskId(1),
+                crate::model::AgentId(1),
+                "2026-11-24T12:25:24.458526+00:00",
+                "a\nb",
+                200
+            ),
             "[cafleet msg 1 from 1 2026-11-24T12:25:24.458526+00:00]\na⏎b"
         );
     }

@@ -4,6 +4,7 @@ use super::{ApiError, ApiResult, AppState};
 use crate::broker::monitor::{MAX_INTERVAL_SECS, OutOfRange, check_interval};
 use crate::broker::webui::{Audience, MonitorCard};
 use crate::delivery::DeliverMode;
+use crate::model::TaskId;
 use crate::model::{AgentId, FleetId};
 use axum::Json;
 use axum::body::Bytes;
@@ -48,15 +49,15 @@ pub async fn fleet_of(state: &AppState, headers: &HeaderMap) -> ApiResult<FleetI
     }
     let id = parse_python_int(raw)
         .ok_or_else(|| ApiError::bad_request("X-Fleet-Id must be an integer"))?;
-    if state.broker.fleet_is_live(id).await? {
-        Ok(id)
+    if state.broker.fleet_is_live(FleetId(id)).await? {
+        Ok(FleetId(id))
     } else {
         Err(ApiError::not_found("Fleet not found"))
     }
 }
 
 fn path_id(raw: &str) -> ApiResult<AgentId> {
-    raw.trim().parse::<i64>().map_err(|_| {
+    raw.trim().parse::<i64>().map(AgentId).map_err(|_| {
         ApiError::invalid(
             "int_parsing",
             &["path", "agent_id"],
@@ -333,7 +334,7 @@ async fn mailbox(
     let (before, limit) = paging(q)?;
     let messages = match state
         .broker
-        .mailbox(fleet_id, agent_id, sent, before, limit)
+        .mailbox(fleet_id, agent_id, sent, before.map(TaskId), limit)
         .await
     {
         Err(crate::Error::NotFound(_)) => return Err(ApiError::not_found("Agent not found")),
@@ -373,7 +374,10 @@ pub async fn timeline(
 ) -> ApiResult<Json<Value>> {
     let fleet_id = fleet_of(&state, &headers).await?;
     let (before, limit) = paging(&q)?;
-    let messages = state.broker.timeline(fleet_id, before, limit).await?;
+    let messages = state
+        .broker
+        .timeline(fleet_id, before.map(TaskId), limit)
+        .await?;
     Ok(Json(json!({ "messages": messages })))
 }
 
@@ -413,7 +417,7 @@ pub async fn send(
     let to = if broadcast {
         Audience::All
     } else {
-        Audience::Agent(int_field(&obj, "to_agent_id")?)
+        Audience::Agent(AgentId(int_field(&obj, "to_agent_id")?))
     };
     let text = match obj.get("text") {
         Some(Value::String(s)) => s.clone(),
@@ -466,7 +470,7 @@ pub async fn send(
     };
     let sent = state
         .broker
-        .web_send(fleet_id, from, to, &text, key.as_deref(), mode)
+        .web_send(fleet_id, AgentId(from), to, &text, key.as_deref(), mode)
         .await?;
     Ok(Json(json!(sent)))
 }

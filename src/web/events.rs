@@ -6,6 +6,7 @@
 
 use super::api::{agents_value, fleet_of};
 use super::{ApiResult, AppState};
+use crate::model::{FleetId, TaskId};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -69,19 +70,29 @@ pub async fn events(
 
 /// Reads the changes after `seq` and turns them into events (in order: messages, agents,
 /// monitor); returns the new position.
-async fn next_events(state: &AppState, fleet_id: i64, seq: i64) -> ApiResult<(i64, Vec<Event>)> {
-    let changes = state.broker.changes_since(fleet_id, seq, 1000).await?;
+async fn next_events(
+    state: &AppState,
+    fleet_id: FleetId,
+    seq: i64,
+) -> ApiResult<(i64, Vec<Event>)> {
+    let changes = state
+        .broker
+        .changes_since(FleetId(fleet_id.0), seq, 1000)
+        .await?;
     let Some(last) = changes.last().map(|c| c.seq) else {
         return Ok((seq, Vec::new()));
     };
     let mut events = Vec::new();
-    let task_ids: Vec<i64> = changes
+    let task_ids: Vec<TaskId> = changes
         .iter()
         .filter(|c| c.kind == "task")
-        .filter_map(|c| c.ref_id)
+        .filter_map(|c| c.ref_id.map(TaskId))
         .collect();
     if !task_ids.is_empty() {
-        let messages = state.broker.messages_by_id(fleet_id, &task_ids).await?;
+        let messages = state
+            .broker
+            .messages_by_id(FleetId(fleet_id.0), &task_ids)
+            .await?;
         events.push(
             Event::default()
                 .event("messages")
@@ -90,7 +101,7 @@ async fn next_events(state: &AppState, fleet_id: i64, seq: i64) -> ApiResult<(i6
         );
     }
     if changes.iter().any(|c| c.kind == "agent") {
-        let agents = agents_value(state, fleet_id).await?;
+        let agents = agents_value(state, FleetId(fleet_id.0)).await?;
         events.push(
             Event::default()
                 .event("agents")
@@ -99,7 +110,7 @@ async fn next_events(state: &AppState, fleet_id: i64, seq: i64) -> ApiResult<(i6
         );
     }
     if changes.iter().any(|c| c.kind == "monitor") {
-        let rt = state.broker.monitor_runtime(fleet_id).await?;
+        let rt = state.broker.monitor_runtime(FleetId(fleet_id.0)).await?;
         events.push(
             Event::default()
                 .event("monitor")

@@ -12,7 +12,9 @@ mod tests {
     use crate::broker::monitor::{MAX_INTERVAL_SECS, RuntimeView};
     use crate::broker::webui::{AgentCard, MessageView, MonitorCard, WebSent};
     use crate::delivery::{DeliverMode, DeliveryState};
-    use crate::model::{AgentKind, AgentRole, AgentStatus, FleetSummary, MessageStatus};
+    use crate::model::{
+        AgentId, AgentKind, AgentRole, AgentStatus, FleetId, FleetSummary, MessageStatus, TaskId,
+    };
     use crate::web::api::{MAX_PAGE, PAGE};
     use ts_rs::{Config, TS};
 
@@ -22,6 +24,9 @@ mod tests {
         // Ids and counts stay far below 2^53: numbers, not bigints.
         let cfg = Config::new().with_large_int("number");
         let decls = [
+            FleetId::decl(&cfg),
+            AgentId::decl(&cfg),
+            TaskId::decl(&cfg),
             FleetSummary::decl(&cfg),
             AgentStatus::decl(&cfg),
             AgentKind::decl(&cfg),

@@ -20,7 +20,10 @@ async fn fleet(dir: &tempfile::TempDir) -> Broker {
         .await
         .unwrap();
     for name in ["a", "b"] {
-        broker.agent_register(1, name, "d", None).await.unwrap();
+        broker
+            .agent_register(cafleet::model::FleetId(1), name, "d", None)
+            .await
+            .unwrap();
     }
     broker
 }
@@ -48,7 +51,14 @@ async fn concurrent_sends_each_get_their_own_id_and_all_are_committed() {
     let dir = tempfile::tempdir().unwrap();
     let broker = fleet(&dir).await;
     let texts: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
-    let sends = texts.iter().map(|t| broker.message_send(1, 3, 4, t));
+    let sends = texts.iter().map(|t| {
+        broker.message_send(
+            cafleet::model::FleetId(1),
+            cafleet::model::AgentId(3),
+            cafleet::model::AgentId(4),
+            t,
+        )
+    });
     let outcomes = join_all(sends).await;
     let mut ids = Vec::new();
     for (outcome, text) in outcomes.into_iter().zip(&texts) {
@@ -76,7 +86,19 @@ async fn a_failing_write_in_a_batch_leaves_the_others_committed() {
         let to = if i % 2 == 0 { 4 } else { 999 };
         let text = format!("m{i}");
         let broker = &broker;
-        async move { (i, broker.message_send(1, 3, to, &text).await) }
+        async move {
+            (
+                i,
+                broker
+                    .message_send(
+                        cafleet::model::FleetId(1),
+                        cafleet::model::AgentId(3),
+                        cafleet::model::AgentId(to),
+                        &text,
+                    )
+                    .await,
+            )
+        }
     });
     for (i, outcome) in join_all(sends).await {
         match outcome {
@@ -98,12 +120,20 @@ async fn two_acks_of_one_message_in_a_batch_succeed_once() {
     let dir = tempfile::tempdir().unwrap();
     let broker = fleet(&dir).await;
     let id = broker
-        .message_send(1, 3, 4, "x")
+        .message_send(
+            cafleet::model::FleetId(1),
+            cafleet::model::AgentId(3),
+            cafleet::model::AgentId(4),
+            "x",
+        )
         .await
         .unwrap()
         .task
         .task_id;
-    let (first, second) = tokio::join!(broker.message_ack(1, 4, id), broker.message_ack(1, 4, id));
+    let (first, second) = tokio::join!(
+        broker.message_ack(cafleet::model::FleetId(1), cafleet::model::AgentId(4), id),
+        broker.message_ack(cafleet::model::FleetId(1), cafleet::model::AgentId(4), id)
+    );
     let (ok, refused) = match (first, second) {
         (Ok(t), Err(e)) | (Err(e), Ok(t)) => (t, e),
         other => panic!("want one success and one refusal, got {other:?}"),

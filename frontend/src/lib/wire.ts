@@ -1,15 +1,21 @@
 // Generated from the Rust types the API serialises (src/web/wire.rs); do not edit.
 // Regenerate with: CAFLEET_WRITE_WIRE=1 cargo test --lib wire
 
+export type FleetId = number;
+
+export type AgentId = number;
+
+export type TaskId = number;
+
 export type FleetSummary = {
 /**
  * `fleet_id`.
  */
-fleet_id: number,
+fleet_id: FleetId,
 /**
  * The root Director.
  */
-director_agent_id: number | null,
+director_agent_id: AgentId | null,
 /**
  * Free-text label.
  */
@@ -73,7 +79,7 @@ export type AgentCard = {
 /**
  * Agent id.
  */
-agent_id: number,
+agent_id: AgentId,
 /**
  * Name.
  */
@@ -133,11 +139,11 @@ export type MessageView = {
 /**
  * Task id.
  */
-task_id: number,
+task_id: TaskId,
 /**
  * Sender.
  */
-from_agent_id: number,
+from_agent_id: AgentId,
 /**
  * Sender's name.
  */
@@ -145,7 +151,7 @@ from_agent_name: string | null,
 /**
  * Recipient.
  */
-to_agent_id: number,
+to_agent_id: AgentId,
 /**
  * Recipient's name.
  */
@@ -169,7 +175,7 @@ status_timestamp: string,
 /**
  * The broadcast this delivery belongs to.
  */
-origin_task_id: number | null,
+origin_task_id: TaskId | null,
 /**
  * Full text.
  */
@@ -209,7 +215,7 @@ export type WebSent = {
 /**
  * The delivery, or the broadcast's summary.
  */
-task_id: number,
+task_id: TaskId,
 /**
  * Its state.
  */

@@ -206,10 +206,10 @@ impl Broker {
         let record = attempt_record(delivery, submission);
         match &record {
             AttemptRecord::Typed { taken, .. } => {
-                tracing::debug!(pane = %target.pane_id, task = task.task_id, taken, "preview typed");
+                tracing::debug!(pane = %target.pane_id, task = %task.task_id, taken, "preview typed");
             }
             AttemptRecord::Held(why) | AttemptRecord::Failed(why) => {
-                tracing::info!(pane = %target.pane_id, task = task.task_id, %why, "preview not typed: message stays queued");
+                tracing::info!(pane = %target.pane_id, task = %task.task_id, %why, "preview not typed: message stays queued");
             }
         }
         Some(record)

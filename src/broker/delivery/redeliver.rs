@@ -218,7 +218,7 @@ impl Broker {
         };
         if u.to_agent_id == director || u.from_agent_id == admin {
             tracing::warn!(
-                task = u.task_id,
+                task = %u.task_id,
                 "dead letter (not reported: {})",
                 if u.to_agent_id == director {
                     "the Director is its recipient"
@@ -274,9 +274,9 @@ mod tests {
         created: &str,
     ) -> db::deliveries::Undelivered {
         db::deliveries::Undelivered {
-            task_id: 1,
-            from_agent_id: 1,
-            to_agent_id: 2,
+            task_id: crate::model::TaskId(1),
+            from_agent_id: crate::model::AgentId(1),
+            to_agent_id: crate::model::AgentId(2),
             to_name: "m".into(),
             created_at: created.into(),
             status_timestamp: created.into(),

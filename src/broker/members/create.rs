@@ -55,7 +55,7 @@ impl Broker {
 
     /// Spawns a member. Nothing is written unless every check passes; a failed spawn removes
     /// the rows again and leaves no pane behind (docs/decisions.md, O4).
-    #[tracing::instrument(skip_all, fields(fleet = spec.fleet_id, name = %spec.name), err)]
+    #[tracing::instrument(skip_all, fields(fleet = %spec.fleet_id, name = %spec.name), err)]
     pub async fn member_create(
         &self,
         spec: &MemberSpec,
@@ -137,7 +137,7 @@ impl Broker {
             &PromptValues {
                 fleet_id: spec.fleet_id,
                 agent_id,
-                director_agent_id: spec.director_id,
+                director_agent_id: AgentId(spec.director_id.0),
                 coding_agent: backend.as_str(),
             },
         ) {
@@ -333,7 +333,7 @@ impl Broker {
         }
         .await;
         if let Err(e) = removed {
-            tracing::warn!(error = %e, agent_id, "could not remove the unspawned member; deregistering it");
+            tracing::warn!(error = %e, agent_id = %agent_id, "could not remove the unspawned member; deregistering it");
             if let Err(e) = self.retire(agent_id).await {
                 eprintln!(
                     "WARNING: rollback deregister failed — agent {agent_id} is orphaned in the registry. Run `cafleet agent deregister --fleet-id <F> --agent-id {agent_id}` manually to clean up. Cause: {e}"

@@ -346,7 +346,7 @@ impl Broker {
                         &NewTask {
                             context_id: sender,
                             from_agent_id: sender,
-                            to_agent_id: 0,
+                            to_agent_id: crate::model::AgentId(0),
                             r#type: TYPE_BROADCAST_SUMMARY,
                             now: &now,
                             status_state: STATE_COMPLETED,
@@ -378,8 +378,14 @@ impl Broker {
                             )
                         })
                         .collect();
-                    let mut summary =
-                        unicast_row(summary_id, sender, 0, &now, Some(summary_id), &summary_text);
+                    let mut summary = unicast_row(
+                        summary_id,
+                        sender,
+                        crate::model::AgentId(0),
+                        &now,
+                        Some(summary_id),
+                        &summary_text,
+                    );
                     summary.context_id = sender;
                     summary.r#type = TYPE_BROADCAST_SUMMARY.to_string();
                     summary.status_state = STATE_COMPLETED.to_string();

@@ -158,7 +158,7 @@ mod tests {
 
     fn watched(id: i64, name: &str, director: bool) -> Watched {
         Watched {
-            agent_id: id,
+            agent_id: AgentId(id),
             name: name.into(),
             is_director: director,
             interval_seconds: 10,
@@ -174,12 +174,12 @@ mod tests {
     fn wake_payload_matches_the_spec() {
         let due = [watched(1, "Director", true), watched(7, "Alice", false)];
         assert_eq!(
-            wake_payload(&due, 1),
+            wake_payload(&due, crate::model::AgentId(1)),
             "[monitor] wake: 2 agents due — director 1 (Director), member 7 (Alice). Capture each named pane read-only, with the Director pane (1) always inspected; judge each active/idle and progressing/stalled; re-engage the Director via cafleet member nudge when it is idle with un-acked work or any due agent looks stalled."
         );
         let evil = [watched(13, "Evil`x`$(id)\ttab\x1b", false)];
         assert!(
-            wake_payload(&evil, 3)
+            wake_payload(&evil, crate::model::AgentId(3))
                 .starts_with("[monitor] wake: 1 agent due — member 13 (Evilˋxˋ$﹙id)⏎tab␛).")
         );
     }
@@ -220,9 +220,9 @@ mod tests {
             None,
             &live,
             now,
-            1,
+            crate::model::AgentId(1),
         );
-        let ids: Vec<i64> = plan.due.iter().map(|w| w.agent_id).collect();
+        let ids: Vec<AgentId> = plan.due.iter().map(|w| w.agent_id).collect();
         assert_eq!(ids, vec![1, 3, 6]);
         assert!(plan.watcher.is_none());
     }
@@ -240,7 +240,7 @@ mod tests {
         let mut plan = TickPlan {
             due: vec![due.clone()],
             watcher: None,
-            director_agent_id: 1,
+            director_agent_id: crate::model::AgentId(1),
         };
         // Interval 10 s: 2.5 s of window. Woken 8 s ago: due in 2 s, joins.
         let mut soon = watched(3, "soon", false);
@@ -255,7 +255,7 @@ mod tests {
         let mut dead = watched(5, "dead", false);
         dead.last_ping_at = soon.last_ping_at.clone();
         Broker::monitor_coalesce(&mut plan, vec![due, soon, later, off, dead], &live, now);
-        let ids: Vec<i64> = plan.due.iter().map(|w| w.agent_id).collect();
+        let ids: Vec<AgentId> = plan.due.iter().map(|w| w.agent_id).collect();
         assert_eq!(ids, vec![2, 3]);
         // Long intervals pull forward at most COALESCE_CAP_SECONDS.
         assert_eq!(coalesce_window(720), 120.0);

@@ -1,6 +1,7 @@
 //! `member create` and `member delete`.
 
 use super::*;
+use crate::model::AgentId;
 
 pub(super) async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
     let fleet_id = need_fleet(a.fleet_id)?;
@@ -22,7 +23,7 @@ pub(super) async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
     let broker = ctx.broker().await?;
     let mut spec = MemberSpec {
         fleet_id,
-        director_id,
+        director_id: AgentId(director_id),
         name,
         description,
         backend: a.coding_agent,
@@ -110,12 +111,17 @@ pub(super) async fn delete(ctx: &Ctx, a: DeleteArgs) -> CliResult {
     let member_id = need(a.member_id, "--member-id")?;
     ensure_tmux()?;
     let broker = ctx.broker().await?;
-    if broker.is_root_director(fleet_id, member_id).await? {
+    if broker
+        .is_root_director(fleet_id, AgentId(member_id))
+        .await?
+    {
         return Err(crate::Error::forbidden(
             "cannot deregister the root Director; use 'cafleet fleet delete' instead",
         ));
     }
-    let target = broker.member_target(fleet_id, member_id, true).await?;
+    let target = broker
+        .member_target(fleet_id, AgentId(member_id), true)
+        .await?;
     broker
         .check_director_caller(fleet_id, &Caller::from_env(), "delete")
         .await?;

@@ -1,6 +1,7 @@
 //! `member list`: the members table with their activity and idle times.
 
 use super::*;
+use crate::model::AgentId;
 
 pub(super) fn clock(ts: &Option<String>) -> String {
     ts.as_deref().and_then(|t| t.split_once('T')).map_or_else(
@@ -39,14 +40,14 @@ pub(super) async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
         })
         .collect();
     let activities = broker.activities(fleet_id, &panes).await?;
-    let activity = |id: i64| {
+    let activity = |id: AgentId| {
         activities
             .get(&id)
             .cloned()
             .unwrap_or_else(ActivityView::unknown)
     };
     let undelivered = broker.undelivered_counts(fleet_id).await?;
-    let undelivered = |id: i64| undelivered.get(&id).copied().unwrap_or_default();
+    let undelivered = |id: AgentId| undelivered.get(&id).copied().unwrap_or_default();
     if ctx.json {
         let items: Vec<_> = members
             .iter()

@@ -10,6 +10,7 @@ use super::{need, need_fleet};
 use crate::broker::Broker;
 use crate::broker::activity::ActivityView;
 use crate::broker::members::{Caller, MemberSpec, MemberTarget, PaneClosed, PromptSource, Role};
+use crate::model::{AgentId, FleetId};
 use crate::model::{CodingAgent, PaneTarget};
 use crate::tmux::Tmux;
 use clap::{Args, Subcommand};
@@ -244,12 +245,14 @@ fn ensure_tmux() -> crate::Result<Tmux> {
 /// (docs/decisions.md, L6).
 async fn steerable(
     broker: &Broker,
-    fleet_id: i64,
+    fleet_id: FleetId,
     member_id: i64,
     verb: &str,
     command: &str,
 ) -> crate::Result<(MemberTarget, PaneTarget)> {
-    let target = broker.member_target(fleet_id, member_id, false).await?;
+    let target = broker
+        .member_target(fleet_id, AgentId(member_id), false)
+        .await?;
     let Some(pane) = target.pane() else {
         if target.placement.tmux_pane_id.is_some() {
             return Err(crate::Error::not_found(format!(

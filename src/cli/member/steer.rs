@@ -146,7 +146,9 @@ pub(super) async fn ping(ctx: &Ctx, a: TargetArgs) -> CliResult {
     ensure_tmux()?;
     let broker = ctx.broker().await?;
     let (target, pane) = steerable(&broker, fleet_id, member_id, "ping", "ping").await?;
-    broker.member_ping(fleet_id, member_id, &pane).await?;
+    broker
+        .member_ping(fleet_id, AgentId(member_id), &pane)
+        .await?;
     if ctx.json {
         print_json(&json!({"member_agent_id": member_id, "pane_id": pane.pane_id}));
     } else if a.quiet {
@@ -171,9 +173,11 @@ pub(super) async fn nudge(ctx: &Ctx, a: NudgeArgs) -> CliResult {
     crate::broker::validate_text(&text)?;
     ensure_tmux()?;
     let broker = ctx.broker().await?;
-    let target = broker.member_target(fleet_id, member_id, false).await?;
+    let target = broker
+        .member_target(fleet_id, AgentId(member_id), false)
+        .await?;
     let sent = broker
-        .member_nudge(fleet_id, sender, &target, &text, mode)
+        .member_nudge(fleet_id, AgentId(sender), &target, &text, mode)
         .await?;
     let pane = target.placement.tmux_pane_id.clone();
     let name = &target.agent.name;

@@ -37,6 +37,20 @@ fn every_other_kind_exits_1() {
 async fn a_refused_operation_exits_as_its_kind_says() {
     let store = super::two_fleets().await;
     let code = |r: cafleet::Result<_>| r.map(|_| ()).unwrap_err().exit_code();
-    assert_eq!(code(store.agent_deregister(1, super::DIRECTOR).await), 2);
-    assert_eq!(code(store.agent_deregister(1, super::ADMIN).await), 1);
+    assert_eq!(
+        code(
+            store
+                .agent_deregister(cafleet::model::FleetId(1), super::DIRECTOR)
+                .await
+        ),
+        2
+    );
+    assert_eq!(
+        code(
+            store
+                .agent_deregister(cafleet::model::FleetId(1), super::ADMIN)
+                .await
+        ),
+        1
+    );
 }

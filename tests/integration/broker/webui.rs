@@ -12,7 +12,7 @@ const MODE: DeliverMode = DeliverMode::Queue;
 /// alice's queued unicast to bob; its task id.
 async fn alice_to_bob(store: &Store, text: &str) -> TaskId {
     let (task, _, _) = store
-        .message_store_keyed(1, ALICE, BOB, text, None, MODE)
+        .message_store_keyed(cafleet::model::FleetId(1), ALICE, BOB, text, None, MODE)
         .await
         .unwrap();
     task.task_id
@@ -25,7 +25,9 @@ async fn web_send(
     to: Audience,
     text: &str,
 ) -> cafleet::Result<WebSent> {
-    store.web_send(1, from, to, text, None, MODE).await
+    store
+        .web_send(cafleet::model::FleetId(1), from, to, text, None, MODE)
+        .await
 }
 
 #[tokio::test]
@@ -37,17 +39,34 @@ async fn web_send_stores_a_unicast_from_the_administrator() {
     assert_eq!(sent.recipients, None);
     assert_eq!(sent.deliver, MODE);
     assert!(!sent.repeated);
-    let inbox = store.message_poll(1, ALICE).await.unwrap();
+    let inbox = store
+        .message_poll(cafleet::model::FleetId(1), ALICE)
+        .await
+        .unwrap();
     assert_eq!(inbox.len(), 1);
     assert_eq!(inbox[0].task_id, sent.task_id);
     assert_eq!(inbox[0].from_agent_id, ADMIN);
     let again = store
-        .web_send(1, ADMIN, Audience::Agent(ALICE), "hi", Some("k"), MODE)
+        .web_send(
+            cafleet::model::FleetId(1),
+            ADMIN,
+            Audience::Agent(ALICE),
+            "hi",
+            Some("k"),
+            MODE,
+        )
         .await
         .unwrap();
     assert!(!again.repeated);
     let repeat = store
-        .web_send(1, ADMIN, Audience::Agent(ALICE), "hi", Some("k"), MODE)
+        .web_send(
+            cafleet::model::FleetId(1),
+            ADMIN,
+            Audience::Agent(ALICE),
+            "hi",
+            Some("k"),
+            MODE,
+        )
         .await
         .unwrap();
     assert!(repeat.repeated);
@@ -62,11 +81,20 @@ async fn web_send_to_all_broadcasts_to_every_agent_but_the_administrator() {
     assert_eq!(sent.recipients, Some(3));
     assert_eq!(sent.status, "completed");
     for agent in [DIRECTOR, ALICE, BOB] {
-        let inbox = store.message_poll(1, agent).await.unwrap();
+        let inbox = store
+            .message_poll(cafleet::model::FleetId(1), agent)
+            .await
+            .unwrap();
         assert_eq!(inbox.len(), 1, "agent {agent}");
         assert_eq!(inbox[0].origin_task_id, Some(sent.task_id));
     }
-    assert!(store.message_poll(2, EVE).await.unwrap().is_empty());
+    assert!(
+        store
+            .message_poll(cafleet::model::FleetId(2), EVE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -77,11 +105,17 @@ async fn web_send_sends_only_as_the_fleets_administrator() {
             assert_err!(web_send(&store, from, to, "x").await, Error::Forbidden(_));
         }
         // Another fleet's Administrator, or nobody, is not a sender of this fleet.
-        for from in [ADMIN_2, NOBODY] {
+        for from in [ADMIN_2, cafleet::model::AgentId(NOBODY)] {
             assert_err!(web_send(&store, from, to, "x").await, Error::Invalid(_));
         }
     }
-    assert!(store.timeline(1, None, 50).await.unwrap().is_empty());
+    assert!(
+        store
+            .timeline(cafleet::model::FleetId(1), None, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -90,18 +124,33 @@ async fn web_send_refuses_blank_text_and_unknown_recipients() {
     for to in [Audience::Agent(BOB), Audience::All] {
         assert_err!(web_send(&store, ADMIN, to, " \n").await, Error::Invalid(_));
     }
-    store.agent_deregister(1, BOB).await.unwrap();
-    for to in [NOBODY, EVE, BOB] {
-        let sent = web_send(&store, ADMIN, Audience::Agent(to), "x").await;
+    store
+        .agent_deregister(cafleet::model::FleetId(1), BOB)
+        .await
+        .unwrap();
+    for to in [NOBODY, EVE.0, BOB.0] {
+        let sent = web_send(
+            &store,
+            ADMIN,
+            Audience::Agent(cafleet::model::AgentId(to)),
+            "x",
+        )
+        .await;
         assert_err!(sent, Error::NotFound(_));
     }
-    assert!(store.timeline(1, None, 50).await.unwrap().is_empty());
+    assert!(
+        store
+            .timeline(cafleet::model::FleetId(1), None, 50)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn agent_cards_show_each_agents_role_kind_and_schedule() {
     let store = two_fleets().await;
-    let cards = store.agent_cards(1).await.unwrap();
+    let cards = store.agent_cards(cafleet::model::FleetId(1)).await.unwrap();
     let summary: Vec<_> = cards
         .iter()
         .map(|c| (c.agent_id, c.role, c.kind, c.coding_agent.as_deref()))
@@ -146,22 +195,34 @@ async fn agent_cards_count_undelivered_messages() {
         let card = cards.iter().find(|c| c.agent_id == id).unwrap();
         (card.undelivered.unseen, card.undelivered.dead)
     };
-    let cards = store.agent_cards(1).await.unwrap();
+    let cards = store.agent_cards(cafleet::model::FleetId(1)).await.unwrap();
     assert_eq!(unseen(&cards, BOB), (2, 0));
     assert_eq!(unseen(&cards, ALICE), (0, 0));
-    store.message_poll(1, BOB).await.unwrap();
-    let cards = store.agent_cards(1).await.unwrap();
+    store
+        .message_poll(cafleet::model::FleetId(1), BOB)
+        .await
+        .unwrap();
+    let cards = store.agent_cards(cafleet::model::FleetId(1)).await.unwrap();
     assert_eq!(unseen(&cards, BOB), (0, 0));
 }
 
 #[tokio::test]
 async fn agent_cards_keep_retired_agents_that_own_messages() {
     let store = two_fleets().await;
-    store.agent_register(1, "carol", "d", None).await.unwrap();
+    store
+        .agent_register(cafleet::model::FleetId(1), "carol", "d", None)
+        .await
+        .unwrap();
     alice_to_bob(&store, "kept").await;
-    store.agent_deregister(1, BOB).await.unwrap();
-    store.agent_deregister(1, 8).await.unwrap();
-    let cards = store.agent_cards(1).await.unwrap();
+    store
+        .agent_deregister(cafleet::model::FleetId(1), BOB)
+        .await
+        .unwrap();
+    store
+        .agent_deregister(cafleet::model::FleetId(1), cafleet::model::AgentId(8))
+        .await
+        .unwrap();
+    let cards = store.agent_cards(cafleet::model::FleetId(1)).await.unwrap();
     let listed: Vec<_> = cards.iter().map(|c| (c.agent_id, c.status)).collect();
     assert_eq!(
         listed,
@@ -172,7 +233,7 @@ async fn agent_cards_keep_retired_agents_that_own_messages() {
             (BOB, AgentStatus::Deregistered),
         ]
     );
-    let other: Vec<_> = store.agent_cards(2).await.unwrap();
+    let other: Vec<_> = store.agent_cards(cafleet::model::FleetId(2)).await.unwrap();
     let ids: Vec<_> = other.iter().map(|c| c.agent_id).collect();
     assert_eq!(ids, [DIRECTOR_2, ADMIN_2, EVE]);
 }
@@ -186,18 +247,30 @@ async fn timeline_pages_the_fleets_messages_newest_first() {
         alice_to_bob(&store, "three").await,
     ]
     .into();
-    store.message_send(2, EVE, EVE, "elsewhere").await.unwrap();
-    let page = store.timeline(1, None, 2).await.unwrap();
+    store
+        .message_send(cafleet::model::FleetId(2), EVE, EVE, "elsewhere")
+        .await
+        .unwrap();
+    let page = store
+        .timeline(cafleet::model::FleetId(1), None, 2)
+        .await
+        .unwrap();
     let got: Vec<_> = page.iter().map(|m| m.task_id).collect();
     assert_eq!(got, [ids[2], ids[1]]);
     assert_eq!(page[0].body, "three");
     assert_eq!(page[0].from_agent_name.as_deref(), Some("alice"));
     assert_eq!(page[0].to_agent_name.as_deref(), Some("bob"));
     assert_eq!(page[0].status, MessageStatus::InputRequired);
-    let rest = store.timeline(1, Some(ids[1]), 50).await.unwrap();
+    let rest = store
+        .timeline(cafleet::model::FleetId(1), Some(ids[1]), 50)
+        .await
+        .unwrap();
     let got: Vec<_> = rest.iter().map(|m| m.task_id).collect();
     assert_eq!(got, [ids[0]]);
-    let theirs = store.timeline(2, None, 50).await.unwrap();
+    let theirs = store
+        .timeline(cafleet::model::FleetId(2), None, 50)
+        .await
+        .unwrap();
     assert_eq!(theirs.len(), 1);
     assert_eq!(theirs[0].body, "elsewhere");
 }
@@ -205,8 +278,14 @@ async fn timeline_pages_the_fleets_messages_newest_first() {
 #[tokio::test]
 async fn timeline_leaves_out_broadcast_summaries() {
     let store = two_fleets().await;
-    let sent = store.message_broadcast(1, ALICE, "all").await.unwrap();
-    let timeline = store.timeline(1, None, 50).await.unwrap();
+    let sent = store
+        .message_broadcast(cafleet::model::FleetId(1), ALICE, "all")
+        .await
+        .unwrap();
+    let timeline = store
+        .timeline(cafleet::model::FleetId(1), None, 50)
+        .await
+        .unwrap();
     assert_eq!(timeline.len(), 2, "{timeline:?}");
     assert!(timeline.iter().all(
         |m| m.origin_task_id == Some(sent.summary.task_id) && m.task_id != sent.summary.task_id
@@ -217,7 +296,7 @@ async fn timeline_leaves_out_broadcast_summaries() {
 async fn mailbox_holds_an_agents_inbox_or_what_it_sent() {
     let store = two_fleets().await;
     let task = alice_to_bob(&store, "hello").await;
-    let inbox = |agent, sent| store.mailbox(1, agent, sent, None, 50);
+    let inbox = |agent, sent| store.mailbox(cafleet::model::FleetId(1), agent, sent, None, 50);
     let ids = |page: Vec<cafleet::broker::webui::MessageView>| {
         page.iter().map(|m| m.task_id).collect::<Vec<_>>()
     };
@@ -226,17 +305,22 @@ async fn mailbox_holds_an_agents_inbox_or_what_it_sent() {
     assert!(inbox(ALICE, false).await.unwrap().is_empty());
     assert!(inbox(BOB, true).await.unwrap().is_empty());
     // A retired agent's mailbox is still there.
-    store.agent_deregister(1, BOB).await.unwrap();
+    store
+        .agent_deregister(cafleet::model::FleetId(1), BOB)
+        .await
+        .unwrap();
     assert_eq!(ids(inbox(BOB, false).await.unwrap()), [task]);
 }
 
 #[tokio::test]
 async fn mailbox_refuses_an_agent_of_another_fleet() {
     let store = two_fleets().await;
-    for agent in [EVE, NOBODY] {
+    for agent in [EVE, cafleet::model::AgentId(NOBODY)] {
         for sent in [false, true] {
             assert_err!(
-                store.mailbox(1, agent, sent, None, 50).await,
+                store
+                    .mailbox(cafleet::model::FleetId(1), agent, sent, None, 50)
+                    .await,
                 Error::NotFound(_)
             );
         }
@@ -246,11 +330,34 @@ async fn mailbox_refuses_an_agent_of_another_fleet() {
 #[tokio::test]
 async fn fleet_is_live_until_deleted() {
     let store = two_fleets().await;
-    assert!(store.fleet_is_live(1).await.unwrap());
-    assert!(!store.fleet_is_live(NOBODY).await.unwrap());
-    store.fleet_delete(1).await.unwrap();
-    assert!(!store.fleet_is_live(1).await.unwrap());
-    assert!(store.fleet_is_live(2).await.unwrap());
+    assert!(
+        store
+            .fleet_is_live(cafleet::model::FleetId(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .fleet_is_live(cafleet::model::FleetId(NOBODY))
+            .await
+            .unwrap()
+    );
+    store
+        .fleet_delete(cafleet::model::FleetId(1))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .fleet_is_live(cafleet::model::FleetId(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .fleet_is_live(cafleet::model::FleetId(2))
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
@@ -258,28 +365,47 @@ async fn changes_since_follows_one_fleets_messages_in_order() {
     let store = two_fleets().await;
     let start = store.latest_change().await.unwrap();
     let first = alice_to_bob(&store, "one").await;
-    store.message_send(2, EVE, EVE, "elsewhere").await.unwrap();
-    store.message_ack(1, BOB, first).await.unwrap();
-    let changes = store.changes_since(1, start, 100).await.unwrap();
+    store
+        .message_send(cafleet::model::FleetId(2), EVE, EVE, "elsewhere")
+        .await
+        .unwrap();
+    store
+        .message_ack(cafleet::model::FleetId(1), BOB, first)
+        .await
+        .unwrap();
+    let changes = store
+        .changes_since(cafleet::model::FleetId(1), start, 100)
+        .await
+        .unwrap();
     let tasks: Vec<_> = changes
         .iter()
         .filter(|c| c.kind == "task")
         .map(|c| c.ref_id)
         .collect();
-    assert_eq!(tasks, [Some(first), Some(first)], "{changes:?}");
+    assert_eq!(tasks, [Some(first.0), Some(first.0)], "{changes:?}");
     assert!(changes.windows(2).all(|w| w[0].seq < w[1].seq));
     assert!(changes.iter().all(|c| c.seq > start));
     // Paged: at most `limit`, and nothing after the newest.
-    assert_eq!(store.changes_since(1, start, 1).await.unwrap().len(), 1);
+    assert_eq!(
+        store
+            .changes_since(cafleet::model::FleetId(1), start, 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     let latest = store.latest_change().await.unwrap();
     assert!(
         store
-            .changes_since(1, latest, 100)
+            .changes_since(cafleet::model::FleetId(1), latest, 100)
             .await
             .unwrap()
             .is_empty()
     );
-    let theirs = store.changes_since(2, start, 100).await.unwrap();
-    assert!(theirs.iter().all(|c| c.ref_id != Some(first)));
+    let theirs = store
+        .changes_since(cafleet::model::FleetId(2), start, 100)
+        .await
+        .unwrap();
+    assert!(theirs.iter().all(|c| c.ref_id != Some(first.0)));
     assert!(!theirs.is_empty());
 }

@@ -46,11 +46,11 @@ impl Api {
             .await
             .unwrap();
         broker
-            .agent_register(1, "alice", "writes", None)
+            .agent_register(cafleet::model::FleetId(1), "alice", "writes", None)
             .await
             .unwrap();
         broker
-            .agent_register(1, "bob", "reviews", None)
+            .agent_register(cafleet::model::FleetId(1), "bob", "reviews", None)
             .await
             .unwrap();
         broker
@@ -58,7 +58,7 @@ impl Api {
             .await
             .unwrap();
         broker
-            .agent_register(2, "eve", "other fleet", None)
+            .agent_register(cafleet::model::FleetId(2), "eve", "other fleet", None)
             .await
             .unwrap();
         let state = AppState {
