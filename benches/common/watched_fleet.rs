@@ -95,7 +95,7 @@ pub async fn seed_watched_fleet(
         .execute(tx.conn())
         .await
         .expect("insert schedule");
-        members.push(cafleet::model::AgentId(id));
+        members.push(AgentId(id));
     }
     sqlx::query("UPDATE monitor_config SET last_ping_at = ?2 WHERE agent_id = ?1")
         .bind(director)

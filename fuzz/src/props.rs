@@ -16,6 +16,7 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use cafleet::model::{AgentId, FleetId, TaskId};
 use cafleet::tmux::{preview_payload, sanitize, truncate};
 use cafleet::web::{percent_decode, percent_encode};
 use http_body_util::BodyExt;
@@ -145,13 +146,7 @@ pub fn check_truncate(input: &str, max: usize) {
 /// that LF is the only control character typed.
 pub fn check_preview(task_id: i64, from: i64, input: &str, max: usize) {
     let ts = "2026-11-24T12:25:24.458526+00:00";
-    let payload = preview_payload(
-        cafleet::model::TaskId(task_id),
-        cafleet::model::AgentId(from),
-        ts,
-        input,
-        max,
-    );
+    let payload = preview_payload(TaskId(task_id), AgentId(from), ts, input, max);
     let header = format!("[cafleet msg {task_id} from {from} {ts}]\n");
     let body = payload
         .strip_prefix(&header)
@@ -271,7 +266,7 @@ pub async fn web_fixture(dir: &Path) -> WebFixture {
         .expect("fleet");
     for name in ["alice", "bob"] {
         broker
-            .agent_register(cafleet::model::FleetId(1), name, "fuzz target", None)
+            .agent_register(FleetId(1), name, "fuzz target", None)
             .await
             .expect("agent");
     }

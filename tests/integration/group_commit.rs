@@ -5,6 +5,7 @@
 use cafleet::broker::Broker;
 use cafleet::db::Db;
 use cafleet::model::CodingAgent;
+use cafleet::model::{AgentId, FleetId};
 use cafleet::tmux::Tmux;
 use futures::future::join_all;
 
@@ -21,7 +22,7 @@ async fn fleet(dir: &tempfile::TempDir) -> Broker {
         .unwrap();
     for name in ["a", "b"] {
         broker
-            .agent_register(cafleet::model::FleetId(1), name, "d", None)
+            .agent_register(FleetId(1), name, "d", None)
             .await
             .unwrap();
     }
@@ -51,14 +52,9 @@ async fn concurrent_sends_each_get_their_own_id_and_all_are_committed() {
     let dir = tempfile::tempdir().unwrap();
     let broker = fleet(&dir).await;
     let texts: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
-    let sends = texts.iter().map(|t| {
-        broker.message_send(
-            cafleet::model::FleetId(1),
-            cafleet::model::AgentId(3),
-            cafleet::model::AgentId(4),
-            t,
-        )
-    });
+    let sends = texts
+        .iter()
+        .map(|t| broker.message_send(FleetId(1), AgentId(3), AgentId(4), t));
     let outcomes = join_all(sends).await;
     let mut ids = Vec::new();
     for (outcome, text) in outcomes.into_iter().zip(&texts) {
@@ -90,12 +86,7 @@ async fn a_failing_write_in_a_batch_leaves_the_others_committed() {
             (
                 i,
                 broker
-                    .message_send(
-                        cafleet::model::FleetId(1),
-                        cafleet::model::AgentId(3),
-                        cafleet::model::AgentId(to),
-                        &text,
-                    )
+                    .message_send(FleetId(1), AgentId(3), AgentId(to), &text)
                     .await,
             )
         }
@@ -120,19 +111,14 @@ async fn two_acks_of_one_message_in_a_batch_succeed_once() {
     let dir = tempfile::tempdir().unwrap();
     let broker = fleet(&dir).await;
     let id = broker
-        .message_send(
-            cafleet::model::FleetId(1),
-            cafleet::model::AgentId(3),
-            cafleet::model::AgentId(4),
-            "x",
-        )
+        .message_send(FleetId(1), AgentId(3), AgentId(4), "x")
         .await
         .unwrap()
         .task
         .task_id;
     let (first, second) = tokio::join!(
-        broker.message_ack(cafleet::model::FleetId(1), cafleet::model::AgentId(4), id),
-        broker.message_ack(cafleet::model::FleetId(1), cafleet::model::AgentId(4), id)
+        broker.message_ack(FleetId(1), AgentId(4), id),
+        broker.message_ack(FleetId(1), AgentId(4), id)
     );
     let (ok, refused) = match (first, second) {
         (Ok(t), Err(e)) | (Err(e), Ok(t)) => (t, e),

@@ -3,6 +3,7 @@
 
 use cafleet::Error;
 use cafleet::error::TmuxError;
+use cafleet::model::FleetId;
 
 #[test]
 fn usage_errors_exit_2() {
@@ -38,19 +39,11 @@ async fn a_refused_operation_exits_as_its_kind_says() {
     let store = super::two_fleets().await;
     let code = |r: cafleet::Result<_>| r.map(|_| ()).unwrap_err().exit_code();
     assert_eq!(
-        code(
-            store
-                .agent_deregister(cafleet::model::FleetId(1), super::DIRECTOR)
-                .await
-        ),
+        code(store.agent_deregister(FleetId(1), super::DIRECTOR).await),
         2
     );
     assert_eq!(
-        code(
-            store
-                .agent_deregister(cafleet::model::FleetId(1), super::ADMIN)
-                .await
-        ),
+        code(store.agent_deregister(FleetId(1), super::ADMIN).await),
         1
     );
 }

@@ -5,15 +5,15 @@
 use super::*;
 use cafleet::Error;
 use cafleet::delivery::DeliveryState;
+use cafleet::model::{AgentId, FleetId, TaskId};
 use cafleet::model::{
     STATE_CANCELED, STATE_COMPLETED, STATE_INPUT_REQUIRED, TYPE_BROADCAST_SUMMARY, TYPE_UNICAST,
-    TaskId,
 };
 
 /// alice's unicast to bob; its task id.
 async fn alice_to_bob(store: &Store, text: &str) -> TaskId {
     store
-        .message_send(cafleet::model::FleetId(1), ALICE, BOB, text)
+        .message_send(FleetId(1), ALICE, BOB, text)
         .await
         .unwrap()
         .task
@@ -30,7 +30,7 @@ async fn delivery_state(store: &Store, task: TaskId) -> DeliveryState {
 async fn send_stores_an_open_unicast_for_the_recipient() {
     let store = two_fleets().await;
     let sent = store
-        .message_send(cafleet::model::FleetId(1), ALICE, BOB, "hello")
+        .message_send(FleetId(1), ALICE, BOB, "hello")
         .await
         .unwrap();
     assert!(!sent.repeated);
@@ -53,21 +53,17 @@ async fn send_and_broadcast_refuse_blank_text() {
     let store = two_fleets().await;
     for blank in ["", " ", "\n\t "] {
         assert_err!(
-            store
-                .message_send(cafleet::model::FleetId(1), ALICE, BOB, blank)
-                .await,
+            store.message_send(FleetId(1), ALICE, BOB, blank).await,
             Error::Invalid(_)
         );
         assert_err!(
-            store
-                .message_broadcast(cafleet::model::FleetId(1), ALICE, blank)
-                .await,
+            store.message_broadcast(FleetId(1), ALICE, blank).await,
             Error::Invalid(_)
         );
     }
     assert!(
         store
-            .timeline(cafleet::model::FleetId(1), None, 50)
+            .timeline(FleetId(1), None, 50)
             .await
             .unwrap()
             .is_empty()
@@ -81,26 +77,24 @@ async fn send_refuses_parties_outside_the_fleet() {
     for (sender, to) in [
         (EVE, BOB),
         (ALICE, EVE),
-        (cafleet::model::AgentId(NOBODY), BOB),
-        (ALICE, cafleet::model::AgentId(NOBODY)),
+        (AgentId(NOBODY), BOB),
+        (ALICE, AgentId(NOBODY)),
     ] {
         assert_err!(
-            store
-                .message_send(cafleet::model::FleetId(1), sender, to, "x")
-                .await,
+            store.message_send(FleetId(1), sender, to, "x").await,
             Error::NotFound(_)
         );
     }
     assert!(
         store
-            .timeline(cafleet::model::FleetId(1), None, 50)
+            .timeline(FleetId(1), None, 50)
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
         store
-            .timeline(cafleet::model::FleetId(2), None, 50)
+            .timeline(FleetId(2), None, 50)
             .await
             .unwrap()
             .is_empty()
@@ -111,31 +105,22 @@ async fn send_refuses_parties_outside_the_fleet() {
 async fn send_refuses_a_deregistered_sender_or_recipient() {
     let store = two_fleets().await;
     store
-        .agent_register(cafleet::model::FleetId(1), "carol", "d", None)
+        .agent_register(FleetId(1), "carol", "d", None)
         .await
         .unwrap();
-    store
-        .agent_deregister(cafleet::model::FleetId(1), BOB)
-        .await
-        .unwrap();
+    store.agent_deregister(FleetId(1), BOB).await.unwrap();
     let text = assert_err!(
-        store
-            .message_send(cafleet::model::FleetId(1), BOB, ALICE, "x")
-            .await,
+        store.message_send(FleetId(1), BOB, ALICE, "x").await,
         Error::NotFound(_)
     );
     assert!(text.contains("Sender"), "{text}");
     let text = assert_err!(
-        store
-            .message_send(cafleet::model::FleetId(1), ALICE, BOB, "x")
-            .await,
+        store.message_send(FleetId(1), ALICE, BOB, "x").await,
         Error::NotFound(_)
     );
     assert!(text.contains("Destination"), "{text}");
     assert_err!(
-        store
-            .message_broadcast(cafleet::model::FleetId(1), BOB, "x")
-            .await,
+        store.message_broadcast(FleetId(1), BOB, "x").await,
         Error::NotFound(_)
     );
 }
@@ -144,7 +129,7 @@ async fn send_refuses_a_deregistered_sender_or_recipient() {
 async fn broadcast_stores_a_summary_and_one_delivery_per_other_agent() {
     let store = two_fleets().await;
     let sent = store
-        .message_broadcast(cafleet::model::FleetId(1), ALICE, "all hands")
+        .message_broadcast(FleetId(1), ALICE, "all hands")
         .await
         .unwrap();
     // The Director and bob; never the Administrator, the sender or another fleet.
@@ -159,27 +144,24 @@ async fn broadcast_stores_a_summary_and_one_delivery_per_other_agent() {
             summary.to_agent_id,
             summary.context_id
         ),
-        (ALICE, cafleet::model::AgentId(0), ALICE)
+        (ALICE, AgentId(0), ALICE)
     );
     assert_eq!(summary.origin_task_id, Some(summary.task_id));
     assert_eq!(summary.text, "Broadcast sent to 2 recipients");
-    let inbox = store
-        .message_poll(cafleet::model::FleetId(1), BOB)
-        .await
-        .unwrap();
+    let inbox = store.message_poll(FleetId(1), BOB).await.unwrap();
     assert_eq!(inbox.len(), 1);
     assert_eq!(inbox[0].text, "all hands");
     assert_eq!(inbox[0].origin_task_id, Some(summary.task_id));
     assert!(
         store
-            .message_poll(cafleet::model::FleetId(1), ADMIN)
+            .message_poll(FleetId(1), ADMIN)
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
         store
-            .message_poll(cafleet::model::FleetId(2), EVE)
+            .message_poll(FleetId(2), EVE)
             .await
             .unwrap()
             .is_empty()
@@ -190,14 +172,12 @@ async fn broadcast_stores_a_summary_and_one_delivery_per_other_agent() {
 async fn broadcast_refuses_a_sender_of_another_fleet() {
     let store = two_fleets().await;
     assert_err!(
-        store
-            .message_broadcast(cafleet::model::FleetId(1), EVE, "x")
-            .await,
+        store.message_broadcast(FleetId(1), EVE, "x").await,
         Error::NotFound(_)
     );
     assert!(
         store
-            .message_poll(cafleet::model::FleetId(1), BOB)
+            .message_poll(FleetId(1), BOB)
             .await
             .unwrap()
             .is_empty()
@@ -210,7 +190,7 @@ async fn poll_lists_open_deliveries_newest_first_and_marks_them_seen() {
     let first = alice_to_bob(&store, "one").await;
     let second = alice_to_bob(&store, "two").await;
     let ids: Vec<_> = store
-        .message_poll(cafleet::model::FleetId(1), BOB)
+        .message_poll(FleetId(1), BOB)
         .await
         .unwrap()
         .iter()
@@ -219,19 +199,13 @@ async fn poll_lists_open_deliveries_newest_first_and_marks_them_seen() {
     assert_eq!(ids, [second, first]);
     assert_eq!(delivery_state(&store, first).await, DeliveryState::Seen);
     // Acked ones leave the inbox; alice's own inbox is empty.
-    store
-        .message_ack(cafleet::model::FleetId(1), BOB, first)
-        .await
-        .unwrap();
-    let inbox = store
-        .message_poll(cafleet::model::FleetId(1), BOB)
-        .await
-        .unwrap();
+    store.message_ack(FleetId(1), BOB, first).await.unwrap();
+    let inbox = store.message_poll(FleetId(1), BOB).await.unwrap();
     assert_eq!(inbox.len(), 1);
     assert_eq!(inbox[0].task_id, second);
     assert!(
         store
-            .message_poll(cafleet::model::FleetId(1), ALICE)
+            .message_poll(FleetId(1), ALICE)
             .await
             .unwrap()
             .is_empty()
@@ -242,21 +216,16 @@ async fn poll_lists_open_deliveries_newest_first_and_marks_them_seen() {
 async fn poll_refuses_callers_outside_the_fleet_and_retired_ones() {
     let store = two_fleets().await;
     assert_err!(
-        store.message_poll(cafleet::model::FleetId(1), EVE).await,
+        store.message_poll(FleetId(1), EVE).await,
         Error::NotFound(_)
     );
     assert_err!(
-        store
-            .message_poll(cafleet::model::FleetId(1), cafleet::model::AgentId(NOBODY))
-            .await,
+        store.message_poll(FleetId(1), AgentId(NOBODY)).await,
         Error::NotFound(_)
     );
-    store
-        .agent_deregister(cafleet::model::FleetId(1), BOB)
-        .await
-        .unwrap();
+    store.agent_deregister(FleetId(1), BOB).await.unwrap();
     assert_err!(
-        store.message_poll(cafleet::model::FleetId(1), BOB).await,
+        store.message_poll(FleetId(1), BOB).await,
         Error::Forbidden(_)
     );
 }
@@ -266,21 +235,14 @@ async fn ack_completes_a_delivery_only_for_its_recipient() {
     let store = two_fleets().await;
     let task = alice_to_bob(&store, "hello").await;
     assert_err!(
-        store
-            .message_ack(cafleet::model::FleetId(1), ALICE, task)
-            .await,
+        store.message_ack(FleetId(1), ALICE, task).await,
         Error::Forbidden(_)
     );
     assert_err!(
-        store
-            .message_ack(cafleet::model::FleetId(1), DIRECTOR, task)
-            .await,
+        store.message_ack(FleetId(1), DIRECTOR, task).await,
         Error::Forbidden(_)
     );
-    let acked = store
-        .message_ack(cafleet::model::FleetId(1), BOB, task)
-        .await
-        .unwrap();
+    let acked = store.message_ack(FleetId(1), BOB, task).await.unwrap();
     assert_eq!(acked.task_id, task);
     assert_eq!(acked.status_state, STATE_COMPLETED);
     assert_eq!(delivery_state(&store, task).await, DeliveryState::Acked);
@@ -291,20 +253,15 @@ async fn cancel_withdraws_a_delivery_only_for_its_sender() {
     let store = two_fleets().await;
     let task = alice_to_bob(&store, "hello").await;
     assert_err!(
-        store
-            .message_cancel(cafleet::model::FleetId(1), BOB, task)
-            .await,
+        store.message_cancel(FleetId(1), BOB, task).await,
         Error::Forbidden(_)
     );
-    let canceled = store
-        .message_cancel(cafleet::model::FleetId(1), ALICE, task)
-        .await
-        .unwrap();
+    let canceled = store.message_cancel(FleetId(1), ALICE, task).await.unwrap();
     assert_eq!(canceled.status_state, STATE_CANCELED);
     assert_eq!(delivery_state(&store, task).await, DeliveryState::Canceled);
     assert!(
         store
-            .message_poll(cafleet::model::FleetId(1), BOB)
+            .message_poll(FleetId(1), BOB)
             .await
             .unwrap()
             .is_empty()
@@ -315,47 +272,36 @@ async fn cancel_withdraws_a_delivery_only_for_its_sender() {
 async fn ack_and_cancel_conflict_with_a_closed_delivery() {
     let store = two_fleets().await;
     let acked = alice_to_bob(&store, "acked").await;
-    store
-        .message_ack(cafleet::model::FleetId(1), BOB, acked)
-        .await
-        .unwrap();
+    store.message_ack(FleetId(1), BOB, acked).await.unwrap();
     assert_err!(
-        store
-            .message_ack(cafleet::model::FleetId(1), BOB, acked)
-            .await,
+        store.message_ack(FleetId(1), BOB, acked).await,
         Error::Conflict(_)
     );
     assert_err!(
-        store
-            .message_cancel(cafleet::model::FleetId(1), ALICE, acked)
-            .await,
+        store.message_cancel(FleetId(1), ALICE, acked).await,
         Error::Conflict(_)
     );
     let canceled = alice_to_bob(&store, "canceled").await;
     store
-        .message_cancel(cafleet::model::FleetId(1), ALICE, canceled)
+        .message_cancel(FleetId(1), ALICE, canceled)
         .await
         .unwrap();
     assert_err!(
-        store
-            .message_cancel(cafleet::model::FleetId(1), ALICE, canceled)
-            .await,
+        store.message_cancel(FleetId(1), ALICE, canceled).await,
         Error::Conflict(_)
     );
     assert_err!(
-        store
-            .message_ack(cafleet::model::FleetId(1), BOB, canceled)
-            .await,
+        store.message_ack(FleetId(1), BOB, canceled).await,
         Error::Conflict(_)
     );
     // A broadcast's summary is complete from birth.
     let summary = store
-        .message_broadcast(cafleet::model::FleetId(1), ALICE, "b")
+        .message_broadcast(FleetId(1), ALICE, "b")
         .await
         .unwrap();
     assert_err!(
         store
-            .message_cancel(cafleet::model::FleetId(1), ALICE, summary.summary.task_id)
+            .message_cancel(FleetId(1), ALICE, summary.summary.task_id)
             .await,
         Error::Conflict(_)
     );
@@ -366,53 +312,34 @@ async fn ack_and_cancel_do_not_see_tasks_of_another_fleet() {
     let store = two_fleets().await;
     let ours = alice_to_bob(&store, "ours").await;
     let theirs = store
-        .message_send(cafleet::model::FleetId(2), EVE, EVE, "theirs")
+        .message_send(FleetId(2), EVE, EVE, "theirs")
         .await
         .unwrap();
     let theirs = theirs.task.task_id;
     assert_err!(
-        store
-            .message_ack(cafleet::model::FleetId(1), BOB, theirs)
-            .await,
+        store.message_ack(FleetId(1), BOB, theirs).await,
         Error::NotFound(_)
     );
     assert_err!(
-        store
-            .message_cancel(cafleet::model::FleetId(1), ALICE, theirs)
-            .await,
+        store.message_cancel(FleetId(1), ALICE, theirs).await,
         Error::NotFound(_)
     );
     assert_err!(
-        store
-            .message_ack(
-                cafleet::model::FleetId(1),
-                BOB,
-                cafleet::model::TaskId(NOBODY)
-            )
-            .await,
+        store.message_ack(FleetId(1), BOB, TaskId(NOBODY)).await,
         Error::NotFound(_)
     );
     // A caller of another fleet is refused before the task is looked at.
     assert_err!(
-        store
-            .message_ack(cafleet::model::FleetId(1), EVE, ours)
-            .await,
+        store.message_ack(FleetId(1), EVE, ours).await,
         Error::NotFound(_)
     );
     assert_err!(
-        store
-            .message_ack(cafleet::model::FleetId(2), EVE, ours)
-            .await,
+        store.message_ack(FleetId(2), EVE, ours).await,
         Error::NotFound(_)
     );
-    store
-        .agent_deregister(cafleet::model::FleetId(1), BOB)
-        .await
-        .unwrap();
+    store.agent_deregister(FleetId(1), BOB).await.unwrap();
     assert_err!(
-        store
-            .message_ack(cafleet::model::FleetId(1), BOB, ours)
-            .await,
+        store.message_ack(FleetId(1), BOB, ours).await,
         Error::Forbidden(_)
     );
 }
@@ -423,41 +350,26 @@ async fn show_finds_any_task_of_the_fleet_and_nothing_else() {
     let task = alice_to_bob(&store, "hello").await;
     // Not only its parties: any agent of the fleet.
     let shown = store
-        .message_show(cafleet::model::FleetId(1), DIRECTOR, task)
+        .message_show(FleetId(1), DIRECTOR, task)
         .await
         .unwrap();
     assert_eq!(shown.text, "hello");
     assert_eq!(shown.status_state, STATE_INPUT_REQUIRED);
     assert_err!(
-        store
-            .message_show(cafleet::model::FleetId(2), EVE, task)
-            .await,
+        store.message_show(FleetId(2), EVE, task).await,
         Error::NotFound(_)
     );
     assert_err!(
-        store
-            .message_show(cafleet::model::FleetId(1), EVE, task)
-            .await,
+        store.message_show(FleetId(1), EVE, task).await,
         Error::NotFound(_)
     );
     assert_err!(
-        store
-            .message_show(
-                cafleet::model::FleetId(1),
-                ALICE,
-                cafleet::model::TaskId(NOBODY)
-            )
-            .await,
+        store.message_show(FleetId(1), ALICE, TaskId(NOBODY)).await,
         Error::NotFound(_)
     );
-    store
-        .agent_deregister(cafleet::model::FleetId(1), BOB)
-        .await
-        .unwrap();
+    store.agent_deregister(FleetId(1), BOB).await.unwrap();
     assert_err!(
-        store
-            .message_show(cafleet::model::FleetId(1), BOB, task)
-            .await,
+        store.message_show(FleetId(1), BOB, task).await,
         Error::Forbidden(_)
     );
 }

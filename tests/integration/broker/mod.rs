@@ -24,14 +24,14 @@ use std::ops::Deref;
 use tempfile::TempDir;
 
 /// Fleet 1: Director 1, Administrator 2, alice 3, bob 4.
-const DIRECTOR: AgentId = cafleet::model::AgentId(1);
-const ADMIN: AgentId = cafleet::model::AgentId(2);
-const ALICE: AgentId = cafleet::model::AgentId(3);
-const BOB: AgentId = cafleet::model::AgentId(4);
+const DIRECTOR: AgentId = AgentId(1);
+const ADMIN: AgentId = AgentId(2);
+const ALICE: AgentId = AgentId(3);
+const BOB: AgentId = AgentId(4);
 /// Fleet 2: Director 5, Administrator 6, eve 7.
-const DIRECTOR_2: AgentId = cafleet::model::AgentId(5);
-const ADMIN_2: AgentId = cafleet::model::AgentId(6);
-const EVE: AgentId = cafleet::model::AgentId(7);
+const DIRECTOR_2: AgentId = AgentId(5);
+const ADMIN_2: AgentId = AgentId(6);
+const EVE: AgentId = AgentId(7);
 /// An id no agent or task has.
 const NOBODY: i64 = 999;
 
@@ -78,7 +78,7 @@ async fn two_fleets() -> Store {
     assert_eq!(alpha.administrator_agent_id, ADMIN);
     for (name, id) in [("alice", ALICE), ("bob", BOB)] {
         let agent = store
-            .agent_register(cafleet::model::FleetId(1), name, "helper", None)
+            .agent_register(FleetId(1), name, "helper", None)
             .await
             .unwrap();
         assert_eq!(agent.agent_id, id);
@@ -88,7 +88,7 @@ async fn two_fleets() -> Store {
         .await
         .unwrap();
     let eve = store
-        .agent_register(cafleet::model::FleetId(2), "eve", "other fleet", None)
+        .agent_register(FleetId(2), "eve", "other fleet", None)
         .await;
     assert_eq!(eve.unwrap().agent_id, EVE);
     store

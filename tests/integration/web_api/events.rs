@@ -1,6 +1,7 @@
 //! `GET /api/events`: the Server-Sent Events stream of changes made by any writer.
 
 use super::*;
+use cafleet::model::{AgentId, FleetId};
 
 #[tokio::test]
 async fn the_event_stream_pushes_changes_made_by_other_writers() {
@@ -37,46 +38,27 @@ async fn the_event_stream_pushes_changes_made_by_other_writers() {
     let other = Db::open(api.broker().db().path(), 1).await.unwrap();
     let cli = Broker::new(other, Tmux::from_env(), 200);
     let sent = cli
-        .message_send(
-            cafleet::model::FleetId(1),
-            cafleet::model::AgentId(3),
-            cafleet::model::AgentId(4),
-            "live from the cli",
-        )
+        .message_send(FleetId(1), AgentId(3), AgentId(4), "live from the cli")
         .await
         .unwrap();
     next(&mut seen, "live from the cli").await;
     assert!(seen.contains("event: messages"));
-    cli.message_ack(
-        cafleet::model::FleetId(1),
-        cafleet::model::AgentId(4),
-        sent.task.task_id,
-    )
-    .await
-    .unwrap();
+    cli.message_ack(FleetId(1), AgentId(4), sent.task.task_id)
+        .await
+        .unwrap();
     next(&mut seen, "\"status\":\"completed\"").await;
-    cli.agent_register(cafleet::model::FleetId(1), "newcomer", "joins", None)
+    cli.agent_register(FleetId(1), "newcomer", "joins", None)
         .await
         .unwrap();
     next(&mut seen, "newcomer").await;
     assert!(seen.contains("event: agents"));
     // Another fleet's traffic is not streamed.
-    cli.message_send(
-        cafleet::model::FleetId(2),
-        cafleet::model::AgentId(7),
-        cafleet::model::AgentId(5),
-        "not for fleet one",
-    )
-    .await
-    .unwrap();
-    cli.message_send(
-        cafleet::model::FleetId(1),
-        cafleet::model::AgentId(3),
-        cafleet::model::AgentId(4),
-        "marker",
-    )
-    .await
-    .unwrap();
+    cli.message_send(FleetId(2), AgentId(7), AgentId(5), "not for fleet one")
+        .await
+        .unwrap();
+    cli.message_send(FleetId(1), AgentId(3), AgentId(4), "marker")
+        .await
+        .unwrap();
     next(&mut seen, "marker").await;
     assert!(!seen.contains("not for fleet one"));
     // A monitor tick's stamps reach the page as an agents event, logged once per fleet
@@ -86,17 +68,9 @@ async fn the_event_stream_pushes_changes_made_by_other_writers() {
         .await
         .unwrap();
     let stamp = "2026-11-27T12:34:56.789012+00:00";
-    cli.monitor_stamp(
-        &[
-            cafleet::model::AgentId(1),
-            cafleet::model::AgentId(3),
-            cafleet::model::AgentId(4),
-            cafleet::model::AgentId(5),
-        ],
-        stamp,
-    )
-    .await
-    .unwrap();
+    cli.monitor_stamp(&[AgentId(1), AgentId(3), AgentId(4), AgentId(5)], stamp)
+        .await
+        .unwrap();
     let logged: Vec<(Option<i64>, String)> =
         sqlx::query_as("SELECT fleet_id, kind FROM change_log ORDER BY seq LIMIT -1 OFFSET ?1")
             .bind(before)

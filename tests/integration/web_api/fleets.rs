@@ -2,6 +2,7 @@
 //! endpoint requires: missing, malformed, unknown or deleted fleets.
 
 use super::*;
+use cafleet::model::{AgentId, FleetId};
 
 #[tokio::test]
 async fn fleets_lists_live_fleets_newest_first() {
@@ -65,24 +66,19 @@ async fn the_fleet_header_is_required_and_checked() {
 async fn agents_lists_active_and_deregistered_agents_with_messages() {
     let api = Api::new(None).await;
     api.broker()
-        .message_send(
-            cafleet::model::FleetId(1),
-            cafleet::model::AgentId(3),
-            cafleet::model::AgentId(4),
-            "hello bob",
-        )
+        .message_send(FleetId(1), AgentId(3), AgentId(4), "hello bob")
         .await
         .unwrap();
     api.broker()
-        .agent_deregister(cafleet::model::FleetId(1), cafleet::model::AgentId(4))
+        .agent_deregister(FleetId(1), AgentId(4))
         .await
         .unwrap();
     api.broker()
-        .agent_register(cafleet::model::FleetId(1), "quiet", "no messages", None)
+        .agent_register(FleetId(1), "quiet", "no messages", None)
         .await
         .unwrap();
     api.broker()
-        .agent_deregister(cafleet::model::FleetId(1), cafleet::model::AgentId(8))
+        .agent_deregister(FleetId(1), AgentId(8))
         .await
         .unwrap();
     // What `cafleet hook` stores: a fresh report for the Director, a stale one for agent 3.
@@ -145,18 +141,10 @@ async fn agents_lists_active_and_deregistered_agents_with_messages() {
 async fn a_deleted_fleet_is_not_found_on_every_fleet_scoped_endpoint() {
     let api = Api::new(None).await;
     api.broker()
-        .message_send(
-            cafleet::model::FleetId(1),
-            cafleet::model::AgentId(3),
-            cafleet::model::AgentId(4),
-            "before the delete",
-        )
+        .message_send(FleetId(1), AgentId(3), AgentId(4), "before the delete")
         .await
         .unwrap();
-    api.broker()
-        .fleet_delete(cafleet::model::FleetId(1))
-        .await
-        .unwrap();
+    api.broker().fleet_delete(FleetId(1)).await.unwrap();
     let gone = (StatusCode::NOT_FOUND, json!({"detail": "Fleet not found"}));
     for path in [
         "/api/agents",

@@ -2,42 +2,24 @@
 //! `before` and `limit`.
 
 use super::*;
+use cafleet::model::{AgentId, FleetId, TaskId};
 
 #[tokio::test]
 async fn inbox_and_sent_are_newest_first_and_fleet_scoped() {
     let api = Api::new(None).await;
     let b = api.broker();
-    b.message_send(
-        cafleet::model::FleetId(1),
-        cafleet::model::AgentId(3),
-        cafleet::model::AgentId(4),
-        "first",
-    )
-    .await
-    .unwrap();
-    b.message_send(
-        cafleet::model::FleetId(1),
-        cafleet::model::AgentId(3),
-        cafleet::model::AgentId(4),
-        "second",
-    )
-    .await
-    .unwrap();
-    b.message_send(
-        cafleet::model::FleetId(1),
-        cafleet::model::AgentId(4),
-        cafleet::model::AgentId(3),
-        "reply",
-    )
-    .await
-    .unwrap();
-    b.message_ack(
-        cafleet::model::FleetId(1),
-        cafleet::model::AgentId(4),
-        cafleet::model::TaskId(1),
-    )
-    .await
-    .unwrap();
+    b.message_send(FleetId(1), AgentId(3), AgentId(4), "first")
+        .await
+        .unwrap();
+    b.message_send(FleetId(1), AgentId(3), AgentId(4), "second")
+        .await
+        .unwrap();
+    b.message_send(FleetId(1), AgentId(4), AgentId(3), "reply")
+        .await
+        .unwrap();
+    b.message_ack(FleetId(1), AgentId(4), TaskId(1))
+        .await
+        .unwrap();
     let (s, v) = api.get("/api/agents/4/inbox", Some("1")).await;
     assert_eq!(s, StatusCode::OK);
     let ids: Vec<i64> = v["messages"]
@@ -92,22 +74,12 @@ async fn timeline_pages_back_with_before() {
     let api = Api::new(None).await;
     for i in 0..205 {
         api.broker()
-            .message_send(
-                cafleet::model::FleetId(1),
-                cafleet::model::AgentId(3),
-                cafleet::model::AgentId(4),
-                &format!("m{i}"),
-            )
+            .message_send(FleetId(1), AgentId(3), AgentId(4), &format!("m{i}"))
             .await
             .unwrap();
     }
     api.broker()
-        .message_send(
-            cafleet::model::FleetId(2),
-            cafleet::model::AgentId(7),
-            cafleet::model::AgentId(5),
-            "other fleet",
-        )
+        .message_send(FleetId(2), AgentId(7), AgentId(5), "other fleet")
         .await
         .unwrap();
     let (s, v) = api.get("/api/timeline", Some("1")).await;
@@ -144,31 +116,17 @@ async fn inbox_and_sent_page_back_with_before_and_limit() {
     let api = Api::new(None).await;
     let b = api.broker();
     for i in 0..205 {
-        b.message_send(
-            cafleet::model::FleetId(1),
-            cafleet::model::AgentId(3),
-            cafleet::model::AgentId(4),
-            &format!("m{i}"),
-        )
+        b.message_send(FleetId(1), AgentId(3), AgentId(4), &format!("m{i}"))
+            .await
+            .unwrap();
+    }
+    b.message_send(FleetId(1), AgentId(4), AgentId(3), "reply")
         .await
         .unwrap();
-    }
-    b.message_send(
-        cafleet::model::FleetId(1),
-        cafleet::model::AgentId(4),
-        cafleet::model::AgentId(3),
-        "reply",
-    )
-    .await
-    .unwrap();
     // Acking the oldest moves it to the top: pages follow the state-change order.
-    b.message_ack(
-        cafleet::model::FleetId(1),
-        cafleet::model::AgentId(4),
-        cafleet::model::TaskId(1),
-    )
-    .await
-    .unwrap();
+    b.message_ack(FleetId(1), AgentId(4), TaskId(1))
+        .await
+        .unwrap();
     for (path, total) in [("/api/agents/4/inbox", 205), ("/api/agents/3/sent", 205)] {
         let (s, v) = api.get(path, Some("1")).await;
         assert_eq!(s, StatusCode::OK);

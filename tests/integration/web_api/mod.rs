@@ -16,6 +16,7 @@ use axum::http::{Request, StatusCode};
 use cafleet::broker::Broker;
 use cafleet::db::Db;
 use cafleet::model::CodingAgent;
+use cafleet::model::FleetId;
 use cafleet::tmux::Tmux;
 use cafleet::web::{AppState, Security, router};
 use http_body_util::BodyExt;
@@ -46,11 +47,11 @@ impl Api {
             .await
             .unwrap();
         broker
-            .agent_register(cafleet::model::FleetId(1), "alice", "writes", None)
+            .agent_register(FleetId(1), "alice", "writes", None)
             .await
             .unwrap();
         broker
-            .agent_register(cafleet::model::FleetId(1), "bob", "reviews", None)
+            .agent_register(FleetId(1), "bob", "reviews", None)
             .await
             .unwrap();
         broker
@@ -58,7 +59,7 @@ impl Api {
             .await
             .unwrap();
         broker
-            .agent_register(cafleet::model::FleetId(2), "eve", "other fleet", None)
+            .agent_register(FleetId(2), "eve", "other fleet", None)
             .await
             .unwrap();
         let state = AppState {

@@ -2,6 +2,7 @@
 //! delivery modes.
 
 use super::*;
+use cafleet::model::TaskId;
 
 #[tokio::test]
 async fn sends_go_out_as_the_administrator_only() {
@@ -156,7 +157,7 @@ async fn an_api_send_takes_a_delivery_mode_and_refuses_an_unknown_one() {
     assert_eq!(v["deliver"], "now", "{v}");
     // Stored with its mode.
     let mut conn = api.broker().db().pool().acquire().await.unwrap();
-    let d = cafleet::db::deliveries::delivery(&mut conn, cafleet::model::TaskId(1))
+    let d = cafleet::db::deliveries::delivery(&mut conn, TaskId(1))
         .await
         .unwrap()
         .unwrap();
