@@ -16,7 +16,7 @@
 #   message send (to a member)     store the message, then type its preview into the pane
 #
 # Prints median and p90 wall time (ms) per command. The keystroke commands contain a fixed
-# pause by design (tmux.rs: 120 ms before Enter), so their floor is about 120 ms whatever
+# pause by design (src/tmux/mod.rs, PAUSE_BEFORE_ENTER: 120 ms), so their floor is about 120 ms whatever
 # the machine; `capture` has no pause.
 #
 # Usage: benches/cli_members.sh          (N=20 runs per command)
