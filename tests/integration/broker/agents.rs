@@ -9,12 +9,7 @@ use cafleet::model::{AgentId, FleetId};
 async fn register_returns_an_active_agent_of_the_fleet() {
     let store = two_fleets().await;
     let agent = store
-        .agent_register(
-            FleetId(1),
-            "carol",
-            "tests",
-            Some(r#"[{"id":"x","name":"X"}]"#),
-        )
+        .agent_register(ALPHA, "carol", "tests", Some(r#"[{"id":"x","name":"X"}]"#))
         .await
         .unwrap();
     assert_eq!(agent.agent_id, 8);
@@ -31,16 +26,16 @@ async fn register_refuses_a_blank_name_or_description() {
     let store = two_fleets().await;
     for blank in ["", "  ", "\t\n"] {
         assert_err!(
-            store.agent_register(FleetId(1), blank, "d", None).await,
+            store.agent_register(ALPHA, blank, "d", None).await,
             Error::Invalid(_)
         );
         assert_err!(
-            store.agent_register(FleetId(1), "n", blank, None).await,
+            store.agent_register(ALPHA, "n", blank, None).await,
             Error::Invalid(_)
         );
     }
     assert_eq!(
-        active_ids(&store, FleetId(1)).await,
+        active_ids(&store, ALPHA).await,
         [DIRECTOR, ADMIN, ALICE, BOB]
     );
 }
@@ -50,9 +45,7 @@ async fn register_refuses_skills_that_are_not_a_json_array() {
     let store = two_fleets().await;
     for skills in ["{", "null", "true", "1", r#""x""#, r#"{"id":"x"}"#] {
         let text = assert_err!(
-            store
-                .agent_register(FleetId(1), "n", "d", Some(skills))
-                .await,
+            store.agent_register(ALPHA, "n", "d", Some(skills)).await,
             Error::Invalid(_)
         );
         assert!(text.contains("--skills"), "{skills}: {text}");
@@ -66,9 +59,9 @@ async fn register_refuses_an_unknown_or_deleted_fleet_as_a_usage_error() {
         store.agent_register(FleetId(NOBODY), "n", "d", None).await,
         Error::Usage(_)
     );
-    store.fleet_delete(FleetId(2)).await.unwrap();
+    store.fleet_delete(BETA).await.unwrap();
     assert_err!(
-        store.agent_register(FleetId(2), "n", "d", None).await,
+        store.agent_register(BETA, "n", "d", None).await,
         Error::Usage(_)
     );
 }
@@ -76,19 +69,19 @@ async fn register_refuses_an_unknown_or_deleted_fleet_as_a_usage_error() {
 #[tokio::test]
 async fn list_holds_the_active_agents_of_a_live_fleet_by_id() {
     let store = two_fleets().await;
-    store.agent_deregister(FleetId(1), ALICE).await.unwrap();
-    assert_eq!(active_ids(&store, FleetId(1)).await, [DIRECTOR, ADMIN, BOB]);
+    store.agent_deregister(ALPHA, ALICE).await.unwrap();
+    assert_eq!(active_ids(&store, ALPHA).await, [DIRECTOR, ADMIN, BOB]);
     assert_err!(store.agent_list(FleetId(NOBODY)).await, Error::NotFound(_));
 }
 
 #[tokio::test]
 async fn show_returns_the_agent_with_its_placement() {
     let store = two_fleets().await;
-    let director = store.agent_show(FleetId(1), ALICE, DIRECTOR).await.unwrap();
+    let director = store.agent_show(ALPHA, ALICE, DIRECTOR).await.unwrap();
     assert_eq!(director.agent.name, "Director");
     let placement = director.placement.expect("the Director is placed");
     assert_eq!(placement.coding_agent, "claude");
-    let bob = store.agent_show(FleetId(1), ALICE, BOB).await.unwrap();
+    let bob = store.agent_show(ALPHA, ALICE, BOB).await.unwrap();
     assert_eq!(bob.agent.name, "bob");
     assert_eq!(bob.placement, None);
 }
@@ -98,25 +91,25 @@ async fn show_stays_inside_the_callers_fleet() {
     let store = two_fleets().await;
     // A caller of another fleet, a target of another fleet, an unknown target.
     assert_err!(
-        store.agent_show(FleetId(1), EVE, ALICE).await,
+        store.agent_show(ALPHA, EVE, ALICE).await,
         Error::NotFound(_)
     );
     assert_err!(
-        store.agent_show(FleetId(1), ALICE, EVE).await,
+        store.agent_show(ALPHA, ALICE, EVE).await,
         Error::NotFound(_)
     );
     assert_err!(
-        store.agent_show(FleetId(1), ALICE, AgentId(NOBODY)).await,
+        store.agent_show(ALPHA, ALICE, AgentId(NOBODY)).await,
         Error::NotFound(_)
     );
     // A retired caller may not act; a retired target is not found.
-    store.agent_deregister(FleetId(1), BOB).await.unwrap();
+    store.agent_deregister(ALPHA, BOB).await.unwrap();
     assert_err!(
-        store.agent_show(FleetId(1), BOB, ALICE).await,
+        store.agent_show(ALPHA, BOB, ALICE).await,
         Error::Forbidden(_)
     );
     assert_err!(
-        store.agent_show(FleetId(1), ALICE, BOB).await,
+        store.agent_show(ALPHA, ALICE, BOB).await,
         Error::NotFound(_)
     );
 }
@@ -124,16 +117,13 @@ async fn show_stays_inside_the_callers_fleet() {
 #[tokio::test]
 async fn deregister_retires_the_agent_once() {
     let store = two_fleets().await;
-    assert_eq!(
-        store.agent_deregister(FleetId(1), ALICE).await.unwrap(),
-        None
-    );
+    assert_eq!(store.agent_deregister(ALPHA, ALICE).await.unwrap(), None);
     assert_err!(
-        store.agent_deregister(FleetId(1), ALICE).await,
+        store.agent_deregister(ALPHA, ALICE).await,
         Error::NotFound(_)
     );
     assert_err!(
-        store.agent_show(FleetId(1), BOB, ALICE).await,
+        store.agent_show(ALPHA, BOB, ALICE).await,
         Error::NotFound(_)
     );
 }
@@ -142,15 +132,15 @@ async fn deregister_retires_the_agent_once() {
 async fn deregister_protects_the_root_director_and_the_administrator() {
     let store = two_fleets().await;
     assert_err!(
-        store.agent_deregister(FleetId(1), DIRECTOR).await,
+        store.agent_deregister(ALPHA, DIRECTOR).await,
         Error::Usage(_)
     );
     assert_err!(
-        store.agent_deregister(FleetId(1), ADMIN).await,
+        store.agent_deregister(ALPHA, ADMIN).await,
         Error::Forbidden(_)
     );
     assert_eq!(
-        active_ids(&store, FleetId(1)).await,
+        active_ids(&store, ALPHA).await,
         [DIRECTOR, ADMIN, ALICE, BOB]
     );
 }
@@ -158,21 +148,18 @@ async fn deregister_protects_the_root_director_and_the_administrator() {
 #[tokio::test]
 async fn deregister_refuses_an_agent_of_another_fleet() {
     let store = two_fleets().await;
+    assert_err!(store.agent_deregister(ALPHA, EVE).await, Error::NotFound(_));
     assert_err!(
-        store.agent_deregister(FleetId(1), EVE).await,
+        store.agent_deregister(BETA, ADMIN).await,
         Error::NotFound(_)
     );
     assert_err!(
-        store.agent_deregister(FleetId(2), ADMIN).await,
-        Error::NotFound(_)
-    );
-    assert_err!(
-        store.agent_deregister(FleetId(1), AgentId(NOBODY)).await,
+        store.agent_deregister(ALPHA, AgentId(NOBODY)).await,
         Error::NotFound(_)
     );
     assert!(
         store
-            .agent_show(FleetId(2), DIRECTOR_2, EVE)
+            .agent_show(BETA, DIRECTOR_2, EVE)
             .await
             .unwrap()
             .agent

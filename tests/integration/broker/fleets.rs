@@ -28,7 +28,7 @@ async fn create_places_the_director_at_the_calling_pane_and_adds_an_administrato
     );
     let admin = store
         .agent_show(
-            FleetId(1),
+            ALPHA,
             made.director.agent_id,
             AgentId(made.administrator_agent_id.0),
         )
@@ -38,7 +38,7 @@ async fn create_places_the_director_at_the_calling_pane_and_adds_an_administrato
     assert_eq!(admin.placement, None);
     // The Director is enrolled with the monitor from the start.
     let schedule = store
-        .monitor_config(FleetId(1), made.director.agent_id, None, None)
+        .monitor_config(ALPHA, made.director.agent_id, None, None)
         .await
         .unwrap();
     assert!(schedule.enabled);
@@ -56,8 +56,8 @@ async fn list_shows_live_fleets_newest_first_with_their_active_agents() {
     assert_eq!(fleets[0].label, None);
     assert_eq!(fleets[0].agent_count, 3);
 
-    store.agent_deregister(FleetId(1), BOB).await.unwrap();
-    store.fleet_delete(FleetId(2)).await.unwrap();
+    store.agent_deregister(ALPHA, BOB).await.unwrap();
+    store.fleet_delete(BETA).await.unwrap();
     let fleets = store.fleet_list().await.unwrap();
     assert_eq!(fleets.len(), 1, "{fleets:?}");
     assert_eq!(fleets[0].fleet_id, 1);
@@ -67,42 +67,35 @@ async fn list_shows_live_fleets_newest_first_with_their_active_agents() {
 #[tokio::test]
 async fn show_finds_deleted_fleets_but_not_unknown_ones() {
     let store = two_fleets().await;
-    let fleet = store.fleet_show(FleetId(1)).await.unwrap();
+    let fleet = store.fleet_show(ALPHA).await.unwrap();
     assert_eq!(fleet.label.as_deref(), Some("alpha"));
     assert_eq!(fleet.deleted_at, None);
-    store.fleet_delete(FleetId(1)).await.unwrap();
-    assert!(
-        store
-            .fleet_show(FleetId(1))
-            .await
-            .unwrap()
-            .deleted_at
-            .is_some()
-    );
+    store.fleet_delete(ALPHA).await.unwrap();
+    assert!(store.fleet_show(ALPHA).await.unwrap().deleted_at.is_some());
     assert_err!(store.fleet_show(FleetId(NOBODY)).await, Error::NotFound(_));
 }
 
 #[tokio::test]
 async fn delete_retires_every_agent_and_returns_the_placements_to_close() {
     let store = two_fleets().await;
-    let (deregistered, placements) = store.fleet_delete(FleetId(1)).await.unwrap();
+    let (deregistered, placements) = store.fleet_delete(ALPHA).await.unwrap();
     assert_eq!(deregistered, 4);
     let placed: Vec<_> = placements.iter().map(|p| p.agent_id).collect();
     assert_eq!(placed, [DIRECTOR]);
     // The agents and the monitor schedules are gone; the other fleet is untouched.
-    assert_err!(store.agent_list(FleetId(1)).await, Error::NotFound(_));
+    assert_err!(store.agent_list(ALPHA).await, Error::NotFound(_));
     assert_err!(
-        store.monitor_config(FleetId(1), DIRECTOR, None, None).await,
+        store.monitor_config(ALPHA, DIRECTOR, None, None).await,
         Error::NotFound(_)
     );
-    assert_eq!(store.agent_list(FleetId(2)).await.unwrap().len(), 3);
+    assert_eq!(store.agent_list(BETA).await.unwrap().len(), 3);
 }
 
 #[tokio::test]
 async fn delete_is_idempotent_but_refuses_an_unknown_fleet() {
     let store = two_fleets().await;
-    store.fleet_delete(FleetId(2)).await.unwrap();
-    let (deregistered, placements) = store.fleet_delete(FleetId(2)).await.unwrap();
+    store.fleet_delete(BETA).await.unwrap();
+    let (deregistered, placements) = store.fleet_delete(BETA).await.unwrap();
     assert_eq!(deregistered, 0);
     assert!(placements.is_empty(), "{placements:?}");
     assert_err!(

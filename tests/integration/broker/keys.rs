@@ -5,7 +5,6 @@ use super::*;
 use cafleet::Error;
 use cafleet::broker::{BroadcastOutcome, SendOutcome};
 use cafleet::delivery::DeliverMode;
-use cafleet::model::FleetId;
 
 const MODE: DeliverMode = DeliverMode::Queue;
 
@@ -18,14 +17,14 @@ async fn send(
     key: &str,
 ) -> cafleet::Result<SendOutcome> {
     store
-        .message_send_mode(FleetId(1), from, to, text, Some(key), MODE)
+        .message_send_mode(ALPHA, from, to, text, Some(key), MODE)
         .await
 }
 
 /// alice's keyed broadcast in fleet 1.
 async fn broadcast(store: &Store, text: &str, key: &str) -> cafleet::Result<BroadcastOutcome> {
     store
-        .message_broadcast_mode(FleetId(1), ALICE, text, Some(key), MODE)
+        .message_broadcast_mode(ALPHA, ALICE, text, Some(key), MODE)
         .await
 }
 
@@ -38,7 +37,7 @@ async fn a_repeated_send_returns_the_original_and_stores_nothing() {
     assert!(again.repeated);
     assert!(!again.notification_sent);
     assert_eq!(again.task.task_id, first.task.task_id);
-    assert_eq!(store.message_poll(FleetId(1), BOB).await.unwrap().len(), 1);
+    assert_eq!(store.message_poll(ALPHA, BOB).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -54,7 +53,7 @@ async fn a_key_reused_for_another_message_is_a_conflict() {
         Error::Conflict(_)
     );
     assert_err!(broadcast(&store, "once", "k1").await, Error::Conflict(_));
-    assert_eq!(store.timeline(FleetId(1), None, 50).await.unwrap().len(), 1);
+    assert_eq!(store.timeline(ALPHA, None, 50).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -64,7 +63,7 @@ async fn keys_belong_to_their_sender() {
     let directors = send(&store, DIRECTOR, BOB, "same", "k").await.unwrap();
     assert!(!directors.repeated);
     assert_ne!(directors.task.task_id, alices.task.task_id);
-    assert_eq!(store.message_poll(FleetId(1), BOB).await.unwrap().len(), 2);
+    assert_eq!(store.message_poll(ALPHA, BOB).await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -76,7 +75,7 @@ async fn a_repeated_broadcast_returns_the_original_summary() {
     assert_eq!(again.summary.task_id, first.summary.task_id);
     assert_eq!(again.recipients, first.recipients);
     assert_eq!(again.notified, 0);
-    assert_eq!(store.message_poll(FleetId(1), BOB).await.unwrap().len(), 1);
+    assert_eq!(store.message_poll(ALPHA, BOB).await.unwrap().len(), 1);
     assert_err!(broadcast(&store, "changed", "b1").await, Error::Conflict(_));
     assert_err!(
         send(&store, ALICE, BOB, "all", "b1").await,
@@ -92,11 +91,5 @@ async fn a_blank_long_or_control_key_is_a_usage_error() {
         assert_err!(send(&store, ALICE, BOB, "x", key).await, Error::Usage(_));
         assert_err!(broadcast(&store, "x", key).await, Error::Usage(_));
     }
-    assert!(
-        store
-            .timeline(FleetId(1), None, 50)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.timeline(ALPHA, None, 50).await.unwrap().is_empty());
 }

@@ -23,6 +23,9 @@ use cafleet::model::{AgentId, CodingAgent, FleetId};
 use std::ops::Deref;
 use tempfile::TempDir;
 
+/// Fleet 1 ("alpha") and fleet 2.
+const ALPHA: FleetId = FleetId(1);
+const BETA: FleetId = FleetId(2);
 /// Fleet 1: Director 1, Administrator 2, alice 3, bob 4.
 const DIRECTOR: AgentId = AgentId(1);
 const ADMIN: AgentId = AgentId(2);
@@ -78,7 +81,7 @@ async fn two_fleets() -> Store {
     assert_eq!(alpha.administrator_agent_id, ADMIN);
     for (name, id) in [("alice", ALICE), ("bob", BOB)] {
         let agent = store
-            .agent_register(FleetId(1), name, "helper", None)
+            .agent_register(ALPHA, name, "helper", None)
             .await
             .unwrap();
         assert_eq!(agent.agent_id, id);
@@ -87,9 +90,7 @@ async fn two_fleets() -> Store {
         .fleet_create(None, CodingAgent::Codex, &unreachable_pane())
         .await
         .unwrap();
-    let eve = store
-        .agent_register(FleetId(2), "eve", "other fleet", None)
-        .await;
+    let eve = store.agent_register(BETA, "eve", "other fleet", None).await;
     assert_eq!(eve.unwrap().agent_id, EVE);
     store
 }

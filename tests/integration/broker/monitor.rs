@@ -10,7 +10,7 @@ use cafleet::model::{AgentId, FleetId};
 async fn config_shows_the_schedule_without_changing_it() {
     let store = two_fleets().await;
     let schedule = store
-        .monitor_config(FleetId(1), DIRECTOR, None, None)
+        .monitor_config(ALPHA, DIRECTOR, None, None)
         .await
         .unwrap();
     assert_eq!(schedule.agent_id, DIRECTOR);
@@ -24,23 +24,23 @@ async fn config_shows_the_schedule_without_changing_it() {
 async fn config_changes_only_what_it_is_given() {
     let store = two_fleets().await;
     let changed = store
-        .monitor_config(FleetId(1), DIRECTOR, Some(60), None)
+        .monitor_config(ALPHA, DIRECTOR, Some(60), None)
         .await
         .unwrap();
     assert_eq!((changed.interval_seconds, changed.enabled), (60, true));
     let changed = store
-        .monitor_config(FleetId(1), DIRECTOR, None, Some(false))
+        .monitor_config(ALPHA, DIRECTOR, None, Some(false))
         .await
         .unwrap();
     assert_eq!((changed.interval_seconds, changed.enabled), (60, false));
     let shown = store
-        .monitor_config(FleetId(1), DIRECTOR, None, None)
+        .monitor_config(ALPHA, DIRECTOR, None, None)
         .await
         .unwrap();
     assert_eq!(shown, changed);
     // The other fleet's Director keeps its own.
     let other = store
-        .monitor_config(FleetId(2), DIRECTOR_2, None, None)
+        .monitor_config(BETA, DIRECTOR_2, None, None)
         .await
         .unwrap();
     assert_eq!((other.interval_seconds, other.enabled), (180, true));
@@ -52,13 +52,13 @@ async fn config_refuses_an_interval_out_of_range() {
     for seconds in [0, -1, MAX_INTERVAL_SECS + 1] {
         assert_err!(
             store
-                .monitor_config(FleetId(1), DIRECTOR, Some(seconds), None)
+                .monitor_config(ALPHA, DIRECTOR, Some(seconds), None)
                 .await,
             Error::Invalid(_)
         );
     }
     for seconds in [1, MAX_INTERVAL_SECS] {
-        let schedule = store.monitor_config(FleetId(1), DIRECTOR, Some(seconds), None);
+        let schedule = store.monitor_config(ALPHA, DIRECTOR, Some(seconds), None);
         assert_eq!(schedule.await.unwrap().interval_seconds, seconds);
     }
 }
@@ -80,8 +80,6 @@ async fn config_refuses_agents_not_enrolled_in_the_fleet() {
             Error::NotFound(_)
         );
     }
-    let schedule = store
-        .monitor_config(FleetId(2), DIRECTOR_2, None, None)
-        .await;
+    let schedule = store.monitor_config(BETA, DIRECTOR_2, None, None).await;
     assert!(schedule.unwrap().enabled);
 }
