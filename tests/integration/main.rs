@@ -21,6 +21,7 @@ mod load;
 mod members;
 mod message;
 mod monitor;
+mod pg;
 mod real;
 mod setup;
 mod skills;
