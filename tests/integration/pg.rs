@@ -285,3 +285,136 @@ fn a_test_that_panics_still_stops_its_server() {
         "the server was stopped and its directory removed"
     );
 }
+
+/// The PostgreSQL schema (`migrations/postgres/`), applied to a fresh database.
+async fn pg_schema(server: &PgServer) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let url = server.create_database("schema");
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no migrations in {}", dir.display());
+    for f in files {
+        let sql = std::fs::read_to_string(&f).unwrap();
+        sqlx::raw_sql(&sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+    }
+    conn
+}
+
+/// The same schema on SQLite, as the migrations build it.
+async fn sqlite_schema(dir: &Path) -> cafleet::db::Db {
+    let db = cafleet::db::Db::open(&dir.join("schema.db"), 1)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    db
+}
+
+#[tokio::test]
+async fn the_postgres_schema_has_sqlites_tables_columns_and_nullability() {
+    let server = PgServer::start();
+    let mut pg = pg_schema(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lite = sqlite_schema(dir.path()).await;
+    // Table -> [(column, nullable)] in column order.
+    let mut sqlite = std::collections::BTreeMap::<String, Vec<(String, bool)>>::new();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table'
+           AND name NOT LIKE 'sqlite_%' AND name <> 'alembic_version'",
+    )
+    .fetch_all(lite.pool())
+    .await
+    .unwrap();
+    for t in tables {
+        let cols: Vec<(String, i64, i64)> =
+            sqlx::query_as("SELECT name, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid")
+                .bind(&t)
+                .fetch_all(lite.pool())
+                .await
+                .unwrap();
+        sqlite.insert(
+            t,
+            cols.into_iter()
+                .map(|(name, notnull, pk)| (name, notnull == 0 && pk == 0))
+                .collect(),
+        );
+    }
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, is_nullable::text
+           FROM information_schema.columns WHERE table_schema = 'public'
+          ORDER BY table_name, ordinal_position",
+    )
+    .fetch_all(&mut pg)
+    .await
+    .unwrap();
+    let mut postgres = std::collections::BTreeMap::<String, Vec<(String, bool)>>::new();
+    for (table, column, nullable) in rows {
+        postgres
+            .entry(table)
+            .or_default()
+            .push((column, nullable == "YES"));
+    }
+    assert_eq!(postgres, sqlite);
+    lite.close().await;
+}
+
+/// The same statements on both backends leave the same change feed: the triggers agree.
+#[tokio::test]
+async fn the_postgres_triggers_feed_change_log_as_sqlites_do() {
+    let statements = [
+        "INSERT INTO fleets (fleet_id, label, created_at) VALUES (1, 'a', 't')",
+        "INSERT INTO agents (agent_id, fleet_id, name, description, status, registered_at, agent_card_json) VALUES (1, 1, 'd', 'd', 'active', 't', '{}')",
+        "UPDATE fleets SET director_agent_id = 1 WHERE fleet_id = 1",
+        "INSERT INTO agents (agent_id, fleet_id, name, description, status, registered_at, agent_card_json) VALUES (2, 1, 'b', 'b', 'active', 't', '{}')",
+        "INSERT INTO tasks (task_id, context_id, from_agent_id, to_agent_id, type, created_at, status_state, status_timestamp, text) VALUES (1, 2, 1, 2, 'unicast', 't', 'input_required', 't', 'hi')",
+        "INSERT INTO tasks (task_id, context_id, from_agent_id, to_agent_id, type, created_at, status_state, status_timestamp, text) VALUES (2, 1, 1, 0, 'broadcast_summary', 't', 'completed', 't', 'all')",
+        "UPDATE tasks SET delivery_state = 'typed' WHERE task_id = 1",
+        "UPDATE tasks SET delivery_state = 'typed' WHERE task_id = 1",
+        "UPDATE tasks SET status_state = 'completed', status_timestamp = 'u' WHERE task_id = 1",
+        "UPDATE tasks SET status_state = 'completed' WHERE task_id = 2",
+        "INSERT INTO monitor_config (agent_id, interval_seconds, enabled) VALUES (2, 60, TRUE)",
+        "UPDATE monitor_config SET last_ping_at = 'u' WHERE agent_id = 2",
+        "UPDATE monitor_config SET enabled = FALSE WHERE agent_id = 2",
+        "INSERT INTO agent_activity (agent_id, activity, source, seen_at) VALUES (2, 'idle', 'pane', 't')",
+        "UPDATE agent_activity SET activity = 'idle', seen_at = 'u' WHERE agent_id = 2",
+        "UPDATE agent_activity SET activity = 'working' WHERE agent_id = 2",
+        "INSERT INTO monitor_runtime (fleet_id, pid, tick_seconds) VALUES (1, 42, 5)",
+        "UPDATE monitor_runtime SET last_tick_at = 'u' WHERE fleet_id = 1",
+        "UPDATE monitor_runtime SET pid = NULL WHERE fleet_id = 1",
+        "DELETE FROM monitor_runtime WHERE fleet_id = 1",
+        "DELETE FROM monitor_config WHERE agent_id = 2",
+    ];
+    let feed = "SELECT fleet_id, kind, ref_id FROM change_log ORDER BY seq";
+    let server = PgServer::start();
+    let mut pg = pg_schema(&server).await;
+    for s in statements {
+        sqlx::query(s)
+            .execute(&mut pg)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL: {s}: {e}"));
+    }
+    let on_pg: Vec<(Option<i64>, String, Option<i64>)> =
+        sqlx::query_as(feed).fetch_all(&mut pg).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lite = sqlite_schema(dir.path()).await;
+    for s in statements {
+        sqlx::query(s)
+            .execute(lite.pool())
+            .await
+            .unwrap_or_else(|e| panic!("SQLite: {s}: {e}"));
+    }
+    let on_sqlite: Vec<(Option<i64>, String, Option<i64>)> =
+        sqlx::query_as(feed).fetch_all(lite.pool()).await.unwrap();
+    lite.close().await;
+    assert!(on_pg.len() >= 10, "{on_pg:?}");
+    assert_eq!(on_pg, on_sqlite);
+}
