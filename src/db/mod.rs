@@ -6,6 +6,8 @@
 //! - `group.rs`: group commit for long-running processes;
 //! - `migrate.rs`: migrations and the adoption of CAFleet 0.14 databases;
 //! - `inspect.rs`: read-only inspection for `doctor`;
+//! - `pg.rs`: the PostgreSQL pool and its migrations (`migrations/postgres/`), not yet used
+//!   by the commands (docs/postgres.md);
 //! - and one file per table group (`agents`, `fleets`, `tasks`, …).
 
 pub mod activity;
@@ -19,6 +21,7 @@ pub mod messages;
 mod migrate;
 pub mod monitor;
 mod open;
+pub mod pg;
 pub mod placements;
 pub mod tasks;
 mod types;

@@ -418,3 +418,87 @@ async fn the_postgres_triggers_feed_change_log_as_sqlites_do() {
     assert!(on_pg.len() >= 10, "{on_pg:?}");
     assert_eq!(on_pg, on_sqlite);
 }
+
+#[tokio::test]
+async fn open_and_migrate_bring_a_fresh_database_to_head_once() {
+    let server = PgServer::start();
+    let url = server.create_database("cafleet");
+    let db = cafleet::db::pg::PgDb::open(&url, 2).await.expect("open");
+    db.migrate().await.expect("migrate");
+    db.migrate().await.expect("a second migrate is a no-op");
+    let tables: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM information_schema.tables
+          WHERE table_schema = 'public' AND table_name IN ('fleets', 'agents', 'tasks', 'change_log')",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(tables, 4);
+    let versions: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations ORDER BY version")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(versions.last(), Some(&cafleet::db::pg::latest_version()));
+    assert!(
+        db.display().starts_with("postgres@") && db.display().ends_with("/cafleet"),
+        "{}",
+        db.display()
+    );
+    db.close().await;
+}
+
+#[tokio::test]
+async fn a_schema_from_a_newer_cafleet_is_refused_with_the_fix() {
+    let server = PgServer::start();
+    let url = server.create_database("cafleet");
+    let db = cafleet::db::pg::PgDb::open(&url, 1).await.unwrap();
+    db.migrate().await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (9999, 'from the future', TRUE, '\\x00', 0)",
+    )
+    .execute(db.pool())
+    .await
+    .unwrap();
+    let e = db.migrate().await.expect_err("a newer schema").to_string();
+    assert!(
+        e.contains("schema version 9999, newer than this cafleet understands"),
+        "{e}"
+    );
+    assert!(e.contains("Upgrade cafleet"), "{e}");
+    db.close().await;
+}
+
+#[tokio::test]
+async fn a_missing_database_names_the_createdb_that_fixes_it() {
+    let server = PgServer::start();
+    let e = cafleet::db::pg::PgDb::open(&server.url("nope"), 1)
+        .await
+        .expect_err("no such database")
+        .to_string();
+    assert!(e.contains("does not exist"), "{e}");
+    assert!(e.contains("`createdb nope`"), "{e}");
+}
+
+#[tokio::test]
+async fn an_unreachable_server_fails_in_bounded_time_without_the_password() {
+    let port = free_port();
+    let url = format!("postgres://cafleet:s3cret@127.0.0.1:{port}/cafleet?connect_timeout=2");
+    let started = Instant::now();
+    let e = cafleet::db::pg::PgDb::open(&url, 1)
+        .await
+        .expect_err("nothing listens there")
+        .to_string();
+    assert!(
+        started.elapsed() < cafleet::db::pg::CONNECT_TIMEOUT + Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(e.contains("cannot reach the PostgreSQL server"), "{e}");
+    assert!(
+        e.contains(&format!("cafleet@127.0.0.1:{port}/cafleet")),
+        "{e}"
+    );
+    assert!(!e.contains("s3cret"), "{e}");
+}

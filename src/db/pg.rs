@@ -1,0 +1,157 @@
+//! PostgreSQL: opening a pool on a `postgres://` URL and bringing its schema to head from
+//! `migrations/postgres/` (docs/postgres.md). Not yet reachable from the commands: the broker
+//! still runs on SQLite only; this is the storage end the next steps build on.
+//!
+//! Every failure to connect names its fix and never the password: an unreachable server, a
+//! refused login and a missing database each get their own text, in bounded time.
+
+use crate::{Error, Result};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The PostgreSQL migrations, embedded at build time.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long opening waits for the server before giving up.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A pool over one PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PgDb {
+    pool: PgPool,
+    /// `user@host:port/database`, for messages (never the password).
+    display: String,
+}
+
+/// SQLSTATE of a refused login (wrong password, or no such role).
+const INVALID_PASSWORD: &str = "28P01";
+const INVALID_AUTHORIZATION: &str = "28000";
+/// SQLSTATE of a database that does not exist.
+const INVALID_CATALOG: &str = "3D000";
+
+impl PgDb {
+    /// Connects to the database `url` names, with at most `max_connections` connections.
+    pub async fn open(url: &str, max_connections: u32) -> Result<PgDb> {
+        let options = PgConnectOptions::from_str(url).map_err(|e| {
+            Error::invalid(format!(
+                "CAFLEET_DATABASE_URL is not a valid PostgreSQL URL ({}). Use postgres://user@host:port/database",
+                redact(&e.to_string(), url)
+            ))
+        })?;
+        let database = options
+            .get_database()
+            .unwrap_or("(the user's name)")
+            .to_string();
+        let display = format!(
+            "{}@{}:{}/{database}",
+            options.get_username(),
+            options.get_host(),
+            options.get_port()
+        );
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .min_connections(0)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| connect_error(&e, &display, &database))?;
+        Ok(PgDb { pool, display })
+    }
+
+    /// Applies the migrations the database lacks (serialised across processes by sqlx's
+    /// advisory lock); refuses a database migrated by a newer CAFleet.
+    pub async fn migrate(&self) -> Result<()> {
+        MIGRATOR.run(&self.pool).await.map_err(|e| match e {
+            MigrateError::VersionMissing(version) => Error::failed(format!(
+                "the PostgreSQL database {} has schema version {version}, newer than this cafleet understands ({}). Upgrade cafleet, or point CAFLEET_DATABASE_URL at another database.",
+                self.display,
+                latest_version()
+            )),
+            other => Error::from(other),
+        })
+    }
+
+    /// `user@host:port/database`.
+    pub fn display(&self) -> &str {
+        &self.display
+    }
+
+    /// The underlying pool, for tests that seed or inspect the database.
+    #[doc(hidden)]
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The highest PostgreSQL migration version embedded in the binary.
+pub fn latest_version() -> i64 {
+    MIGRATOR
+        .migrations
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The error for a failed connection: what went wrong and the fix, without the password.
+fn connect_error(e: &sqlx::Error, display: &str, database: &str) -> Error {
+    if let sqlx::Error::Database(db) = e {
+        match db.code().as_deref() {
+            Some(INVALID_PASSWORD | INVALID_AUTHORIZATION) => {
+                return Error::failed(format!(
+                    "PostgreSQL refused the login for {display}: {}. Check the user and password in CAFLEET_DATABASE_URL (or PGPASSWORD, ~/.pgpass).",
+                    db.message()
+                ));
+            }
+            Some(INVALID_CATALOG) => {
+                return Error::failed(format!(
+                    "the PostgreSQL database {display} does not exist. Create it (e.g. `createdb {database}`), or point CAFLEET_DATABASE_URL at another one."
+                ));
+            }
+            _ => {}
+        }
+    }
+    Error::failed(format!(
+        "cannot reach the PostgreSQL server for {display}: {}. Check that the server runs and that CAFLEET_DATABASE_URL names its host and port.",
+        match e {
+            sqlx::Error::PoolTimedOut =>
+                format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+            other => other.to_string(),
+        }
+    ))
+}
+
+/// `text` with the URL's password (if any) replaced.
+fn redact(text: &str, url: &str) -> String {
+    let password = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map(|(_, password)| password)
+        .filter(|p| !p.is_empty());
+    match password {
+        Some(p) => text.replace(p, "***"),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn a_password_never_shows() {
+        assert_eq!(
+            redact("bad url postgres://u:s3cret@h/d", "postgres://u:s3cret@h/d"),
+            "bad url postgres://u:***@h/d"
+        );
+        assert_eq!(redact("no password", "postgres://u@h/d"), "no password");
+    }
+}
