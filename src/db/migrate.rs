@@ -150,7 +150,12 @@ fn remove_stale_backup_temps(target: &Path) {
 
 /// The highest migration version embedded in the binary.
 pub fn latest_version() -> i64 {
-    MIGRATOR
+    head_of(&MIGRATOR)
+}
+
+/// The highest version among `migrator`'s migrations (0 when it has none).
+pub(super) fn head_of(migrator: &sqlx::migrate::Migrator) -> i64 {
+    migrator
         .migrations
         .iter()
         .map(|m| m.version)

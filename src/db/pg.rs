@@ -92,12 +92,7 @@ impl PgDb {
 
 /// The highest PostgreSQL migration version embedded in the binary.
 pub fn latest_version() -> i64 {
-    MIGRATOR
-        .migrations
-        .iter()
-        .map(|m| m.version)
-        .max()
-        .unwrap_or(0)
+    super::migrate::head_of(&MIGRATOR)
 }
 
 /// The error for a failed connection: what went wrong and the fix, without the password.
