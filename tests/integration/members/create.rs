@@ -11,18 +11,10 @@ fn member_create_spawns_the_exact_claude_argv_in_the_directors_window() {
     let rec = team.argv(&pane);
     assert_eq!(
         rec["argv"],
-        serde_json::json!([
-            "claude",
-            "--allowedTools",
-            "Bash(cafleet:*)",
-            "--permission-mode",
-            "dontAsk",
-            "--name",
-            "m1",
-            "--settings",
-            claude_hooks(),
-            default_prompt("1", "3", "1", "claude")
-        ])
+        argv(
+            claude_head("m1"),
+            &[json!(default_prompt("1", "3", "1", "claude"))]
+        )
     );
     assert_eq!(rec["db"], team.env.db_url());
     assert_eq!(
@@ -130,20 +122,14 @@ fn claude_model_goes_just_before_the_prompt() {
     let v = team.create("m1", &["--model", "opus"]);
     assert_eq!(
         team.argv(&pane_of(&v))["argv"],
-        json!([
-            "claude",
-            "--allowedTools",
-            "Bash(cafleet:*)",
-            "--permission-mode",
-            "dontAsk",
-            "--name",
-            "m1",
-            "--settings",
-            claude_hooks(),
-            "--model",
-            "opus",
-            default_prompt("1", "3", "1", "claude")
-        ])
+        argv(
+            claude_head("m1"),
+            &[
+                json!("--model"),
+                json!("opus"),
+                json!(default_prompt("1", "3", "1", "claude"))
+            ]
+        )
     );
 }
 
@@ -172,23 +158,14 @@ fn codex_argv_with_model_and_positional_prompt_words_with_placeholders() {
     );
     assert_eq!(
         team.argv(&pane_of(&v))["argv"],
-        json!([
-            "codex",
-            "--no-daemon",
-            "-c",
-            "allow_login_shell=false",
-            "--ask-for-approval",
-            "never",
-            "--sandbox",
-            "workspace-write",
-            "-c",
-            codex_notify(),
-            "--add-dir",
-            team.env.db_path.parent().unwrap().to_str().unwrap(),
-            "--model",
-            "gpt-5",
-            "Custom prompt for 3 in 1 by 1 using codex {literal}"
-        ])
+        argv(
+            codex_head(&team),
+            &[
+                json!("--model"),
+                json!("gpt-5"),
+                json!("Custom prompt for 3 in 1 by 1 using codex {literal}")
+            ]
+        )
     );
 }
 
@@ -198,21 +175,10 @@ fn codex_argv_without_model_has_no_model_tokens() {
     let v = team.create("m1", &["--coding-agent", "codex"]);
     assert_eq!(
         team.argv(&pane_of(&v))["argv"],
-        json!([
-            "codex",
-            "--no-daemon",
-            "-c",
-            "allow_login_shell=false",
-            "--ask-for-approval",
-            "never",
-            "--sandbox",
-            "workspace-write",
-            "-c",
-            codex_notify(),
-            "--add-dir",
-            team.env.db_path.parent().unwrap().to_str().unwrap(),
-            default_prompt("1", "3", "1", "codex")
-        ])
+        argv(
+            codex_head(&team),
+            &[json!(default_prompt("1", "3", "1", "codex"))]
+        )
     );
 }
 
@@ -222,18 +188,7 @@ fn prompt_words_starting_with_a_dash_follow_double_dash() {
     let v = team.create("m1", &["--", "-v", "do", "{agent_id}"]);
     assert_eq!(
         team.argv(&pane_of(&v))["argv"],
-        json!([
-            "claude",
-            "--allowedTools",
-            "Bash(cafleet:*)",
-            "--permission-mode",
-            "dontAsk",
-            "--name",
-            "m1",
-            "--settings",
-            claude_hooks(),
-            "-v do 3"
-        ])
+        argv(claude_head("m1"), &[json!("-v do 3")])
     );
 }
 

@@ -41,6 +41,50 @@ pub fn codex_notify() -> String {
         .remove(0)
 }
 
+/// The argv a claude member named `name` starts with, up to its model and prompt.
+pub fn claude_head(name: &str) -> Vec<Value> {
+    serde_json::json!([
+        "claude",
+        "--allowedTools",
+        "Bash(cafleet:*)",
+        "--permission-mode",
+        "dontAsk",
+        "--name",
+        name,
+        "--settings",
+        claude_hooks(),
+    ])
+    .as_array()
+    .expect("an array")
+    .clone()
+}
+
+/// The argv a codex member of `team` starts with, up to its model and prompt.
+pub fn codex_head(team: &Team) -> Vec<Value> {
+    serde_json::json!([
+        "codex",
+        "--no-daemon",
+        "-c",
+        "allow_login_shell=false",
+        "--ask-for-approval",
+        "never",
+        "--sandbox",
+        "workspace-write",
+        "-c",
+        codex_notify(),
+        "--add-dir",
+        team.env.db_path.parent().unwrap().to_str().unwrap(),
+    ])
+    .as_array()
+    .expect("an array")
+    .clone()
+}
+
+/// `head` followed by `tail`, as one JSON argv.
+pub fn argv(head: Vec<Value>, tail: &[Value]) -> Value {
+    Value::Array([head, tail.to_vec()].concat())
+}
+
 /// The new pane from `member create --json`.
 pub fn pane_of(v: &Value) -> String {
     v["placement"]["tmux_pane_id"]

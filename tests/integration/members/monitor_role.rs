@@ -40,25 +40,7 @@ fn monitor_role_inherits_the_directors_backend_and_is_not_itself_watched() {
     assert_eq!(v["placement"]["director_agent_id"], 3);
     let pane = pane_of(&v);
     let argv = team.argv(&pane)["argv"].clone();
-    assert_eq!(
-        argv.as_array().unwrap()[..12],
-        json!([
-            "codex",
-            "--no-daemon",
-            "-c",
-            "allow_login_shell=false",
-            "--ask-for-approval",
-            "never",
-            "--sandbox",
-            "workspace-write",
-            "-c",
-            codex_notify(),
-            "--add-dir",
-            team.env.db_path.parent().unwrap().to_str().unwrap()
-        ])
-        .as_array()
-        .unwrap()[..]
-    );
+    assert_eq!(argv.as_array().unwrap()[..12], codex_head(&team)[..]);
     // Without a prompt, a monitoring member gets its own default: the overlay line, its
     // role file and the start-up steps, all with the numbers written out.
     let prompt = argv[12].as_str().unwrap();

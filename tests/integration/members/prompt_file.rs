@@ -14,18 +14,12 @@ fn prompt_file_is_used_byte_for_byte_with_placeholders_and_crlf_kept() {
     let v = team.create("m1", &["--prompt-file", file.to_str().unwrap()]);
     assert_eq!(
         team.argv(&pane_of(&v))["argv"],
-        json!([
-            "claude",
-            "--allowedTools",
-            "Bash(cafleet:*)",
-            "--permission-mode",
-            "dontAsk",
-            "--name",
-            "m1",
-            "--settings",
-            claude_hooks(),
-            "File prompt 3/1 by 1 on claude\r\nline2 {literal}\n\n  "
-        ])
+        argv(
+            claude_head("m1"),
+            &[json!(
+                "File prompt 3/1 by 1 on claude\r\nline2 {literal}\n\n  "
+            )]
+        )
     );
 }
 
