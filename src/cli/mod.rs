@@ -301,23 +301,19 @@ async fn dispatch(cli: Cli, path: String) -> CliResult {
 }
 
 async fn run_command(cli: Cli, base: &Ctx) -> CliResult {
-    let ctx = |local_json: bool| Ctx {
-        json: base.json || local_json,
-        ..base.clone()
-    };
     let Some(group) = cli.command else {
         return Err(crate::Error::Exit(2));
     };
     match group {
-        Group::Db(cmd) => db::run(&ctx(false), cmd).await,
-        Group::Doctor => doctor::run(&ctx(false)).await,
-        Group::Demo(a) => demo::run(&ctx(false), a).await,
+        Group::Db(cmd) => db::run(base, cmd).await,
+        Group::Doctor => doctor::run(base).await,
+        Group::Demo(a) => demo::run(base, a).await,
         Group::Fleet(cmd) => fleet::run(base, cmd).await,
-        Group::Agent(cmd) => agent::run(&ctx(false), cmd).await,
-        Group::Member(cmd) => member::run(&ctx(false), cmd).await,
-        Group::Monitor(cmd) => monitor::run(&ctx(false), cmd).await,
-        Group::Server(a) => server::run(&ctx(false), a).await,
-        Group::Setup(a) => setup::run(&ctx(false), a).await,
+        Group::Agent(cmd) => agent::run(base, cmd).await,
+        Group::Member(cmd) => member::run(base, cmd).await,
+        Group::Monitor(cmd) => monitor::run(base, cmd).await,
+        Group::Server(a) => server::run(base, a).await,
+        Group::Setup(a) => setup::run(base, a).await,
         Group::Completions(a) => setup::completions(a),
         Group::Hook(a) => {
             let mut args: Vec<String> = a.coding_agent.into_iter().collect();
@@ -326,7 +322,7 @@ async fn run_command(cli: Cli, base: &Ctx) -> CliResult {
             let _ = std::thread::spawn(move || crate::hook::run(&args)).join();
             Ok(())
         }
-        Group::Message(cmd) => message::run(&ctx(false), cmd).await,
+        Group::Message(cmd) => message::run(base, cmd).await,
     }
 }
 
