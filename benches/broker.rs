@@ -144,7 +144,7 @@ async fn build_seed(path: &Path) -> (FleetId, Vec<AgentId>) {
     .bind(first)
     .bind(AGENTS as i64)
     .bind(poller_idx as i64)
-    .execute(tx.conn())
+    .execute(tx.sqlite_conn())
     .await
     .expect("seed tasks");
     sqlx::query(
@@ -159,7 +159,7 @@ async fn build_seed(path: &Path) -> (FleetId, Vec<AgentId>) {
     .bind(POLL_PENDING)
     .bind(agents[poller_idx])
     .bind(agents[0])
-    .execute(tx.conn())
+    .execute(tx.sqlite_conn())
     .await
     .expect("seed poller inbox");
     tx.commit().await.expect("commit");

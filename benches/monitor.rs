@@ -124,7 +124,7 @@ async fn build_seed(
     .bind(SEED_MESSAGES)
     .bind(first)
     .bind(n_members)
-    .execute(tx.conn())
+    .execute(tx.sqlite_conn())
     .await
     .expect("seed tasks");
     tx.commit().await.expect("commit");

@@ -480,7 +480,7 @@ async fn insert_history(
     .bind(n)
     .bind(pending_every)
     .bind(start)
-    .execute(tx.conn())
+    .execute(tx.sqlite_conn())
     .await
     .expect("seed history");
 }

@@ -170,7 +170,7 @@ async fn build_seed(path: &Path) -> SeedIds {
     .bind(first)
     .bind(OTHERS)
     .bind(mailbox)
-    .execute(tx.conn())
+    .execute(tx.sqlite_conn())
     .await
     .expect("seed tasks");
     tx.commit().await.expect("commit");
@@ -345,12 +345,12 @@ async fn split_fleets(db: &Db) {
          SELECT n, 'fleet ' || n, '2025-01-01T00:00:00.000000+00:00' FROM seq",
     )
     .bind(SPLIT_FLEETS)
-    .execute(tx.conn())
+    .execute(tx.sqlite_conn())
     .await
     .expect("fleets");
     sqlx::query("UPDATE agents SET fleet_id = 1 + (agent_id % ?1) WHERE agent_id > 2")
         .bind(SPLIT_FLEETS)
-        .execute(tx.conn())
+        .execute(tx.sqlite_conn())
         .await
         .expect("split");
     tx.commit().await.expect("commit");

@@ -7,12 +7,44 @@ use std::path::PathBuf;
 /// Default truncation limit for message text in outputs and previews.
 pub const DEFAULT_MAX_TEXT_LEN: usize = 200;
 
+/// Where the database is: the backend is chosen by `CAFLEET_DATABASE_URL`'s scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// A SQLite file (`sqlite:…` URLs, and the default path).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://…` or `postgresql://…`; the URL as given, with
+    /// any `+driver` suffix of the scheme dropped).
+    Postgres(String),
+}
+
+impl Database {
+    /// The SQLite file, if this is one.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Database::Sqlite(p) => Some(p),
+            Database::Postgres(_) => None,
+        }
+    }
+
+    /// Reads a `CAFLEET_DATABASE_URL` value (see [`parse_database_url`]).
+    pub fn from_url(url: &str) -> Result<Database> {
+        if let Some((scheme, rest)) = url.split_once("://") {
+            let base = scheme.split('+').next().unwrap_or_default();
+            if base.eq_ignore_ascii_case("postgres") || base.eq_ignore_ascii_case("postgresql") {
+                return Ok(Database::Postgres(format!("postgres://{rest}")));
+            }
+        }
+        parse_database_url(url).map(|p| Database::Sqlite(PathBuf::from(p)))
+    }
+}
+
 /// Process-wide settings, read once at start-up.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The SQLite file.
-    pub database_path: PathBuf,
-    /// The path as written in the URL (what `db init` prints).
+    /// The database.
+    pub database: Database,
+    /// The database as `db init` names it: the SQLite path as written in the URL, or
+    /// PostgreSQL's `user@host:port/database` (never a password).
     pub database_display: String,
     /// `CAFLEET_DATABASE_URL` exactly as set, forwarded into member panes.
     pub database_url_env: Option<String>,
@@ -33,23 +65,56 @@ impl Config {
     pub fn from_env() -> Result<Self> {
         let max_text_len = parse_max_text_len(env_var("CAFLEET_MAX_TEXT_LEN").as_deref())?;
         let url = env_var("CAFLEET_DATABASE_URL");
-        let (database_path, database_display) = match url.as_deref() {
-            Some(u) => {
-                let p = parse_database_url(u)?;
-                (PathBuf::from(&p), p)
-            }
+        let (database, database_display) = match url.as_deref() {
+            Some(u) => match Database::from_url(u)? {
+                Database::Sqlite(p) => {
+                    let d = p.display().to_string();
+                    (Database::Sqlite(p), d)
+                }
+                Database::Postgres(url) => {
+                    let d = pg_display(&url);
+                    (Database::Postgres(url), d)
+                }
+            },
             None => {
                 let p = default_database_path()?;
                 let d = p.display().to_string();
-                (p, d)
+                (Database::Sqlite(p), d)
             }
         };
         Ok(Config {
-            database_path,
+            database,
             database_display,
             database_url_env: std::env::var("CAFLEET_DATABASE_URL").ok(),
             max_text_len,
         })
+    }
+}
+
+/// `url` with the password of its user info (`user:password@`), if any, replaced.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A PostgreSQL URL as messages name it: without its password, query or scheme.
+fn pg_display(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = rest.split('?').next().unwrap_or_default();
+    match rest.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{user}@{host}")
+        }
+        None => rest.to_string(),
     }
 }
 
@@ -85,7 +150,8 @@ pub fn parse_max_text_len(raw: Option<&str>) -> Result<usize> {
 pub fn parse_database_url(url: &str) -> Result<String> {
     let bad = || {
         Error::invalid(format!(
-            "CAFLEET_DATABASE_URL is not a SQLite URL: '{url}'. Use sqlite:////absolute/path/cafleet.db (four slashes) or sqlite:///relative/path.db."
+            "CAFLEET_DATABASE_URL is not a SQLite or PostgreSQL URL: '{}'. Use sqlite:////absolute/path/cafleet.db (four slashes), sqlite:///relative/path.db or postgres://user@host/database.",
+            without_password(url)
         ))
     };
     let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
@@ -124,6 +190,35 @@ mod tests {
         assert!(parse_database_url("sqlite://").is_err());
         assert!(parse_database_url("not a url").is_err());
         assert!(parse_database_url("postgres://x/y").is_err());
+    }
+
+    #[test]
+    fn the_scheme_picks_the_backend() {
+        assert_eq!(
+            Database::from_url("sqlite:////abs/x.db").unwrap(),
+            Database::Sqlite(PathBuf::from("/abs/x.db"))
+        );
+        for url in [
+            "postgres://u@h/d",
+            "postgresql://u@h/d",
+            "postgresql+psycopg://u@h/d",
+            "POSTGRES://u@h/d",
+        ] {
+            assert_eq!(
+                Database::from_url(url).unwrap(),
+                Database::Postgres("postgres://u@h/d".into()),
+                "{url}"
+            );
+        }
+        let e = Database::from_url("mysql://u:pw@h/d")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'mysql://u:***@h/d'"), "{e}");
+        assert_eq!(
+            pg_display("postgres://u:s3cret@h:5433/d?sslmode=require"),
+            "u@h:5433/d"
+        );
+        assert_eq!(pg_display("postgres://h/d"), "h/d");
     }
 
     #[test]

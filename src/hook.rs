@@ -11,6 +11,7 @@
 
 use crate::activity::Activity;
 use crate::broker::activity::{Stored, record_hook_report};
+use crate::config::Database;
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -123,9 +124,10 @@ pub fn run(args: &[String]) {
     let cli = args.first().map(String::as_str).unwrap_or_default();
     let rest = args.get(1..).unwrap_or_default();
     // The database (only its name: nothing is opened yet) tells where problems are logged.
-    let db = crate::config::Config::from_env().map(|c| c.database_path);
+    // On PostgreSQL there is no file beside which to log: problems go to stderr only.
+    let db = crate::config::Config::from_env().map(|c| c.database);
     let mut log = Log::new(cli);
-    if let Ok(path) = &db
+    if let Ok(Database::Sqlite(path)) = &db
         && path.is_file()
     {
         log = log.with_file(path);
@@ -168,14 +170,14 @@ pub fn run(args: &[String]) {
         return;
     };
     let db = match db {
-        Ok(db) if db.is_file() => db,
-        Ok(db) => {
+        Ok(Database::Sqlite(path)) if !path.is_file() => {
             log.note(&format!(
                 "no database at {}: not a CAFleet agent",
-                db.display()
+                path.display()
             ));
             return;
         }
+        Ok(db) => db,
         Err(e) => {
             log.note(&format!("no database: {e}"));
             return;

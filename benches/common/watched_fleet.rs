@@ -66,7 +66,7 @@ pub async fn seed_watched_fleet(
         .bind(description)
         .bind(&registered)
         .bind(&card)
-        .fetch_one(tx.conn())
+        .fetch_one(tx.sqlite_conn())
         .await
         .expect("insert agent");
         sqlx::query(
@@ -80,7 +80,7 @@ pub async fn seed_watched_fleet(
         .bind(format!("%{id}"))
         .bind(&registered)
         .bind(socket)
-        .execute(tx.conn())
+        .execute(tx.sqlite_conn())
         .await
         .expect("insert placement");
         // Last wakes spread over (t0 - 720 s, t0]: with 5 s ticks about 7 are due per tick.
@@ -92,7 +92,7 @@ pub async fn seed_watched_fleet(
         .bind(id)
         .bind(MEMBER_INTERVAL)
         .bind(format_ts(last))
-        .execute(tx.conn())
+        .execute(tx.sqlite_conn())
         .await
         .expect("insert schedule");
         members.push(AgentId(id));
@@ -100,7 +100,7 @@ pub async fn seed_watched_fleet(
     sqlx::query("UPDATE monitor_config SET last_ping_at = ?2 WHERE agent_id = ?1")
         .bind(director)
         .bind(format_ts(t0 - ChronoDuration::seconds(90)))
-        .execute(tx.conn())
+        .execute(tx.sqlite_conn())
         .await
         .expect("stamp director");
     assert!(

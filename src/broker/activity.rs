@@ -9,7 +9,7 @@ use crate::db;
 pub use crate::db::activity::Stored;
 use crate::model::{AgentId, FleetId, PaneTarget, now_ts, parse_ts};
 use std::collections::HashMap;
-use std::path::Path;
+
 use std::time::Duration;
 
 /// How long a hook's report is believed: an older one counts as unknown and the pane is
@@ -151,7 +151,7 @@ impl Broker {
 /// whose previews its submitted prompt held (`previews`) submitted; the agent's id, or
 /// `None` when no active agent lives there.
 pub async fn record_hook_report(
-    db: &Path,
+    db: &crate::config::Database,
     busy: Duration,
     socket: &str,
     pane: &str,
@@ -159,7 +159,7 @@ pub async fn record_hook_report(
     previews: &[crate::model::TaskId],
 ) -> crate::Result<Option<AgentId>> {
     let mut light = crate::db::Light::open(db, busy).await?;
-    let conn = light.conn();
+    let conn = &mut light;
     let result = async {
         let candidates = crate::db::activity::agents_in_pane(conn, pane).await?;
         let Some(agent) = candidates

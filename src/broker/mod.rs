@@ -19,7 +19,7 @@ pub use messages::{
     validate_text,
 };
 
-use crate::db::Conn;
+use crate::db::AsConn;
 use crate::db::Db;
 use crate::model::{AgentId, FleetId};
 use crate::tmux::Tmux;
@@ -70,7 +70,7 @@ impl Broker {
 
 /// The caller check: `--agent-id` must be an agent of `--fleet-id`, and a deregistered agent
 /// is refused too (docs/decisions.md, C1 and MSG-2).
-async fn check_caller(conn: &mut Conn, fleet_id: FleetId, agent_id: AgentId) -> Result<()> {
+async fn check_caller(conn: &mut impl AsConn, fleet_id: FleetId, agent_id: AgentId) -> Result<()> {
     match crate::db::agents::get(conn, agent_id).await? {
         Some(a) if a.fleet_id == fleet_id && a.is_active() => Ok(()),
         Some(a) if a.fleet_id == fleet_id => Err(Error::forbidden(format!(
@@ -85,7 +85,7 @@ async fn check_caller(conn: &mut Conn, fleet_id: FleetId, agent_id: AgentId) -> 
 /// The membership half of [`check_caller`] for `message send`, whose own checks then refuse
 /// a deregistered sender with 0.14's text (`Sender agent not found or not active in fleet:
 /// <A>`; docs/decisions.md, MSG-2).
-async fn check_member(conn: &mut Conn, fleet_id: FleetId, agent_id: AgentId) -> Result<()> {
+async fn check_member(conn: &mut impl AsConn, fleet_id: FleetId, agent_id: AgentId) -> Result<()> {
     match crate::db::agents::get(conn, agent_id).await? {
         Some(a) if a.fleet_id == fleet_id => Ok(()),
         _ => Err(Error::not_found(format!(
@@ -97,7 +97,10 @@ async fn check_member(conn: &mut Conn, fleet_id: FleetId, agent_id: AgentId) -> 
 /// The fleet, which must exist and not be deleted: `monitor` commands and the list commands
 /// refuse an unknown or deleted fleet alike, never answering with an empty list
 /// (docs/decisions.md, CLI-1).
-pub(crate) async fn live_fleet(conn: &mut Conn, fleet_id: FleetId) -> Result<crate::model::Fleet> {
+pub(crate) async fn live_fleet(
+    conn: &mut impl AsConn,
+    fleet_id: FleetId,
+) -> Result<crate::model::Fleet> {
     match crate::db::fleets::get(conn, fleet_id).await? {
         Some(f) if f.deleted_at.is_none() => Ok(f),
         _ => Err(fleet_not_found(fleet_id)),

@@ -3,7 +3,7 @@
 
 use super::Broker;
 use crate::Result;
-use crate::config::Config;
+use crate::config::{Config, Database};
 use crate::db::Db;
 use crate::tmux::Tmux;
 use std::path::Path;
@@ -27,7 +27,7 @@ impl Broker {
             Usage::Command => 1,
             Usage::Server => 8,
         };
-        let db = Db::open(&config.database_path, connections).await?;
+        let db = Db::connect(&config.database, connections).await?;
         db.migrate().await?;
         let db = match usage {
             Usage::Command => db,
@@ -38,8 +38,8 @@ impl Broker {
 }
 
 /// `db init`: creates the database or brings it to head (adopting a 0.14 one), and closes it.
-pub async fn init(path: &Path) -> Result<MigrateOutcome> {
-    let db = Db::open(path, 1).await?;
+pub async fn init(database: &Database) -> Result<MigrateOutcome> {
+    let db = Db::connect(database, 1).await?;
     let outcome = db.migrate().await;
     db.close().await;
     outcome
@@ -49,4 +49,12 @@ pub async fn init(path: &Path) -> Result<MigrateOutcome> {
 /// migrates it).
 pub async fn inspect(path: &Path) -> Result<DbInfo> {
     crate::db::inspect(path).await
+}
+
+/// Reads a PostgreSQL database's schema version without changing it: `(version, head)`.
+pub async fn inspect_pg(url: &str) -> Result<(i64, i64)> {
+    let db = crate::db::pg::PgDb::open(url, 1).await?;
+    let version = db.version().await;
+    db.close().await;
+    Ok((version?, crate::db::pg::latest_version()))
 }

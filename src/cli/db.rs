@@ -36,7 +36,7 @@ async fn db_init(ctx: &Ctx) -> CliResult {
 /// result and the text line.
 pub(crate) async fn db_init_report() -> crate::Result<(serde_json::Value, String)> {
     let config = Config::from_env()?;
-    let outcome = storage::init(&config.database_path).await?;
+    let outcome = storage::init(&config.database).await?;
     let head = ALEMBIC_HEAD;
     let display = &config.database_display;
     let (action, from, text) = match &outcome {

@@ -299,8 +299,16 @@ async fn database_check() -> Check {
             );
         }
     };
-    let path = config.database_path.display().to_string();
-    if !config.database_path.exists() {
+    let path = match &config.database {
+        crate::config::Database::Sqlite(path) => path,
+        crate::config::Database::Postgres(url) => {
+            return pg_check(url, &config.database_display).await;
+        }
+    };
+    let display = path.display().to_string();
+    let path_ref = path;
+    let path = display;
+    if !path_ref.exists() {
         return check(
             "database",
             "ok",
@@ -308,7 +316,7 @@ async fn database_check() -> Check {
             None,
         );
     }
-    match crate::broker::storage::inspect(&config.database_path).await {
+    match crate::broker::storage::inspect(path_ref).await {
         Ok(info) => {
             let head = crate::broker::storage::latest_version();
             let detail = format!(
@@ -341,6 +349,33 @@ async fn database_check() -> Check {
             format!("{path} cannot be read: {e}"),
             Some("check the file's permissions, or point CAFLEET_DATABASE_URL at another file"),
         ),
+    }
+}
+
+/// The database check on PostgreSQL: the server answers, and the schema's version.
+async fn pg_check(url: &str, display: &str) -> Check {
+    match crate::broker::storage::inspect_pg(url).await {
+        Ok((version, head)) => {
+            let detail = format!("{display} (PostgreSQL): schema {version}/{head}");
+            if version < head {
+                check(
+                    "database",
+                    "warn",
+                    detail,
+                    Some("run `cafleet db init` to bring it to head"),
+                )
+            } else if version > head {
+                check(
+                    "database",
+                    "fail",
+                    detail,
+                    Some("this database was written by a newer cafleet; upgrade cafleet"),
+                )
+            } else {
+                check("database", "ok", detail, None)
+            }
+        }
+        Err(e) => check("database", "fail", e.to_string(), None),
     }
 }
 

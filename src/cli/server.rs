@@ -74,7 +74,7 @@ pub async fn run(_ctx: &Ctx, a: ServerArgs) -> CliResult {
     let url = crate::web::browse_url(&host, bound_port, token.as_deref());
     super::output::print(&format!(
         "CAFleet WebUI on {url} (database {}); Ctrl-C to stop.",
-        config.database_path.display()
+        config.database_display
     ));
     let shutdown = async {
         use tokio::signal::unix::{SignalKind, signal};

@@ -1,9 +1,9 @@
 //! `agents`: registration, lookup, listing and soft deregistration, plus the agent card
 //! serialised exactly as CAFleet 0.14 wrote it.
 
+use super::{AsConn, Conn, postgres, sqlite};
 use crate::Result;
 use crate::model::{Agent, AgentId, AgentStatus, FleetId};
-use sqlx::SqliteConnection;
 
 /// The fields of a new agent row.
 #[derive(Debug, Clone)]
@@ -21,78 +21,156 @@ pub struct NewAgent<'a> {
 }
 
 /// Inserts an active agent and returns its id.
-pub async fn insert(conn: &mut SqliteConnection, a: &NewAgent<'_>) -> Result<AgentId> {
-    let r = sqlx::query!(
-        "INSERT INTO agents (fleet_id, name, description, status, registered_at, deregistered_at, agent_card_json)
-         VALUES (?1, ?2, ?3, 'active', ?4, NULL, ?5)",
-        a.fleet_id,
-        a.name,
-        a.description,
-        a.now,
-        a.card_json
-    )
-    .execute(conn)
-    .await?;
-    Ok(AgentId(r.last_insert_rowid()))
+pub async fn insert(c: &mut impl AsConn, a: &NewAgent<'_>) -> Result<AgentId> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            let r = sqlx::query!(
+                "INSERT INTO agents (fleet_id, name, description, status, registered_at, deregistered_at, agent_card_json)
+                 VALUES (?1, ?2, ?3, 'active', ?4, NULL, ?5)",
+                a.fleet_id,
+                a.name,
+                a.description,
+                a.now,
+                a.card_json
+            )
+            .execute(conn)
+            .await?;
+            Ok(AgentId(r.last_insert_rowid()))
+        },
+        Conn::Pg(conn) => postgres! {
+            let id = sqlx::query_scalar!(
+                r#"INSERT INTO agents (fleet_id, name, description, status, registered_at, deregistered_at, agent_card_json)
+                   VALUES ($1, $2, $3, 'active', $4, NULL, $5)
+                   RETURNING agent_id AS "agent_id!: AgentId""#,
+                a.fleet_id as _,
+                a.name,
+                a.description,
+                a.now,
+                a.card_json
+            )
+            .fetch_one(conn)
+            .await?;
+            Ok(id)
+        },
+    }
 }
 
 /// Any agent, any status.
-pub async fn get(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<Option<Agent>> {
-    Ok(sqlx::query_as!(
-        Agent,
-        r#"SELECT agent_id AS "agent_id!: AgentId", fleet_id AS "fleet_id: FleetId", name, description, status, registered_at,
-                  deregistered_at,
-                  json_extract(agent_card_json, '$.cafleet.kind') AS "card_kind?: String"
-           FROM agents WHERE agent_id = ?1"#,
-        agent_id
-    )
-    .fetch_optional(conn)
-    .await?)
+pub async fn get(c: &mut impl AsConn, agent_id: AgentId) -> Result<Option<Agent>> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            Ok(sqlx::query_as!(
+                Agent,
+                r#"SELECT agent_id AS "agent_id!: AgentId", fleet_id AS "fleet_id: FleetId", name, description, status, registered_at,
+                          deregistered_at,
+                          json_extract(agent_card_json, '$.cafleet.kind') AS "card_kind?: String"
+                   FROM agents WHERE agent_id = ?1"#,
+                agent_id
+            )
+            .fetch_optional(conn)
+            .await?)
+        },
+        Conn::Pg(conn) => postgres! {
+            Ok(sqlx::query_as!(
+                Agent,
+                r#"SELECT agent_id AS "agent_id!: AgentId", fleet_id AS "fleet_id: FleetId", name, description, status, registered_at,
+                          deregistered_at,
+                          agent_card_json::jsonb #>> '{cafleet,kind}' AS "card_kind?: String"
+                   FROM agents WHERE agent_id = $1"#,
+                agent_id as _
+            )
+            .fetch_optional(conn)
+            .await?)
+        },
+    }
 }
 
 /// Active agents of a fleet, ascending id.
-pub async fn list_active(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Vec<Agent>> {
-    Ok(sqlx::query_as!(
-        Agent,
-        r#"SELECT agent_id AS "agent_id!: AgentId", fleet_id AS "fleet_id: FleetId", name, description, status, registered_at,
-                  deregistered_at,
-                  json_extract(agent_card_json, '$.cafleet.kind') AS "card_kind?: String"
-           FROM agents WHERE fleet_id = ?1 AND status = 'active'
-           ORDER BY agent_id ASC"#,
-        fleet_id
-    )
-    .fetch_all(conn)
-    .await?)
+pub async fn list_active(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Vec<Agent>> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            Ok(sqlx::query_as!(
+                Agent,
+                r#"SELECT agent_id AS "agent_id!: AgentId", fleet_id AS "fleet_id: FleetId", name, description, status, registered_at,
+                          deregistered_at,
+                          json_extract(agent_card_json, '$.cafleet.kind') AS "card_kind?: String"
+                   FROM agents WHERE fleet_id = ?1 AND status = 'active'
+                   ORDER BY agent_id ASC"#,
+                fleet_id
+            )
+            .fetch_all(conn)
+            .await?)
+        },
+        Conn::Pg(conn) => postgres! {
+            Ok(sqlx::query_as!(
+                Agent,
+                r#"SELECT agent_id AS "agent_id!: AgentId", fleet_id AS "fleet_id: FleetId", name, description, status, registered_at,
+                          deregistered_at,
+                          agent_card_json::jsonb #>> '{cafleet,kind}' AS "card_kind?: String"
+                   FROM agents WHERE fleet_id = $1 AND status = 'active'
+                   ORDER BY agent_id ASC"#,
+                fleet_id as _
+            )
+            .fetch_all(conn)
+            .await?)
+        },
+    }
 }
 
 /// Soft-deregisters one agent if active; returns whether it was.
-pub async fn deregister(conn: &mut SqliteConnection, agent_id: AgentId, now: &str) -> Result<bool> {
-    let r = sqlx::query!(
-        "UPDATE agents SET status = 'deregistered', deregistered_at = ?2
-         WHERE agent_id = ?1 AND status = 'active'",
-        agent_id,
-        now
-    )
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected() > 0)
+pub async fn deregister(c: &mut impl AsConn, agent_id: AgentId, now: &str) -> Result<bool> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            let r = sqlx::query!(
+                "UPDATE agents SET status = 'deregistered', deregistered_at = ?2
+                 WHERE agent_id = ?1 AND status = 'active'",
+                agent_id,
+                now
+            )
+            .execute(conn)
+            .await?;
+            Ok(r.rows_affected() > 0)
+        },
+        Conn::Pg(conn) => postgres! {
+            let r = sqlx::query!(
+                "UPDATE agents SET status = 'deregistered', deregistered_at = $2
+                 WHERE agent_id = $1 AND status = 'active'",
+                agent_id as _,
+                now
+            )
+            .execute(conn)
+            .await?;
+            Ok(r.rows_affected() > 0)
+        },
+    }
 }
 
 /// Soft-deregisters every active agent of a fleet; returns how many.
-pub async fn deregister_fleet(
-    conn: &mut SqliteConnection,
-    fleet_id: FleetId,
-    now: &str,
-) -> Result<u64> {
-    let r = sqlx::query!(
-        "UPDATE agents SET status = 'deregistered', deregistered_at = ?2
-         WHERE fleet_id = ?1 AND status = 'active'",
-        fleet_id,
-        now
-    )
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected())
+pub async fn deregister_fleet(c: &mut impl AsConn, fleet_id: FleetId, now: &str) -> Result<u64> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            let r = sqlx::query!(
+                "UPDATE agents SET status = 'deregistered', deregistered_at = ?2
+                 WHERE fleet_id = ?1 AND status = 'active'",
+                fleet_id,
+                now
+            )
+            .execute(conn)
+            .await?;
+            Ok(r.rows_affected())
+        },
+        Conn::Pg(conn) => postgres! {
+            let r = sqlx::query!(
+                "UPDATE agents SET status = 'deregistered', deregistered_at = $2
+                 WHERE fleet_id = $1 AND status = 'active'",
+                fleet_id as _,
+                now
+            )
+            .execute(conn)
+            .await?;
+            Ok(r.rows_affected())
+        },
+    }
 }
 
 /// A broadcast recipient and where its pane is.
@@ -108,23 +186,42 @@ pub struct Recipient {
 
 /// Every active, non-Administrator agent of the fleet except the sender, ascending id.
 pub async fn broadcast_recipients(
-    conn: &mut SqliteConnection,
+    c: &mut impl AsConn,
     fleet_id: FleetId,
     sender: AgentId,
 ) -> Result<Vec<Recipient>> {
-    Ok(sqlx::query_as!(
-        Recipient,
-        r#"SELECT a.agent_id AS "agent_id!: AgentId", p.tmux_pane_id AS "tmux_pane_id?: String",
-                  p.tmux_socket AS "tmux_socket?: String"
-           FROM agents a LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
-           WHERE a.fleet_id = ?1 AND a.status = 'active' AND a.agent_id <> ?2
-             AND coalesce(json_extract(a.agent_card_json, '$.cafleet.kind'), '') <> 'builtin-administrator'
-           ORDER BY a.agent_id ASC"#,
-        fleet_id,
-        sender
-    )
-    .fetch_all(conn)
-    .await?)
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            Ok(sqlx::query_as!(
+                Recipient,
+                r#"SELECT a.agent_id AS "agent_id!: AgentId", p.tmux_pane_id AS "tmux_pane_id?: String",
+                          p.tmux_socket AS "tmux_socket?: String"
+                   FROM agents a LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
+                   WHERE a.fleet_id = ?1 AND a.status = 'active' AND a.agent_id <> ?2
+                     AND coalesce(json_extract(a.agent_card_json, '$.cafleet.kind'), '') <> 'builtin-administrator'
+                   ORDER BY a.agent_id ASC"#,
+                fleet_id,
+                sender
+            )
+            .fetch_all(conn)
+            .await?)
+        },
+        Conn::Pg(conn) => postgres! {
+            Ok(sqlx::query_as!(
+                Recipient,
+                r#"SELECT a.agent_id AS "agent_id!: AgentId", p.tmux_pane_id AS "tmux_pane_id?: String",
+                          p.tmux_socket AS "tmux_socket?: String"
+                   FROM agents a LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
+                   WHERE a.fleet_id = $1 AND a.status = 'active' AND a.agent_id <> $2
+                     AND coalesce(a.agent_card_json::jsonb #>> '{cafleet,kind}', '') <> 'builtin-administrator'
+                   ORDER BY a.agent_id ASC"#,
+                fleet_id as _,
+                sender as _
+            )
+            .fetch_all(conn)
+            .await?)
+        },
+    }
 }
 
 /// Serialises an agent card as Python's `json.dumps` defaults do (docs/decisions.md, C1):
@@ -207,46 +304,83 @@ fn write_py_str(s: &str, out: &mut String) {
 }
 
 /// The fleet's built-in Administrator.
-pub async fn administrator(
-    conn: &mut SqliteConnection,
-    fleet_id: FleetId,
-) -> Result<Option<AgentId>> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT agent_id AS "agent_id!: AgentId" FROM agents
-           WHERE fleet_id = ?1 AND status = 'active'
-             AND json_extract(agent_card_json, '$.cafleet.kind') = 'builtin-administrator'
-           ORDER BY agent_id LIMIT 1"#,
-        fleet_id
-    )
-    .fetch_optional(conn)
-    .await?)
+pub async fn administrator(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Option<AgentId>> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            Ok(sqlx::query_scalar!(
+                r#"SELECT agent_id AS "agent_id!: AgentId" FROM agents
+                   WHERE fleet_id = ?1 AND status = 'active'
+                     AND json_extract(agent_card_json, '$.cafleet.kind') = 'builtin-administrator'
+                   ORDER BY agent_id LIMIT 1"#,
+                fleet_id
+            )
+            .fetch_optional(conn)
+            .await?)
+        },
+        Conn::Pg(conn) => postgres! {
+            Ok(sqlx::query_scalar!(
+                r#"SELECT agent_id AS "agent_id!: AgentId" FROM agents
+                   WHERE fleet_id = $1 AND status = 'active'
+                     AND agent_card_json::jsonb #>> '{cafleet,kind}' = 'builtin-administrator'
+                   ORDER BY agent_id LIMIT 1"#,
+                fleet_id as _
+            )
+            .fetch_optional(conn)
+            .await?)
+        },
+    }
 }
 
 /// The fleet's active monitoring member, if any.
 pub async fn active_monitoring_member(
-    conn: &mut SqliteConnection,
+    c: &mut impl AsConn,
     fleet_id: FleetId,
 ) -> Result<Option<AgentId>> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT agent_id AS "agent_id!: AgentId" FROM agents
-           WHERE fleet_id = ?1 AND status = 'active'
-             AND json_extract(agent_card_json, '$.cafleet.kind') = 'monitoring-member'
-           ORDER BY agent_id LIMIT 1"#,
-        fleet_id
-    )
-    .fetch_optional(conn)
-    .await?)
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            Ok(sqlx::query_scalar!(
+                r#"SELECT agent_id AS "agent_id!: AgentId" FROM agents
+                   WHERE fleet_id = ?1 AND status = 'active'
+                     AND json_extract(agent_card_json, '$.cafleet.kind') = 'monitoring-member'
+                   ORDER BY agent_id LIMIT 1"#,
+                fleet_id
+            )
+            .fetch_optional(conn)
+            .await?)
+        },
+        Conn::Pg(conn) => postgres! {
+            Ok(sqlx::query_scalar!(
+                r#"SELECT agent_id AS "agent_id!: AgentId" FROM agents
+                   WHERE fleet_id = $1 AND status = 'active'
+                     AND agent_card_json::jsonb #>> '{cafleet,kind}' = 'monitoring-member'
+                   ORDER BY agent_id LIMIT 1"#,
+                fleet_id as _
+            )
+            .fetch_optional(conn)
+            .await?)
+        },
+    }
 }
 
 /// Removes a just-registered agent whose spawn failed: no rows are left behind
 /// (docs/decisions.md, O4).
 /// Its placement and monitor rows go with it (ON DELETE CASCADE). Fails if a message
 /// already references it, in which case the caller soft-deregisters instead.
-pub async fn delete_unspawned(conn: &mut SqliteConnection, agent_id: AgentId) -> Result<()> {
-    sqlx::query!("DELETE FROM agents WHERE agent_id = ?1", agent_id)
-        .execute(conn)
-        .await?;
-    Ok(())
+pub async fn delete_unspawned(c: &mut impl AsConn, agent_id: AgentId) -> Result<()> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            sqlx::query!("DELETE FROM agents WHERE agent_id = ?1", agent_id)
+                .execute(conn)
+                .await?;
+            Ok(())
+        },
+        Conn::Pg(conn) => postgres! {
+            sqlx::query!("DELETE FROM agents WHERE agent_id = $1", agent_id as _)
+                .execute(conn)
+                .await?;
+            Ok(())
+        },
+    }
 }
 
 #[cfg(test)]
@@ -315,28 +449,57 @@ pub struct AgentView {
 }
 
 /// Active agents of the fleet plus deregistered ones that own messages, by status then id.
-pub async fn web_list(conn: &mut SqliteConnection, fleet_id: FleetId) -> Result<Vec<AgentView>> {
-    Ok(sqlx::query_as!(
-        AgentView,
-        r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name, a.description,
-                  a.status AS "status: AgentStatus", a.registered_at,
-                  json_extract(a.agent_card_json, '$.cafleet.kind') AS "card_kind?: String",
-                  EXISTS (SELECT 1 FROM fleets f WHERE f.fleet_id = a.fleet_id AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
-                  (p.agent_id IS NOT NULL) AS "placed!: bool",
-                  p.coding_agent AS "coding_agent?: String",
-                  m.interval_seconds AS "interval_seconds?: i64",
-                  m.last_ping_at AS "last_ping_at?: String",
-                  m.enabled AS "enabled?: bool"
-           FROM agents a
-           LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
-           LEFT JOIN monitor_config m ON m.agent_id = a.agent_id
-           WHERE a.fleet_id = ?1
-             AND (a.status = 'active'
-                  OR EXISTS (SELECT 1 FROM tasks t WHERE t.context_id = a.agent_id)
-                  OR EXISTS (SELECT 1 FROM tasks t WHERE t.from_agent_id = a.agent_id))
-           ORDER BY a.status ASC, a.agent_id ASC"#,
-        fleet_id
-    )
-    .fetch_all(conn)
-    .await?)
+pub async fn web_list(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Vec<AgentView>> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            Ok(sqlx::query_as!(
+                AgentView,
+                r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name, a.description,
+                          a.status AS "status: AgentStatus", a.registered_at,
+                          json_extract(a.agent_card_json, '$.cafleet.kind') AS "card_kind?: String",
+                          EXISTS (SELECT 1 FROM fleets f WHERE f.fleet_id = a.fleet_id AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
+                          (p.agent_id IS NOT NULL) AS "placed!: bool",
+                          p.coding_agent AS "coding_agent?: String",
+                          m.interval_seconds AS "interval_seconds?: i64",
+                          m.last_ping_at AS "last_ping_at?: String",
+                          m.enabled AS "enabled?: bool"
+                   FROM agents a
+                   LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
+                   LEFT JOIN monitor_config m ON m.agent_id = a.agent_id
+                   WHERE a.fleet_id = ?1
+                     AND (a.status = 'active'
+                          OR EXISTS (SELECT 1 FROM tasks t WHERE t.context_id = a.agent_id)
+                          OR EXISTS (SELECT 1 FROM tasks t WHERE t.from_agent_id = a.agent_id))
+                   ORDER BY a.status ASC, a.agent_id ASC"#,
+                fleet_id
+            )
+            .fetch_all(conn)
+            .await?)
+        },
+        Conn::Pg(conn) => postgres! {
+            Ok(sqlx::query_as!(
+                AgentView,
+                r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name, a.description,
+                          a.status AS "status: AgentStatus", a.registered_at,
+                          a.agent_card_json::jsonb #>> '{cafleet,kind}' AS "card_kind?: String",
+                          EXISTS (SELECT 1 FROM fleets f WHERE f.fleet_id = a.fleet_id AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
+                          (p.agent_id IS NOT NULL) AS "placed!: bool",
+                          p.coding_agent AS "coding_agent?: String",
+                          m.interval_seconds AS "interval_seconds?: i64",
+                          m.last_ping_at AS "last_ping_at?: String",
+                          m.enabled AS "enabled?: bool"
+                   FROM agents a
+                   LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
+                   LEFT JOIN monitor_config m ON m.agent_id = a.agent_id
+                   WHERE a.fleet_id = $1
+                     AND (a.status = 'active'
+                          OR EXISTS (SELECT 1 FROM tasks t WHERE t.context_id = a.agent_id)
+                          OR EXISTS (SELECT 1 FROM tasks t WHERE t.from_agent_id = a.agent_id))
+                   ORDER BY a.status ASC, a.agent_id ASC"#,
+                fleet_id as _
+            )
+            .fetch_all(conn)
+            .await?)
+        },
+    }
 }

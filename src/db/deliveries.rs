@@ -1,23 +1,39 @@
 //! The delivery records on `tasks`: seen, typed attempts, submitted, dead letters, and what
 //! is still undelivered (docs/delivery.md).
 
+use super::{AsConn, Conn, postgres, sqlite};
 use crate::Result;
 use crate::delivery::{DeliverMode, DeliveryRecord, DeliveryState};
 use crate::model::{AgentId, FleetId, TaskId};
-use sqlx::SqliteConnection;
 
 /// Marks every pending delivery of the agent seen (it was just shown them by a poll).
-pub async fn mark_seen(conn: &mut SqliteConnection, agent_id: AgentId, now: &str) -> Result<()> {
-    sqlx::query!(
-        "UPDATE tasks SET delivery_state = 'seen', seen_at = ?2
-         WHERE context_id = ?1 AND status_state = 'input_required' AND type = 'unicast'
-           AND delivery_state <> 'seen'",
-        agent_id,
-        now
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+pub async fn mark_seen(c: &mut impl AsConn, agent_id: AgentId, now: &str) -> Result<()> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            sqlx::query!(
+                "UPDATE tasks SET delivery_state = 'seen', seen_at = ?2
+                 WHERE context_id = ?1 AND status_state = 'input_required' AND type = 'unicast'
+                   AND delivery_state <> 'seen'",
+                agent_id,
+                now
+            )
+            .execute(conn)
+            .await?;
+            Ok(())
+        },
+        Conn::Pg(conn) => postgres! {
+            sqlx::query!(
+                "UPDATE tasks SET delivery_state = 'seen', seen_at = $2
+                 WHERE context_id = $1 AND status_state = 'input_required' AND type = 'unicast'
+                   AND delivery_state <> 'seen'",
+                agent_id as _,
+                now
+            )
+            .execute(conn)
+            .await?;
+            Ok(())
+        },
+    }
 }
 
 /// What one attempt to type a preview did, for [`record_attempt`].
@@ -34,116 +50,216 @@ pub enum AttemptRecord {
 /// Records an attempt on a delivery: its state moves forward (never back past seen or
 /// dead), the attempt count and time, and the note.
 pub async fn record_attempt(
-    conn: &mut SqliteConnection,
+    c: &mut impl AsConn,
     task_id: TaskId,
     attempt: &AttemptRecord,
     now: &str,
 ) -> Result<()> {
-    let (state, counts, note) = match attempt {
-        AttemptRecord::Typed { taken: true, note } => ("submitted", 1, note.clone()),
-        AttemptRecord::Typed { taken: false, note } => ("typed", 1, note.clone()),
-        AttemptRecord::Held(why) => ("", 0, Some(why.clone())),
-        AttemptRecord::Failed(why) => ("", 1, Some(why.clone())),
-    };
-    sqlx::query!(
-        "UPDATE tasks SET
-            delivery_state = CASE
-                WHEN delivery_state IN ('seen', 'dead') THEN delivery_state
-                WHEN ?2 = 'submitted' THEN 'submitted'
-                WHEN ?2 = 'typed' AND delivery_state = 'stored' THEN 'typed'
-                ELSE delivery_state END,
-            delivery_attempts = delivery_attempts + ?3,
-            delivery_last_at = ?4,
-            delivery_note = ?5,
-            typed_at = CASE WHEN ?2 <> '' THEN COALESCE(typed_at, ?4) ELSE typed_at END,
-            submitted_at = CASE WHEN ?2 = 'submitted' THEN COALESCE(submitted_at, ?4)
-                                ELSE submitted_at END
-         WHERE task_id = ?1 AND status_state = 'input_required'",
-        task_id,
-        state,
-        counts,
-        now,
-        note
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            let (state, counts, note) = match attempt {
+                AttemptRecord::Typed { taken: true, note } => ("submitted", 1, note.clone()),
+                AttemptRecord::Typed { taken: false, note } => ("typed", 1, note.clone()),
+                AttemptRecord::Held(why) => ("", 0, Some(why.clone())),
+                AttemptRecord::Failed(why) => ("", 1, Some(why.clone())),
+            };
+            sqlx::query!(
+                "UPDATE tasks SET
+                    delivery_state = CASE
+                        WHEN delivery_state IN ('seen', 'dead') THEN delivery_state
+                        WHEN ?2 = 'submitted' THEN 'submitted'
+                        WHEN ?2 = 'typed' AND delivery_state = 'stored' THEN 'typed'
+                        ELSE delivery_state END,
+                    delivery_attempts = delivery_attempts + ?3,
+                    delivery_last_at = ?4,
+                    delivery_note = ?5,
+                    typed_at = CASE WHEN ?2 <> '' THEN COALESCE(typed_at, ?4) ELSE typed_at END,
+                    submitted_at = CASE WHEN ?2 = 'submitted' THEN COALESCE(submitted_at, ?4)
+                                        ELSE submitted_at END
+                 WHERE task_id = ?1 AND status_state = 'input_required'",
+                task_id,
+                state,
+                counts,
+                now,
+                note
+            )
+            .execute(conn)
+            .await?;
+            Ok(())
+        },
+        Conn::Pg(conn) => postgres! {
+            let (state, counts, note) = match attempt {
+                AttemptRecord::Typed { taken: true, note } => ("submitted", 1, note.clone()),
+                AttemptRecord::Typed { taken: false, note } => ("typed", 1, note.clone()),
+                AttemptRecord::Held(why) => ("", 0, Some(why.clone())),
+                AttemptRecord::Failed(why) => ("", 1, Some(why.clone())),
+            };
+            sqlx::query!(
+                "UPDATE tasks SET
+                    delivery_state = CASE
+                        WHEN delivery_state IN ('seen', 'dead') THEN delivery_state
+                        WHEN $2 = 'submitted' THEN 'submitted'
+                        WHEN $2 = 'typed' AND delivery_state = 'stored' THEN 'typed'
+                        ELSE delivery_state END,
+                    delivery_attempts = delivery_attempts + $3,
+                    delivery_last_at = $4,
+                    delivery_note = $5,
+                    typed_at = CASE WHEN $2 <> '' THEN COALESCE(typed_at, $4) ELSE typed_at END,
+                    submitted_at = CASE WHEN $2 = 'submitted' THEN COALESCE(submitted_at, $4)
+                                        ELSE submitted_at END
+                 WHERE task_id = $1 AND status_state = 'input_required'",
+                task_id as _,
+                state,
+                counts,
+                now,
+                note
+            )
+            .execute(conn)
+            .await?;
+            Ok(())
+        },
+    }
 }
 
 /// Marks the agent's pending deliveries among `ids` submitted: its coding agent's own hook
 /// saw their previews in a prompt it submitted (docs/delivery.md). Returns how many moved.
 pub async fn mark_submitted(
-    conn: &mut SqliteConnection,
+    c: &mut impl AsConn,
     agent_id: AgentId,
     ids: &[TaskId],
     now: &str,
 ) -> Result<u64> {
-    let ids = serde_json::to_string(ids).expect("ids serialise");
-    let r = sqlx::query!(
-        "UPDATE tasks SET delivery_state = 'submitted',
-                typed_at = COALESCE(typed_at, ?3), submitted_at = COALESCE(submitted_at, ?3)
-         WHERE context_id = ?1 AND status_state = 'input_required' AND type = 'unicast'
-           AND delivery_state IN ('stored', 'typed')
-           AND task_id IN (SELECT value FROM json_each(?2))",
-        agent_id,
-        ids,
-        now
-    )
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected())
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            let ids = serde_json::to_string(ids).expect("ids serialise");
+            let r = sqlx::query!(
+                "UPDATE tasks SET delivery_state = 'submitted',
+                        typed_at = COALESCE(typed_at, ?3), submitted_at = COALESCE(submitted_at, ?3)
+                 WHERE context_id = ?1 AND status_state = 'input_required' AND type = 'unicast'
+                   AND delivery_state IN ('stored', 'typed')
+                   AND task_id IN (SELECT value FROM json_each(?2))",
+                agent_id,
+                ids,
+                now
+            )
+            .execute(conn)
+            .await?;
+            Ok(r.rows_affected())
+        },
+        Conn::Pg(conn) => postgres! {
+            let ids: Vec<i64> = ids.iter().map(|t| t.0).collect();
+            let r = sqlx::query!(
+                "UPDATE tasks SET delivery_state = 'submitted',
+                        typed_at = COALESCE(typed_at, $3), submitted_at = COALESCE(submitted_at, $3)
+                 WHERE context_id = $1 AND status_state = 'input_required' AND type = 'unicast'
+                   AND delivery_state IN ('stored', 'typed')
+                   AND task_id = ANY($2)",
+                agent_id as _,
+                &ids,
+                now
+            )
+            .execute(conn)
+            .await?;
+            Ok(r.rows_affected())
+        },
+    }
 }
 
 /// Gives a delivery up: a dead letter.
 pub async fn mark_dead(
-    conn: &mut SqliteConnection,
+    c: &mut impl AsConn,
     task_id: TaskId,
     note: &str,
     now: &str,
 ) -> Result<bool> {
-    let r = sqlx::query!(
-        "UPDATE tasks SET delivery_state = 'dead', dead_at = ?3, delivery_note = ?2
-         WHERE task_id = ?1 AND status_state = 'input_required'
-           AND delivery_state IN ('stored', 'typed', 'submitted')",
-        task_id,
-        note,
-        now
-    )
-    .execute(conn)
-    .await?;
-    Ok(r.rows_affected() > 0)
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            let r = sqlx::query!(
+                "UPDATE tasks SET delivery_state = 'dead', dead_at = ?3, delivery_note = ?2
+                 WHERE task_id = ?1 AND status_state = 'input_required'
+                   AND delivery_state IN ('stored', 'typed', 'submitted')",
+                task_id,
+                note,
+                now
+            )
+            .execute(conn)
+            .await?;
+            Ok(r.rows_affected() > 0)
+        },
+        Conn::Pg(conn) => postgres! {
+            let r = sqlx::query!(
+                "UPDATE tasks SET delivery_state = 'dead', dead_at = $3, delivery_note = $2
+                 WHERE task_id = $1 AND status_state = 'input_required'
+                   AND delivery_state IN ('stored', 'typed', 'submitted')",
+                task_id as _,
+                note,
+                now
+            )
+            .execute(conn)
+            .await?;
+            Ok(r.rows_affected() > 0)
+        },
+    }
 }
 
 /// A delivery's record (`None` for an unknown task).
-pub async fn delivery(
-    conn: &mut SqliteConnection,
-    task_id: TaskId,
-) -> Result<Option<DeliveryRecord>> {
-    let row = sqlx::query!(
-        r#"SELECT task_id AS "task_id!: TaskId", status_state, status_timestamp, delivery_mode,
-                  delivery_state, delivery_attempts, delivery_last_at, delivery_note,
-                  typed_at, submitted_at, seen_at, dead_at
-           FROM tasks WHERE task_id = ?1"#,
-        task_id
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| {
-        let state = DeliveryState::effective(&r.status_state, &r.delivery_state);
-        DeliveryRecord {
-            task_id: r.task_id,
-            mode: DeliverMode::from_db(&r.delivery_mode),
-            state,
-            attempts: r.delivery_attempts,
-            last_attempt_at: r.delivery_last_at,
-            note: r.delivery_note,
-            typed_at: r.typed_at,
-            submitted_at: r.submitted_at,
-            seen_at: r.seen_at,
-            acked_at: (state == DeliveryState::Acked).then_some(r.status_timestamp),
-            dead_at: r.dead_at,
-        }
-    }))
+pub async fn delivery(c: &mut impl AsConn, task_id: TaskId) -> Result<Option<DeliveryRecord>> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            let row = sqlx::query!(
+                r#"SELECT task_id AS "task_id!: TaskId", status_state, status_timestamp, delivery_mode,
+                          delivery_state, delivery_attempts, delivery_last_at, delivery_note,
+                          typed_at, submitted_at, seen_at, dead_at
+                   FROM tasks WHERE task_id = ?1"#,
+                task_id
+            )
+            .fetch_optional(conn)
+            .await?;
+            Ok(row.map(|r| {
+                let state = DeliveryState::effective(&r.status_state, &r.delivery_state);
+                DeliveryRecord {
+                    task_id: r.task_id,
+                    mode: DeliverMode::from_db(&r.delivery_mode),
+                    state,
+                    attempts: r.delivery_attempts,
+                    last_attempt_at: r.delivery_last_at,
+                    note: r.delivery_note,
+                    typed_at: r.typed_at,
+                    submitted_at: r.submitted_at,
+                    seen_at: r.seen_at,
+                    acked_at: (state == DeliveryState::Acked).then_some(r.status_timestamp),
+                    dead_at: r.dead_at,
+                }
+            }))
+        },
+        Conn::Pg(conn) => postgres! {
+            let row = sqlx::query!(
+                r#"SELECT task_id AS "task_id!: TaskId", status_state, status_timestamp, delivery_mode,
+                          delivery_state, delivery_attempts, delivery_last_at, delivery_note,
+                          typed_at, submitted_at, seen_at, dead_at
+                   FROM tasks WHERE task_id = $1"#,
+                task_id as _
+            )
+            .fetch_optional(conn)
+            .await?;
+            Ok(row.map(|r| {
+                let state = DeliveryState::effective(&r.status_state, &r.delivery_state);
+                DeliveryRecord {
+                    task_id: r.task_id,
+                    mode: DeliverMode::from_db(&r.delivery_mode),
+                    state,
+                    attempts: r.delivery_attempts,
+                    last_attempt_at: r.delivery_last_at,
+                    note: r.delivery_note,
+                    typed_at: r.typed_at,
+                    submitted_at: r.submitted_at,
+                    seen_at: r.seen_at,
+                    acked_at: (state == DeliveryState::Acked).then_some(r.status_timestamp),
+                    dead_at: r.dead_at,
+                }
+            }))
+        },
+    }
 }
 
 /// A delivery the monitor may have to type again: not yet seen, not queued, with a pane.
@@ -167,52 +283,97 @@ pub struct Undelivered {
 
 /// The fleet's deliveries not yet seen by their recipients that the monitor looks after
 /// (typed or about to be: `delivery_last_at` set), oldest first.
-pub async fn undelivered(
-    conn: &mut SqliteConnection,
-    fleet_id: FleetId,
-) -> Result<Vec<Undelivered>> {
-    Ok(sqlx::query_as!(
-        Undelivered,
-        r#"SELECT t.task_id AS "task_id!: TaskId", t.from_agent_id AS "from_agent_id: AgentId", t.to_agent_id AS "to_agent_id: AgentId", a.name AS to_name,
-                  t.created_at, t.status_timestamp, t.text, t.delivery_mode, t.delivery_state,
-                  t.delivery_attempts, t.delivery_last_at AS "delivery_last_at!",
-                  t.delivery_note, p.tmux_socket AS "tmux_socket?: String",
-                  p.tmux_pane_id AS "tmux_pane_id?: String"
-           FROM agents a
-           JOIN tasks t ON t.context_id = a.agent_id
-                AND t.status_state = 'input_required' AND t.type = 'unicast'
-                AND t.delivery_state IN ('stored', 'typed', 'submitted')
-                AND t.delivery_last_at IS NOT NULL
-           LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
-           WHERE a.fleet_id = ?1 AND a.status = 'active'
-           ORDER BY t.task_id"#,
-        fleet_id
-    )
-    .fetch_all(conn)
-    .await?)
+pub async fn undelivered(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Vec<Undelivered>> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            Ok(sqlx::query_as!(
+                Undelivered,
+                r#"SELECT t.task_id AS "task_id!: TaskId", t.from_agent_id AS "from_agent_id: AgentId", t.to_agent_id AS "to_agent_id: AgentId", a.name AS to_name,
+                          t.created_at, t.status_timestamp, t.text, t.delivery_mode, t.delivery_state,
+                          t.delivery_attempts, t.delivery_last_at AS "delivery_last_at!",
+                          t.delivery_note, p.tmux_socket AS "tmux_socket?: String",
+                          p.tmux_pane_id AS "tmux_pane_id?: String"
+                   FROM agents a
+                   JOIN tasks t ON t.context_id = a.agent_id
+                        AND t.status_state = 'input_required' AND t.type = 'unicast'
+                        AND t.delivery_state IN ('stored', 'typed', 'submitted')
+                        AND t.delivery_last_at IS NOT NULL
+                   LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
+                   WHERE a.fleet_id = ?1 AND a.status = 'active'
+                   ORDER BY t.task_id"#,
+                fleet_id
+            )
+            .fetch_all(conn)
+            .await?)
+        },
+        Conn::Pg(conn) => postgres! {
+            Ok(sqlx::query_as!(
+                Undelivered,
+                r#"SELECT t.task_id AS "task_id!: TaskId", t.from_agent_id AS "from_agent_id: AgentId", t.to_agent_id AS "to_agent_id: AgentId", a.name AS to_name,
+                          t.created_at, t.status_timestamp, t.text, t.delivery_mode, t.delivery_state,
+                          t.delivery_attempts, t.delivery_last_at AS "delivery_last_at!",
+                          t.delivery_note, p.tmux_socket AS "tmux_socket?: String",
+                          p.tmux_pane_id AS "tmux_pane_id?: String"
+                   FROM agents a
+                   JOIN tasks t ON t.context_id = a.agent_id
+                        AND t.status_state = 'input_required' AND t.type = 'unicast'
+                        AND t.delivery_state IN ('stored', 'typed', 'submitted')
+                        AND t.delivery_last_at IS NOT NULL
+                   LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
+                   WHERE a.fleet_id = $1 AND a.status = 'active'
+                   ORDER BY t.task_id"#,
+                fleet_id as _
+            )
+            .fetch_all(conn)
+            .await?)
+        },
+    }
 }
 
 /// Per agent of the fleet: its pending deliveries not yet seen, and how many of them are
 /// dead letters.
 pub async fn undelivered_counts(
-    conn: &mut SqliteConnection,
+    c: &mut impl AsConn,
     fleet_id: FleetId,
 ) -> Result<Vec<(AgentId, i64, i64)>> {
-    let rows = sqlx::query!(
-        r#"SELECT t.context_id AS "agent_id!: AgentId", COUNT(*) AS "pending!: i64",
-                  COALESCE(SUM(t.delivery_state = 'dead'), 0) AS "dead!: i64"
-           FROM agents a
-           JOIN tasks t ON t.context_id = a.agent_id
-                AND t.status_state = 'input_required' AND t.type = 'unicast'
-                AND t.delivery_state <> 'seen'
-           WHERE a.fleet_id = ?1
-           GROUP BY t.context_id"#,
-        fleet_id
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.agent_id, r.pending, r.dead))
-        .collect())
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            let rows = sqlx::query!(
+                r#"SELECT t.context_id AS "agent_id!: AgentId", COUNT(*) AS "pending!: i64",
+                          COALESCE(SUM(t.delivery_state = 'dead'), 0) AS "dead!: i64"
+                   FROM agents a
+                   JOIN tasks t ON t.context_id = a.agent_id
+                        AND t.status_state = 'input_required' AND t.type = 'unicast'
+                        AND t.delivery_state <> 'seen'
+                   WHERE a.fleet_id = ?1
+                   GROUP BY t.context_id"#,
+                fleet_id
+            )
+            .fetch_all(conn)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| (r.agent_id, r.pending, r.dead))
+                .collect())
+        },
+        Conn::Pg(conn) => postgres! {
+            let rows = sqlx::query!(
+                r#"SELECT t.context_id AS "agent_id!: AgentId", COUNT(*) AS "pending!: i64",
+                          count(*) FILTER (WHERE t.delivery_state = 'dead') AS "dead!: i64"
+                   FROM agents a
+                   JOIN tasks t ON t.context_id = a.agent_id
+                        AND t.status_state = 'input_required' AND t.type = 'unicast'
+                        AND t.delivery_state <> 'seen'
+                   WHERE a.fleet_id = $1
+                   GROUP BY t.context_id"#,
+                fleet_id as _
+            )
+            .fetch_all(conn)
+            .await?;
+            Ok(rows
+                .into_iter()
+                .map(|r| (r.agent_id, r.pending, r.dead))
+                .collect())
+        },
+    }
 }

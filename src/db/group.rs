@@ -8,11 +8,10 @@
 //! back to its savepoint alone and the others commit; if the commit itself fails, every
 //! write of the batch gets the error and none of them is stored.
 
-use super::Db;
+use super::{Db, WriteTx};
 use crate::{Error, Result};
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use sqlx::SqliteConnection;
 use std::any::Any;
 use tokio::sync::{mpsc, oneshot};
 
@@ -23,9 +22,9 @@ const QUEUE_DEPTH: usize = 4096;
 
 type Erased = Box<dyn Any + Send>;
 
-/// A write: runs on the transaction's connection and returns its (type-erased) result.
+/// A write: runs in the transaction and returns its (type-erased) result.
 pub(super) type Job =
-    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<Erased>> + Send>;
+    Box<dyn for<'c> FnOnce(&'c mut WriteTx) -> BoxFuture<'c, Result<Erased>> + Send>;
 
 /// A queued write and where its outcome goes once the batch has committed.
 pub(super) struct Queued {
@@ -67,8 +66,8 @@ fn stopped() -> Error {
 }
 
 /// Runs one job, turning a panic (a bug) into that job's error instead of the writer's end.
-async fn run_job(job: Job, conn: &mut SqliteConnection) -> Result<Erased> {
-    match std::panic::AssertUnwindSafe(job(conn)).catch_unwind().await {
+async fn run_job(job: Job, tx: &mut WriteTx) -> Result<Erased> {
+    match std::panic::AssertUnwindSafe(job(tx)).catch_unwind().await {
         Ok(outcome) => outcome,
         Err(_) => Err(Error::failed(
             "internal error while writing (a bug); nothing of this write was stored",
@@ -104,7 +103,7 @@ async fn write_batch(db: &Db, batch: Vec<Queued>) {
     if batch.len() == 1 {
         // Alone: no savepoint needed; a failed write rolls the transaction back.
         let Queued { job, reply, .. } = batch.into_iter().next().expect("one write");
-        let outcome = run_job(job, tx.conn()).await;
+        let outcome = run_job(job, &mut tx).await;
         if outcome.is_err() {
             drop(tx);
             let _ = reply.send(outcome);
@@ -115,14 +114,14 @@ async fn write_batch(db: &Db, batch: Vec<Queued>) {
         let mut failed: Option<Error> = None;
         let mut rest = batch.into_iter();
         for Queued { job, atomic, reply } in rest.by_ref() {
-            if atomic {
+            if atomic && tx.survives_failed_statement() {
                 // A failed statement undoes itself; nothing else of the job was written.
-                let outcome = run_job(job, tx.conn()).await;
+                let outcome = run_job(job, &mut tx).await;
                 done.push((reply, outcome));
                 continue;
             }
-            let outcome = match savepoint(tx.conn(), "SAVEPOINT cafleet_write").await {
-                Ok(()) => run_job(job, tx.conn()).await,
+            let outcome = match tx.execute("SAVEPOINT cafleet_write").await {
+                Ok(()) => run_job(job, &mut tx).await,
                 Err(e) => {
                     failed = Some(e);
                     let _ = reply.send(Err(failed.as_ref().expect("set").again()));
@@ -130,10 +129,10 @@ async fn write_batch(db: &Db, batch: Vec<Queued>) {
                 }
             };
             let closed = if outcome.is_ok() {
-                savepoint(tx.conn(), "RELEASE cafleet_write").await
+                tx.execute("RELEASE cafleet_write").await
             } else {
-                match savepoint(tx.conn(), "ROLLBACK TO cafleet_write").await {
-                    Ok(()) => savepoint(tx.conn(), "RELEASE cafleet_write").await,
+                match tx.execute("ROLLBACK TO cafleet_write").await {
+                    Ok(()) => tx.execute("RELEASE cafleet_write").await,
                     Err(e) => Err(e),
                 }
             };
@@ -168,9 +167,4 @@ async fn write_batch(db: &Db, batch: Vec<Queued>) {
             }
         }
     }
-}
-
-async fn savepoint(conn: &mut SqliteConnection, sql: &'static str) -> Result<()> {
-    sqlx::query(sql).execute(&mut *conn).await?;
-    Ok(())
 }

@@ -2,7 +2,7 @@
 //! by CAFleet 0.14, which carry an alembic revision instead of our `user_version`
 //! (docs/ARCHITECTURE.md, "Adopting a 0.14 database").
 
-use super::{Db, suffixed};
+use super::{Db, Store, suffixed};
 use crate::{Error, Result};
 use std::path::Path;
 
@@ -39,21 +39,27 @@ impl Db {
         if self.opened_at_head {
             return Ok(MigrateOutcome::Unchanged);
         }
+        let (pool, path) = match &self.store {
+            Store::Sqlite { pool, path } => (pool, path),
+            Store::Pg(pg) => return pg.migrate().await,
+        };
         let head = latest_version();
-        let version = self.user_version().await?;
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(pool)
+            .await?;
         if version == head {
             return Ok(MigrateOutcome::Unchanged);
         }
         if version > head {
             return Err(Error::failed(format!(
                 "the database {} has schema version {version}, newer than this cafleet understands ({head}). Upgrade cafleet, or point CAFLEET_DATABASE_URL at another file.",
-                self.path.display()
+                path.display()
             )));
         }
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = pool.acquire().await?;
         let has_tables = !user_tables(&mut conn).await?.is_empty();
         if has_tables {
-            self.backup(&mut conn, version).await;
+            Db::backup(path, &mut conn, version).await;
         }
         sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         let result = migrate_locked(&mut conn, head).await;
@@ -69,20 +75,14 @@ impl Db {
         }
     }
 
-    async fn user_version(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar("PRAGMA user_version")
-            .fetch_one(&self.pool)
-            .await?)
-    }
-
     /// Keeps a consistent copy of an existing database before its first migration by this
     /// version (STYLE rule 9). The copy is written under a temporary name, synced, and renamed
     /// into place, so `<file>.bak-schema<N>` is always complete: a process killed while
     /// copying leaves only a temporary file, which the next run removes and redoes. Best
     /// effort: a failed backup is logged, not fatal; a finished backup (another process got
     /// there first) is kept.
-    async fn backup(&self, conn: &mut sqlx::SqliteConnection, version: i64) {
-        let target = suffixed(&self.path, &format!(".bak-schema{version}"));
+    async fn backup(db: &Path, conn: &mut sqlx::SqliteConnection, version: i64) {
+        let target = suffixed(db, &format!(".bak-schema{version}"));
         if target.exists() {
             return;
         }

@@ -3,6 +3,7 @@
 
 use super::migrate::{check_adoptable, latest_version, user_tables};
 use super::{Db, group};
+use crate::config::Database;
 use crate::error::BUSY_TIMEOUT_SECS;
 use crate::{Error, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -66,8 +67,10 @@ impl Db {
             ensure_wal(&pool).await?;
         }
         Ok(Db {
-            pool,
-            path: path.to_path_buf(),
+            store: super::Store::Sqlite {
+                pool,
+                path: path.to_path_buf(),
+            },
             writer: None,
             opened_at_head: version == latest_version(),
         })
@@ -133,35 +136,62 @@ where
 }
 
 /// One connection without a pool, for a short-lived process that records a row or two and
-/// exits (the `cafleet hook` handler): it never creates the file or migrates it, and does
-/// not fsync each commit (a lost activity report is soon replaced; the file is in WAL mode).
+/// exits (the `cafleet hook` handler): it never creates the database or migrates it, and on
+/// SQLite does not fsync each commit (a lost activity report is soon replaced; the file is
+/// in WAL mode).
 #[derive(Debug)]
-pub struct Light {
-    conn: sqlx::SqliteConnection,
+pub enum Light {
+    /// A SQLite connection.
+    Sqlite(sqlx::SqliteConnection),
+    /// A PostgreSQL connection.
+    Pg(sqlx::PgConnection),
 }
 
 impl Light {
-    /// Opens an existing database, waiting at most `busy` for a lock.
-    pub async fn open(path: &Path, busy: Duration) -> Result<Light> {
+    /// Opens an existing database, waiting at most `busy` for a lock (or, on PostgreSQL,
+    /// for the server).
+    pub async fn open(database: &Database, busy: Duration) -> Result<Light> {
         use sqlx::ConnectOptions;
-        let conn = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(false)
-            .foreign_keys(true)
-            .busy_timeout(busy)
-            .synchronous(SqliteSynchronous::Normal)
-            .connect()
-            .await?;
-        Ok(Light { conn })
-    }
-
-    /// The connection, for the table modules' functions.
-    pub fn conn(&mut self) -> &mut super::Conn {
-        &mut self.conn
+        match database {
+            Database::Sqlite(path) => Ok(Light::Sqlite(
+                SqliteConnectOptions::new()
+                    .filename(path)
+                    .create_if_missing(false)
+                    .foreign_keys(true)
+                    .busy_timeout(busy)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .connect()
+                    .await?,
+            )),
+            Database::Postgres(url) => {
+                let options = super::pg::connect_options(url)?;
+                let conn = tokio::time::timeout(busy, options.connect())
+                    .await
+                    .map_err(|_| {
+                        Error::failed(format!(
+                            "no answer from the PostgreSQL server within {} ms",
+                            busy.as_millis()
+                        ))
+                    })??;
+                Ok(Light::Pg(conn))
+            }
+        }
     }
 
     /// Closes the connection (errors ignored: nothing is pending).
     pub async fn close(self) {
-        let _ = sqlx::Connection::close(self.conn).await;
+        let _ = match self {
+            Light::Sqlite(c) => sqlx::Connection::close(c).await,
+            Light::Pg(c) => sqlx::Connection::close(c).await,
+        };
+    }
+}
+
+impl super::AsConn for Light {
+    fn conn(&mut self) -> super::Conn<'_> {
+        match self {
+            Light::Sqlite(c) => super::Conn::Sqlite(c),
+            Light::Pg(c) => super::Conn::Pg(c),
+        }
     }
 }

@@ -1,10 +1,10 @@
 //! PostgreSQL: opening a pool on a `postgres://` URL and bringing its schema to head from
-//! `migrations/postgres/` (docs/postgres.md). Not yet reachable from the commands: the broker
-//! still runs on SQLite only; this is the storage end the next steps build on.
+//! `migrations/postgres/` (docs/postgres.md).
 //!
 //! Every failure to connect names its fix and never the password: an unreachable server, a
 //! refused login and a missing database each get their own text, in bounded time.
 
+use super::MigrateOutcome;
 use crate::{Error, Result};
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -21,6 +21,8 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct PgDb {
     pool: PgPool,
+    /// The URL it was opened with (to open it again; may hold a password).
+    url: String,
     /// `user@host:port/database`, for messages (never the password).
     display: String,
 }
@@ -28,18 +30,15 @@ pub struct PgDb {
 /// SQLSTATE of a refused login (wrong password, or no such role).
 const INVALID_PASSWORD: &str = "28P01";
 const INVALID_AUTHORIZATION: &str = "28000";
+/// SQLSTATE of a statement naming a table that does not exist.
+const UNDEFINED_TABLE: &str = "42P01";
 /// SQLSTATE of a database that does not exist.
 const INVALID_CATALOG: &str = "3D000";
 
 impl PgDb {
     /// Connects to the database `url` names, with at most `max_connections` connections.
     pub async fn open(url: &str, max_connections: u32) -> Result<PgDb> {
-        let options = PgConnectOptions::from_str(url).map_err(|e| {
-            Error::invalid(format!(
-                "CAFLEET_DATABASE_URL is not a valid PostgreSQL URL ({}). Use postgres://user@host:port/database",
-                redact(&e.to_string(), url)
-            ))
-        })?;
+        let options = connect_options(url)?;
         let database = options
             .get_database()
             .unwrap_or("(the user's name)")
@@ -57,12 +56,20 @@ impl PgDb {
             .connect_with(options)
             .await
             .map_err(|e| connect_error(&e, &display, &database))?;
-        Ok(PgDb { pool, display })
+        Ok(PgDb {
+            pool,
+            url: url.to_string(),
+            display,
+        })
     }
 
     /// Applies the migrations the database lacks (serialised across processes by sqlx's
     /// advisory lock); refuses a database migrated by a newer CAFleet.
-    pub async fn migrate(&self) -> Result<()> {
+    pub async fn migrate(&self) -> Result<MigrateOutcome> {
+        let before = self.version().await?;
+        if before == latest_version() {
+            return Ok(MigrateOutcome::Unchanged);
+        }
         MIGRATOR.run(&self.pool).await.map_err(|e| match e {
             MigrateError::VersionMissing(version) => Error::failed(format!(
                 "the PostgreSQL database {} has schema version {version}, newer than this cafleet understands ({}). Upgrade cafleet, or point CAFLEET_DATABASE_URL at another database.",
@@ -70,7 +77,31 @@ impl PgDb {
                 latest_version()
             )),
             other => Error::from(other),
+        })?;
+        Ok(match before {
+            0 => MigrateOutcome::Created,
+            from_version => MigrateOutcome::Adopted { from_version },
         })
+    }
+
+    /// The highest migration applied (0 for an empty database). One statement: every
+    /// command pays for it.
+    pub async fn version(&self) -> Result<i64> {
+        let read: std::result::Result<Option<i64>, sqlx::Error> =
+            sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await;
+        match read {
+            Ok(version) => Ok(version.unwrap_or(0)),
+            // No migration table yet: an empty database.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(UNDEFINED_TABLE) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The URL it was opened with.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 
     /// `user@host:port/database`.
@@ -88,6 +119,22 @@ impl PgDb {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Parses `url` into connect options: the standard `PG*` variables and `~/.pgpass` fill in
+/// what the URL leaves out, TLS modes (`sslmode=…`) pass through, and a write lock that
+/// cannot be had within the busy timeout fails the statement instead of waiting forever.
+pub fn connect_options(url: &str) -> Result<PgConnectOptions> {
+    let options = PgConnectOptions::from_str(url).map_err(|e| {
+        Error::invalid(format!(
+            "CAFLEET_DATABASE_URL is not a valid PostgreSQL URL ({}). Use postgres://user@host:port/database",
+            redact(&e.to_string(), url)
+        ))
+    })?;
+    let lock_timeout = format!("{}s", crate::error::BUSY_TIMEOUT_SECS);
+    Ok(options
+        .options([("lock_timeout", lock_timeout.as_str())])
+        .application_name("cafleet"))
 }
 
 /// The highest PostgreSQL migration version embedded in the binary.

@@ -153,7 +153,7 @@ fn fleet_create_writes_director_placement_monitor_row_and_administrator() {
     );
     // One timestamp for everything the bootstrap wrote.
     let ts = env.query(
-        "SELECT count(DISTINCT t) FROM (SELECT created_at AS t FROM fleets UNION ALL SELECT registered_at FROM agents UNION ALL SELECT created_at FROM agent_placements)",
+        "SELECT count(DISTINCT t) FROM (SELECT created_at AS t FROM fleets UNION ALL SELECT registered_at FROM agents UNION ALL SELECT created_at FROM agent_placements) AS stamps",
     );
     assert_eq!(ts, rows(&["1"]));
 }
@@ -429,8 +429,7 @@ fn fleet_delete_removes_placements_and_monitor_rows_but_keeps_messages_and_panes
         .opt("--to", 1)
         .opt("--text", "hi")
         .ok();
-    query_db(
-        &env.db_path,
+    env.query(
         "INSERT INTO monitor_runtime (fleet_id, pid, started_at, last_tick_at, tick_seconds) VALUES (1, NULL, NULL, NULL, 5), (2, NULL, NULL, NULL, 5)",
     );
     let tasks_before = env.query("SELECT * FROM tasks ORDER BY task_id");

@@ -138,7 +138,7 @@ async fn a_panicking_write_fails_alone_and_the_writer_goes_on() {
             Box::pin(async move {
                 sqlx::query("INSERT INTO fleets (label, created_at) VALUES (?1, '2026-01-01T00:00:00.000000+00:00')")
                     .bind(label)
-                    .execute(&mut *conn)
+                    .execute(conn.sqlite_conn())
                     .await
                     .map_err(cafleet::Error::from)?;
                 Ok(label)
@@ -148,7 +148,7 @@ async fn a_panicking_write_fails_alone_and_the_writer_goes_on() {
     let boom = db.write(|conn| {
         Box::pin(async move {
             sqlx::query("INSERT INTO fleets (label, created_at) VALUES ('boom', 'x')")
-                .execute(&mut *conn)
+                .execute(conn.sqlite_conn())
                 .await
                 .map_err(cafleet::Error::from)?;
             if std::hint::black_box(true) {

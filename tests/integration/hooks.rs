@@ -70,6 +70,7 @@ fn every_failure_is_a_quiet_exit_0() {
     let mut other = Env {
         dir: tempfile::tempdir().unwrap(),
         db_path: db.clone(),
+        pg: env.pg.clone(),
         vars: env.vars.clone(),
     };
     server.enter(&mut other, &stranger);
@@ -81,6 +82,7 @@ fn every_failure_is_a_quiet_exit_0() {
     let mut lost = Env {
         dir: tempfile::tempdir().unwrap(),
         db_path: missing.clone(),
+        pg: None,
         vars: env.vars.clone(),
     };
     server.enter(&mut lost, &pane);

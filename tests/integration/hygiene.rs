@@ -170,6 +170,9 @@ async fn offline_query_data_matches_a_fresh_schema() {
         }
         let stored: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        if stored["db_name"] != "SQLite" {
+            continue; // PostgreSQL's: pg::offline_query_data_matches_a_fresh_pg_schema
+        }
         let query = stored["query"].as_str().unwrap_or_default();
         let fresh = match conn.describe(query).await {
             Ok(d) => describe_json(&d),
@@ -192,16 +195,17 @@ async fn offline_query_data_matches_a_fresh_schema() {
     );
 }
 
-/// A description in the shape sqlx's offline data stores it.
-fn describe_json(d: &sqlx::Describe<sqlx::Sqlite>) -> serde_json::Value {
-    use sqlx::{Column, TypeInfo};
-    // `SqliteTypeInfo(Integer)` -> `Integer`, the offline data's spelling.
-    let type_name = |t: &sqlx::sqlite::SqliteTypeInfo| {
+/// A description in the shape sqlx's offline data stores it (either backend).
+pub fn describe_json<DB: sqlx::Database>(d: &sqlx::Describe<DB>) -> serde_json::Value {
+    use sqlx::Column;
+    // `SqliteTypeInfo(Integer)` -> `Integer`, `PgTypeInfo(Int8)` -> `Int8`: the offline
+    // data's spelling.
+    let type_name = |t: &DB::TypeInfo| {
         let debug = format!("{t:?}");
-        debug
-            .trim_start_matches("SqliteTypeInfo(")
-            .trim_end_matches(')')
-            .to_string()
+        let inner = debug
+            .split_once('(')
+            .map_or(debug.as_str(), |(_, rest)| rest);
+        inner.strip_suffix(')').unwrap_or(inner).to_string()
     };
     let columns: Vec<_> = d
         .columns()
@@ -217,7 +221,7 @@ fn describe_json(d: &sqlx::Describe<sqlx::Sqlite>) -> serde_json::Value {
     let parameters = match d.parameters() {
         Some(sqlx::Either::Right(n)) => serde_json::json!({ "Right": n }),
         Some(sqlx::Either::Left(types)) => {
-            serde_json::json!({ "Left": types.iter().map(|t| t.name().to_string()).collect::<Vec<_>>() })
+            serde_json::json!({ "Left": types.iter().map(type_name).collect::<Vec<_>>() })
         }
         None => serde_json::Value::Null,
     };

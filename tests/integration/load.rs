@@ -626,8 +626,5 @@ fn thirty_two_senders_with_pollers_monitor_and_server_lose_nothing() {
             "recipient {r}: poll = delivered minus acknowledged"
         );
     }
-    assert_eq!(
-        env.query("PRAGMA integrity_check"),
-        vec![vec!["ok".to_string()]]
-    );
+    assert_eq!(env.integrity_check().0, vec![vec!["ok".to_string()]]);
 }

@@ -502,3 +502,47 @@ async fn an_unreachable_server_fails_in_bounded_time_without_the_password() {
     );
     assert!(!e.contains("s3cret"), "{e}");
 }
+
+#[tokio::test]
+async fn offline_query_data_matches_a_fresh_pg_schema() {
+    use sqlx::Executor;
+    let server = PgServer::start();
+    let url = server.create_database("fresh");
+    let db = cafleet::db::pg::PgDb::open(&url, 1).await.unwrap();
+    db.migrate().await.unwrap();
+    let mut conn = db.pool().acquire().await.unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(".sqlx");
+    let (mut differ, mut seen) = (Vec::new(), 0);
+    for e in std::fs::read_dir(root).unwrap().flatten() {
+        let p = e.path();
+        if p.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let stored: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        if stored["db_name"] != "PostgreSQL" {
+            continue;
+        }
+        seen += 1;
+        let query = stored["query"].as_str().unwrap_or_default();
+        let fresh = match conn.describe(query).await {
+            Ok(d) => crate::hygiene::describe_json(&d),
+            Err(e) => serde_json::Value::String(format!("does not prepare: {e}")),
+        };
+        if fresh != stored["describe"] {
+            differ.push(format!(
+                "{}: stored {} but the schema gives {fresh}",
+                p.file_name().unwrap().to_string_lossy(),
+                stored["describe"]
+            ));
+        }
+    }
+    drop(conn);
+    db.close().await;
+    assert!(seen > 50, "only {seen} PostgreSQL queries in .sqlx/");
+    assert!(
+        differ.is_empty(),
+        "stale offline query data (regenerate .sqlx/: `just prepare`):\n{}",
+        differ.join("\n")
+    );
+}

@@ -365,15 +365,14 @@ fn a_failed_target_reports_the_fix_and_leaves_the_others_installed() {
 #[test]
 fn a_database_failure_is_reported_after_the_skills() {
     let (mut env, _) = env_with(&[("CODEX_HOME", "x")]);
-    env.vars.push((
-        "CAFLEET_DATABASE_URL".into(),
-        "postgres://db/cafleet".into(),
-    ));
+    env.vars
+        .push(("CAFLEET_DATABASE_URL".into(), "mysql://db/cafleet".into()));
     let out = env.run(&["setup", "--coding-agent", "codex"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).starts_with("codex: skills installed"));
     assert!(
-        stderr(&out).starts_with("Error: database: CAFLEET_DATABASE_URL is not a SQLite URL"),
+        stderr(&out)
+            .starts_with("Error: database: CAFLEET_DATABASE_URL is not a SQLite or PostgreSQL URL"),
         "{}",
         stderr(&out)
     );

@@ -9,10 +9,59 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
+/// The PostgreSQL server the suites run against instead of SQLite files, when
+/// `scripts/with-postgres` started one (`CAFLEET_TEST_PG_URL`, its `postgres` database):
+/// each [`Env`] then gets a fresh, empty database of its own on it.
+pub fn pg_server() -> Option<&'static str> {
+    static URL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        std::env::var("CAFLEET_TEST_PG_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+    })
+    .as_deref()
+}
+
+/// Whether this run's databases are PostgreSQL ones (see [`pg_server`]).
+pub fn on_pg() -> bool {
+    pg_server().is_some()
+}
+
+/// Creates an empty database on the [`pg_server`] and returns its URL.
+pub fn fresh_pg_database(server: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "t{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(server)
+            .await
+            .expect("reach the test PostgreSQL server");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create a test database");
+        let _ = sqlx::Connection::close(conn).await;
+    });
+    let (base, query) = server.split_once('?').unwrap_or((server, ""));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    format!("{base}/{name}?{query}")
+}
+
 /// A scratch directory with its own database; every command runs against it.
 pub struct Env {
     pub dir: TempDir,
+    /// The SQLite file (unused when [`Env::pg`] is set).
     pub db_path: PathBuf,
+    /// The PostgreSQL database's URL, when the suites run on PostgreSQL ([`pg_server`]).
+    pub pg: Option<String>,
     /// Extra environment for every command (e.g. TMUX, TMUX_PANE).
     pub vars: Vec<(String, String)>,
 }
@@ -33,12 +82,25 @@ impl Env {
         Env {
             dir,
             db_path,
+            pg: pg_server().map(fresh_pg_database),
             vars: Vec::new(),
         }
     }
 
+    /// `CAFLEET_DATABASE_URL` for this test's database.
     pub fn db_url(&self) -> String {
-        format!("sqlite:///{}", self.db_path.display())
+        match &self.pg {
+            Some(url) => url.clone(),
+            None => format!("sqlite:///{}", self.db_path.display()),
+        }
+    }
+
+    /// This test's database, as the library names it.
+    pub fn database(&self) -> cafleet::config::Database {
+        match &self.pg {
+            Some(url) => cafleet::config::Database::Postgres(url.clone()),
+            None => cafleet::config::Database::Sqlite(self.db_path.clone()),
+        }
     }
 
     /// The `cafleet` binary with a clean environment pointing at this test's database.
@@ -98,9 +160,42 @@ impl Env {
         String::from_utf8(out.stderr).expect("utf-8 stderr")
     }
 
+    /// The schema version the database is at, and the head this build migrates to:
+    /// `PRAGMA user_version` on SQLite, the newest applied migration on PostgreSQL.
+    pub fn schema_version(&self) -> (String, String) {
+        if self.pg.is_some() {
+            (
+                self.query("SELECT max(version) FROM _sqlx_migrations WHERE success")[0][0].clone(),
+                cafleet::db::pg::latest_version().to_string(),
+            )
+        } else {
+            (
+                self.query("PRAGMA user_version")[0][0].clone(),
+                cafleet::db::latest_version().to_string(),
+            )
+        }
+    }
+
+    /// SQLite's `PRAGMA integrity_check` and `PRAGMA foreign_key_check` rows: `[["ok"]]`
+    /// and none for a sound file. PostgreSQL has no such check to run: its server keeps
+    /// pages consistent and enforces foreign keys at every statement, so a database it
+    /// serves passes both by construction.
+    pub fn integrity_check(&self) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+        if self.pg.is_some() {
+            return (vec![vec!["ok".to_string()]], Vec::new());
+        }
+        (
+            self.query("PRAGMA integrity_check"),
+            self.query("PRAGMA foreign_key_check"),
+        )
+    }
+
     /// Runs one SQL query on this test's database (rows as strings).
     pub fn query(&self, sql: &str) -> Vec<Vec<String>> {
-        query_db(&self.db_path, sql)
+        match &self.pg {
+            Some(url) => query_pg(url, sql),
+            None => query_db(&self.db_path, sql),
+        }
     }
 }
 
@@ -245,6 +340,41 @@ pub fn snapshot_body(out: &str) -> &str {
 }
 
 /// Runs one SQL query on a database file and returns every row as strings (NULL → "NULL").
+/// [`query_db`] on a PostgreSQL database; booleans read as SQLite stores them (1 and 0).
+pub fn query_pg(url: &str, sql: &str) -> Vec<Vec<String>> {
+    use sqlx::{Row, ValueRef};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+            .await
+            .expect("open db");
+        let rows = sqlx::query(sql).fetch_all(&mut conn).await.expect("query");
+        rows.iter()
+            .map(|r| {
+                (0..r.columns().len())
+                    .map(|i| {
+                        let raw = r.try_get_raw(i).unwrap();
+                        if raw.is_null() {
+                            "NULL".to_string()
+                        } else if let Ok(v) = r.try_get::<i64, _>(i) {
+                            v.to_string()
+                        } else if let Ok(v) = r.try_get::<i32, _>(i) {
+                            v.to_string()
+                        } else if let Ok(v) = r.try_get::<bool, _>(i) {
+                            i64::from(v).to_string()
+                        } else {
+                            r.try_get::<String, _>(i).unwrap_or_default()
+                        }
+                    })
+                    .collect()
+            })
+            .collect()
+    })
+}
+
 pub fn query_db(path: &Path, sql: &str) -> Vec<Vec<String>> {
     use sqlx::{Row, ValueRef};
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -7,7 +7,7 @@ impl Broker {
     /// 0.14's registration checks, in 0.14's order (docs/decisions.md, C1). Returns the Director's
     /// placement (the new pane goes onto its server).
     pub(super) async fn check_registration(
-        conn: &mut Conn,
+        conn: &mut impl AsConn,
         spec: &MemberSpec,
     ) -> Result<Placement> {
         let f = spec.fleet_id;

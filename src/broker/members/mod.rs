@@ -13,7 +13,7 @@ pub use create::read_prompt_file;
 use super::Broker;
 use crate::backend::screen::StartupScreen;
 use crate::backend::{self, PromptValues};
-use crate::db::Conn;
+use crate::db::AsConn;
 pub use crate::db::placements::MemberRow;
 use crate::db::{self, NewAgent};
 use crate::delivery::DeliverMode;

@@ -4,7 +4,7 @@
 mod inbox;
 
 use super::{Broker, check_caller, check_member};
-use crate::db::Conn;
+use crate::db::AsConn;
 use crate::db::{self, NewTask};
 use crate::delivery::{DeliverMode, DeliveryRecord};
 use crate::model::{
@@ -78,7 +78,11 @@ pub fn validate_idempotency_key(key: &str) -> Result<()> {
 }
 
 /// The task `sender` stored under `key`, if any.
-async fn keyed_original(conn: &mut Conn, sender: AgentId, key: &str) -> Result<Option<Task>> {
+async fn keyed_original(
+    conn: &mut impl AsConn,
+    sender: AgentId,
+    key: &str,
+) -> Result<Option<Task>> {
     match db::tasks::find_by_idempotency_key(conn, sender, key).await? {
         Some(id) => db::tasks::get(conn, id).await,
         None => Ok(None),
@@ -213,7 +217,7 @@ impl Broker {
     /// (None for self-sends and unplaced recipients). `None` when refused: the caller
     /// reports why (see [`unicast_refusal`]). Shared by `message send` and `member nudge`.
     pub(crate) async fn store_unicast(
-        conn: &mut Conn,
+        conn: &mut impl AsConn,
         fleet_id: FleetId,
         sender: AgentId,
         to: AgentId,
@@ -409,7 +413,7 @@ enum Transition {
 /// another fleet is reported exactly like a missing one, so ids of other fleets do not leak
 /// (docs/decisions.md, MSG-1).
 pub(crate) async fn unicast_refusal(
-    conn: &mut Conn,
+    conn: &mut impl AsConn,
     fleet_id: FleetId,
     sender: AgentId,
     to: AgentId,
@@ -421,7 +425,7 @@ pub(crate) async fn unicast_refusal(
 }
 
 /// The sender must be an active agent of the fleet.
-async fn check_sender(conn: &mut Conn, fleet_id: FleetId, sender: AgentId) -> Result<()> {
+async fn check_sender(conn: &mut impl AsConn, fleet_id: FleetId, sender: AgentId) -> Result<()> {
     match db::agents::get(conn, sender).await? {
         Some(a) if a.fleet_id == fleet_id && a.is_active() => Ok(()),
         _ => Err(Error::not_found(format!(
@@ -430,7 +434,7 @@ async fn check_sender(conn: &mut Conn, fleet_id: FleetId, sender: AgentId) -> Re
     }
 }
 
-async fn agent_in_fleet(conn: &mut Conn, agent: AgentId, fleet_id: FleetId) -> Result<bool> {
+async fn agent_in_fleet(conn: &mut impl AsConn, agent: AgentId, fleet_id: FleetId) -> Result<bool> {
     Ok(db::agents::get(conn, agent)
         .await?
         .is_some_and(|a| a.fleet_id == fleet_id))

@@ -47,9 +47,12 @@ pub(super) async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
         cafleet: std::env::current_exe().ok(),
         codex_hooks: a.codex_hooks,
         // The database `ctx.broker()` opened (so the configuration is known to be valid).
-        database_dir: crate::config::Config::from_env()
-            .ok()
-            .and_then(|c| c.database_path.parent().map(std::path::Path::to_path_buf)),
+        database_dir: crate::config::Config::from_env().ok().and_then(|c| {
+            c.database
+                .sqlite_path()
+                .and_then(std::path::Path::parent)
+                .map(std::path::Path::to_path_buf)
+        }),
     };
     let backend = broker.resolve_backend(&spec).await?;
     crate::backend::validate_model(backend, spec.model.as_deref())?;

@@ -59,7 +59,7 @@ async fn empty() -> Store {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let config = Config {
         database_display: path.display().to_string(),
-        database_path: path,
+        database: cafleet::config::Database::Sqlite(path),
         database_url_env: None,
         max_text_len: 200,
     };

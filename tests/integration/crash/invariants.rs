@@ -21,11 +21,10 @@ pub(super) fn verify(env: &Env, ledger: &Shared, seed: u64) -> u64 {
     let l = ledger.lock().unwrap();
 
     // The file is sound.
-    let integrity = rows(env, "PRAGMA integrity_check");
+    let (integrity, fk) = env.integrity_check();
     if integrity != vec![vec!["ok".to_string()]] {
         bad.push(format!("integrity_check: {integrity:?}"));
     }
-    let fk = rows(env, "PRAGMA foreign_key_check");
     if !fk.is_empty() {
         bad.push(format!("foreign_key_check: {fk:?}"));
     }

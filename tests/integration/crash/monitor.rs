@@ -180,10 +180,7 @@ fn a_killed_monitor_frees_its_slot_within_the_liveness_window() {
             "1".into()
         ]]
     );
-    assert_eq!(
-        env.query("PRAGMA integrity_check"),
-        vec![vec!["ok".to_string()]]
-    );
+    assert_eq!(env.integrity_check().0, vec![vec!["ok".to_string()]]);
     eprintln!(
         "crash::a_killed_monitor_frees_its_slot_within_the_liveness_window: {kills} kills ({races} followed by two racing starts); slowest 'stopped' {:.2} s, slowest re-claim {:.2} s after the kill (window {} s); {:.1} s",
         worst_stop.as_secs_f64(),

@@ -19,14 +19,14 @@ fn api_refuses_every_id_of_another_fleet_and_changes_nothing() {
 }
 
 async fn api_sweep(w: &World, started: Instant) {
-    let db = Db::open(&w.env.db_path, 4).await.unwrap();
+    let db = Db::connect(&w.env.database(), 4).await.unwrap();
     let broker = Broker::new(db, Tmux::from_env(), 200);
     let mut api = Api {
         state: AppState {
             broker,
             security: Arc::new(Security::for_bind("127.0.0.1", 8000, None)),
         },
-        db_path: w.env.db_path.clone(),
+        database: w.env.database(),
         covered: BTreeSet::new(),
     };
     let (a, b) = (&w.a, &w.b);
@@ -34,7 +34,7 @@ async fn api_sweep(w: &World, started: Instant) {
     let baseline = {
         let (panes, bytes) = w.outside_state();
         Snapshot {
-            db: dump_db(&w.env.db_path).await,
+            db: dump_db(&w.env.database()).await,
             panes,
             bytes,
         }
@@ -216,7 +216,7 @@ async fn api_sweep(w: &World, started: Instant) {
     a_listed.remove(&a.gone);
     assert_eq!(listed, a_listed);
     let b_tasks = query_ids(
-        &w.env.db_path,
+        &w.env.database(),
         &format!(
             "SELECT task_id FROM tasks WHERE from_agent_id IN (SELECT agent_id FROM agents WHERE fleet_id = {})",
             b.fleet
@@ -420,7 +420,7 @@ async fn api_sweep(w: &World, started: Instant) {
         }
     }
     let reached = query_ids(
-        &w.env.db_path,
+        &w.env.database(),
         &format!(
             "SELECT DISTINCT a.fleet_id FROM tasks t JOIN agents a ON a.agent_id = t.to_agent_id WHERE t.origin_task_id = {}",
             as_i64(&v["task_id"])

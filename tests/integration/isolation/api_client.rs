@@ -33,7 +33,7 @@ pub(super) fn routes_in_source() -> BTreeSet<(String, String)> {
 
 pub(super) struct Api {
     pub(super) state: AppState,
-    pub(super) db_path: PathBuf,
+    pub(super) database: Database,
     pub(super) covered: BTreeSet<(String, String)>,
 }
 
@@ -93,7 +93,7 @@ impl Api {
     pub(super) async fn unchanged(&self, w: &World, baseline: &Snapshot, label: &str) {
         let (panes, bytes) = w.outside_state();
         let now = Snapshot {
-            db: dump_db(&self.db_path).await,
+            db: dump_db(&self.database).await,
             panes,
             bytes,
         };

@@ -188,7 +188,7 @@ fn cli_refuses_every_id_of_another_fleet_and_changes_nothing() {
         );
     }
     let since = w.env.query("SELECT max(status_timestamp) FROM tasks")[0][0].clone();
-    let tasks_before = split_tasks(&w.env.db_path);
+    let tasks_before = split_tasks(&w.env);
     let b_agents = w.b.agents();
     let a_sent: BTreeSet<i64> = w
         .env
@@ -262,7 +262,7 @@ fn cli_refuses_every_id_of_another_fleet_and_changes_nothing() {
         &baseline,
         &tasks_before,
         &after_reads,
-        &split_tasks(&w.env.db_path),
+        &split_tasks(&w.env),
         &marked,
         w.a.fleet,
         &since,

@@ -23,6 +23,7 @@ mod state;
 mod world;
 
 use api_client::*;
+use cafleet::config::Database;
 use cli_cases::*;
 use command_tree::*;
 use state::*;

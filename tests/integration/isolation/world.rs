@@ -366,7 +366,7 @@ impl World {
     pub(super) fn snapshot(&self) -> Snapshot {
         let (panes, bytes) = self.outside_state();
         Snapshot {
-            db: dump_db_blocking(&self.env.db_path),
+            db: dump_db_blocking(&self.env.database()),
             panes,
             bytes,
         }

@@ -44,7 +44,12 @@ fn change_log(env: &Env) -> Vec<Vec<String>> {
 
 /// The position of a column in `SELECT * FROM tasks` (the rows of [`tables`]).
 fn task_column(env: &Env, name: &str) -> usize {
-    env.query("SELECT name FROM pragma_table_info('tasks') ORDER BY cid")
+    let sql = if on_pg() {
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'tasks' ORDER BY ordinal_position"
+    } else {
+        "SELECT name FROM pragma_table_info('tasks') ORDER BY cid"
+    };
+    env.query(sql)
         .iter()
         .position(|r| r[0] == name)
         .unwrap_or_else(|| panic!("tasks has no column {name}"))

@@ -29,12 +29,10 @@ fn poll_orders_by_status_timestamp_then_by_newest_id() {
         send_id(&env, 1, 3, 4, t);
     }
     // Task 1 becomes the newest; tasks 2 and 3 share one timestamp.
-    query_db(
-        &env.db_path,
+    env.query(
         "UPDATE tasks SET status_timestamp = '2030-01-01T00:00:00.000000+00:00' WHERE task_id = 1",
     );
-    query_db(
-        &env.db_path,
+    env.query(
         "UPDATE tasks SET status_timestamp = '2029-01-01T00:00:00.000000+00:00' WHERE task_id IN (2, 3)",
     );
     let v = poll(&env, 1, 4).value();
