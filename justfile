@@ -19,6 +19,7 @@ test:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
     cargo test
+    scripts/test-postgres
     cargo build --release
     npm --prefix frontend run e2e
 
@@ -54,17 +55,16 @@ bench:
     cargo test --test integration delivery::bench_broadcast_to_50_idle_members -- --ignored --nocapture 2>&1 | grep '^delivery' | tee -a "$logs/real-delivery.txt"
     cargo bench --bench report -- --out docs/performance.md --logs "$logs"
 
-# Regenerate the offline query data in .sqlx/ after changing SQL (needs sqlx-cli).
+# Regenerate the offline query data in .sqlx/ for both backends after changing SQL (needs
+# sqlite3 and PostgreSQL's server binaries; docs/postgres.md). The tests
+# hygiene::offline_query_data_matches_a_fresh_schema and
+# pg::offline_query_data_matches_a_fresh_pg_schema fail while .sqlx/ is stale.
 prepare:
-    rm -f dev.db
-    for f in migrations/*.sql; do sqlite3 dev.db < "$f"; done
-    SQLX_OFFLINE=false DATABASE_URL="sqlite:$PWD/dev.db" cargo sqlx prepare -- --all-targets
+    scripts/prepare
 
-# Check that .sqlx/ matches the queries in src/ (needs sqlx-cli).
-prepare-check:
-    rm -f dev.db
-    for f in migrations/*.sql; do sqlite3 dev.db < "$f"; done
-    SQLX_OFFLINE=false DATABASE_URL="sqlite:$PWD/dev.db" cargo sqlx prepare --check -- --all-targets
+# The backend-parametrised suites on a throw-away PostgreSQL server.
+test-pg:
+    scripts/test-postgres
 
 # Needs `cargo install cargo-fuzz`; RUSTC_BOOTSTRAP=1 lets stable Rust take its nightly flags
 # (ASan included). CI does not fuzz: tests/integration/hostile.rs replays the same properties.
