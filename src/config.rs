@@ -50,6 +50,9 @@ pub struct Config {
     pub database_url_env: Option<String>,
     /// Truncation limit in code points (`CAFLEET_MAX_TEXT_LEN`), always positive.
     pub max_text_len: usize,
+    /// The host this process runs on (`CAFLEET_HOST`, else the host name; see
+    /// [`crate::host`]).
+    pub host: String,
 }
 
 /// Reads a `CAFLEET_*` variable; the exact upper-case name wins, then any case (as 0.14).
@@ -64,6 +67,7 @@ impl Config {
     /// Reads the environment. Fails with a clear message on a bad URL or limit.
     pub fn from_env() -> Result<Self> {
         let max_text_len = parse_max_text_len(env_var("CAFLEET_MAX_TEXT_LEN").as_deref())?;
+        let host = crate::host::from_env()?;
         let url = env_var("CAFLEET_DATABASE_URL");
         let (database, database_display) = match url.as_deref() {
             Some(u) => match Database::from_url(u)? {
@@ -87,6 +91,7 @@ impl Config {
             database_display,
             database_url_env: std::env::var("CAFLEET_DATABASE_URL").ok(),
             max_text_len,
+            host,
         })
     }
 }

@@ -319,6 +319,10 @@ pub struct Placement {
     /// (docs/decisions.md, K3).
     #[serde(skip)]
     pub tmux_socket: Option<String>,
+    /// The host the pane lives on (`CAFLEET_HOST` or the host name of the process that
+    /// placed it); NULL for rows written before hosts were recorded, which count as local.
+    #[serde(skip)]
+    pub host: Option<String>,
 }
 
 /// A row of `tasks` (a message).
@@ -346,24 +350,44 @@ pub struct Task {
     pub text: String,
 }
 
-/// Where to type into a pane: the pane and the server it lives on (docs/decisions.md, K3).
+/// Where to type into a pane: the pane, the server it lives on (docs/decisions.md, K3)
+/// and that server's host (docs/postgres.md, "Hosts and the relay").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaneTarget {
     /// tmux socket path of the server.
     pub socket: String,
     /// Pane id (`%N`).
     pub pane_id: String,
+    /// The host of the tmux server; `None` for placements that predate hosts (local).
+    pub host: Option<String>,
 }
 
 impl PaneTarget {
     /// A placement's pane and server as stored (either may be NULL or empty: pending
     /// placements, placements adopted from 0.14): a target only when both are known.
-    pub fn from_placement(socket: Option<String>, pane_id: Option<String>) -> Option<PaneTarget> {
+    pub fn from_placement(
+        socket: Option<String>,
+        pane_id: Option<String>,
+        host: Option<String>,
+    ) -> Option<PaneTarget> {
         match (socket, pane_id) {
             (Some(socket), Some(pane_id)) if !socket.is_empty() && !pane_id.is_empty() => {
-                Some(PaneTarget { socket, pane_id })
+                Some(PaneTarget {
+                    socket,
+                    pane_id,
+                    host,
+                })
             }
             _ => None,
+        }
+    }
+
+    /// A pane of a tmux server on this process's own host.
+    pub fn local(socket: impl Into<String>, pane_id: impl Into<String>) -> PaneTarget {
+        PaneTarget {
+            socket: socket.into(),
+            pane_id: pane_id.into(),
+            host: None,
         }
     }
 }
@@ -371,7 +395,11 @@ impl PaneTarget {
 impl Placement {
     /// The pane to type into, when the placement has a pane and a known server.
     pub fn target(&self) -> Option<PaneTarget> {
-        PaneTarget::from_placement(self.tmux_socket.clone(), self.tmux_pane_id.clone())
+        PaneTarget::from_placement(
+            self.tmux_socket.clone(),
+            self.tmux_pane_id.clone(),
+            self.host.clone(),
+        )
     }
 }
 

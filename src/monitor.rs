@@ -157,6 +157,7 @@ pub async fn tick_once(
         let target = PaneTarget {
             socket: d.tmux_socket.clone()?,
             pane_id: d.tmux_pane_id.clone()?,
+            host: d.host.clone(),
         };
         Some(async move {
             // A working agent (by its hooks' report, or its pane) is not woken: it stays

@@ -92,10 +92,7 @@ mod tests {
     use super::*;
 
     fn target(pane: &str) -> PaneTarget {
-        PaneTarget {
-            socket: "/tmp/tmux-0/default".into(),
-            pane_id: pane.into(),
-        }
+        PaneTarget::local("/tmp/tmux-0/default", pane)
     }
 
     #[tokio::test(flavor = "current_thread")]
@@ -117,10 +114,7 @@ mod tests {
     #[test]
     fn lock_names_differ_per_server_and_pane() {
         let a = lock_path(&target("%1"));
-        let b = lock_path(&PaneTarget {
-            socket: "/tmp/other/sock".into(),
-            pane_id: "%1".into(),
-        });
+        let b = lock_path(&PaneTarget::local("/tmp/other/sock", "%1"));
         assert_ne!(a, b);
         assert_ne!(a, lock_path(&target("%2")));
         assert!(a.to_string_lossy().ends_with("_tmp_tmux-0_default@1.lock"));

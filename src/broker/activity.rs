@@ -107,14 +107,21 @@ impl Broker {
         // One `list-panes` per tmux server first: a pane its server does not list has
         // exited, a server that cannot be asked tells nothing, and only live panes are read
         // (two tmux calls each). A fleet on a dead server costs one call, not two per agent.
+        // Another host's pane cannot be read from here: only its hooks' reports count.
+        let local = |pane: &Option<PaneTarget>| {
+            pane.as_ref()
+                .filter(|p| self.is_local(p.host.as_deref()))
+                .cloned()
+        };
         let sockets = agents
             .iter()
             .filter(|(id, _)| fresh(id).is_none())
-            .filter_map(|(_, pane)| pane.as_ref().map(|p| p.socket.clone()));
+            .filter_map(|(_, pane)| local(pane).map(|p| p.socket));
         let (live, _) = self.list_live_panes(sockets).await;
         let live = &live;
         let reads = agents.iter().map(|(id, pane)| {
             let fresh = fresh(id);
+            let pane = local(pane);
             async move {
                 let pane = pane.as_ref();
                 let listed = pane.map(|p| live.get(&p.socket).map(|set| set.contains(&p.pane_id)));

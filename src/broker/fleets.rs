@@ -62,6 +62,7 @@ impl Broker {
             coding_agent: coding_agent.as_str().to_string(),
             created_at: now.clone(),
             tmux_socket: Some(caller.socket_path.clone()),
+            host: Some(self.host().to_string()),
         };
         db::placements::insert(&mut tx, &placement).await?;
         db::monitor::insert_config(&mut tx, director_id, db::monitor::DIRECTOR_INTERVAL_SECS)

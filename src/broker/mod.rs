@@ -31,6 +31,8 @@ pub struct Broker {
     db: Db,
     tmux: Tmux,
     max_text_len: usize,
+    /// The host this broker runs on: it types only into panes placed on it.
+    host: std::sync::Arc<str>,
 }
 
 impl Broker {
@@ -40,7 +42,25 @@ impl Broker {
             db,
             tmux,
             max_text_len,
+            host: crate::host::current().into(),
         }
+    }
+
+    /// The same broker acting as `host` (`CAFLEET_HOST`, checked by the configuration).
+    pub fn with_host(mut self, host: &str) -> Broker {
+        self.host = host.into();
+        self
+    }
+
+    /// The host this broker types on.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Whether a placement recorded on `host` is one of this host's panes (a placement
+    /// without a host predates hosts and counts as local).
+    pub fn is_local(&self, host: Option<&str>) -> bool {
+        host.is_none_or(|h| h == &*self.host)
     }
 
     /// The database, for tests and benches that seed or inspect the file directly. The

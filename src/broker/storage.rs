@@ -33,7 +33,7 @@ impl Broker {
             Usage::Command => db,
             Usage::Server => db.with_group_commit(),
         };
-        Ok(Broker::new(db, Tmux::from_env(), config.max_text_len))
+        Ok(Broker::new(db, Tmux::from_env(), config.max_text_len).with_host(&config.host))
     }
 }
 

@@ -12,6 +12,7 @@ pub mod member;
 pub mod message;
 pub mod monitor;
 pub mod output;
+pub mod relay;
 mod report;
 pub mod server;
 pub mod setup;
@@ -77,6 +78,10 @@ pub enum Group {
     /// Run and inspect the per-fleet heartbeat that wakes due agents.
     #[command(subcommand)]
     Monitor(monitor::MonitorCommand),
+    /// Type the messages sent from other hosts into this host's panes: one relay per host
+    /// that shares a database (PostgreSQL) with others, in the foreground until Ctrl-C or
+    /// SIGTERM. This host is $CAFLEET_HOST, else its host name.
+    Relay(relay::RelayArgs),
     /// Serve the admin WebUI and its HTTP API (loopback only unless given a token).
     Server(server::ServerArgs),
     /// Diagnose the environment (tmux, session, database, backends) and show the calling pane.
@@ -313,6 +318,7 @@ async fn run_command(cli: Cli, base: &Ctx) -> CliResult {
         Group::Member(cmd) => member::run(base, cmd).await,
         Group::Monitor(cmd) => monitor::run(base, cmd).await,
         Group::Server(a) => server::run(base, a).await,
+        Group::Relay(a) => relay::run(base, a).await,
         Group::Setup(a) => setup::run(base, a).await,
         Group::Completions(a) => setup::completions(a),
         Group::Hook(a) => {

@@ -43,7 +43,7 @@ pub struct StartArgs {
     pub redeliver_attempts: i64,
 }
 
-fn parse_redeliver_after(s: &str) -> Result<u64, String> {
+pub(super) fn parse_redeliver_after(s: &str) -> Result<u64, String> {
     match s.trim().parse::<u64>() {
         Ok(n) if (1..=86_400).contains(&n) => Ok(n),
         _ => Err(format!(
@@ -52,7 +52,7 @@ fn parse_redeliver_after(s: &str) -> Result<u64, String> {
     }
 }
 
-fn parse_redeliver_attempts(s: &str) -> Result<i64, String> {
+pub(super) fn parse_redeliver_attempts(s: &str) -> Result<i64, String> {
     match s.trim().parse::<i64>() {
         Ok(n) if (1..=100).contains(&n) => Ok(n),
         _ => Err(format!(
@@ -188,7 +188,9 @@ async fn start(ctx: &Ctx, a: StartArgs) -> CliResult {
 }
 
 /// Cancels `token` on SIGINT, SIGTERM or SIGHUP (docs/decisions.md, M2).
-fn watch_signals(token: CancellationToken) -> std::io::Result<tokio::task::JoinHandle<()>> {
+pub(super) fn watch_signals(
+    token: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;

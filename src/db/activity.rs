@@ -26,6 +26,8 @@ pub struct PaneAgent {
     pub agent_id: AgentId,
     /// The tmux server of its placement (NULL for placements adopted from CAFleet 0.14).
     pub tmux_socket: Option<String>,
+    /// The host its pane lives on (NULL: placed before hosts were recorded).
+    pub host: Option<String>,
 }
 
 /// The active agents whose placement is pane `pane_id`.
@@ -34,7 +36,7 @@ pub async fn agents_in_pane(c: &mut impl AsConn, pane_id: &str) -> Result<Vec<Pa
         Conn::Sqlite(conn) => sqlite! {
             Ok(sqlx::query_as!(
                 PaneAgent,
-                r#"SELECT p.agent_id AS "agent_id!: AgentId", p.tmux_socket
+                r#"SELECT p.agent_id AS "agent_id!: AgentId", p.tmux_socket, p.host
                    FROM agent_placements p JOIN agents a ON a.agent_id = p.agent_id
                    WHERE p.tmux_pane_id = ?1 AND a.status = 'active'
                    ORDER BY p.agent_id ASC"#,
@@ -46,7 +48,7 @@ pub async fn agents_in_pane(c: &mut impl AsConn, pane_id: &str) -> Result<Vec<Pa
         Conn::Pg(conn) => postgres! {
             Ok(sqlx::query_as!(
                 PaneAgent,
-                r#"SELECT p.agent_id AS "agent_id!: AgentId", p.tmux_socket
+                r#"SELECT p.agent_id AS "agent_id!: AgentId", p.tmux_socket, p.host
                    FROM agent_placements p JOIN agents a ON a.agent_id = p.agent_id
                    WHERE p.tmux_pane_id = $1 AND a.status = 'active'
                    ORDER BY p.agent_id ASC"#,

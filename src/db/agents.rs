@@ -182,6 +182,8 @@ pub struct Recipient {
     pub tmux_pane_id: Option<String>,
     /// Its tmux server, when recorded.
     pub tmux_socket: Option<String>,
+    /// The host its pane lives on (NULL: placed before hosts were recorded).
+    pub host: Option<String>,
 }
 
 /// Every active, non-Administrator agent of the fleet except the sender, ascending id.
@@ -195,7 +197,7 @@ pub async fn broadcast_recipients(
             Ok(sqlx::query_as!(
                 Recipient,
                 r#"SELECT a.agent_id AS "agent_id!: AgentId", p.tmux_pane_id AS "tmux_pane_id?: String",
-                          p.tmux_socket AS "tmux_socket?: String"
+                          p.tmux_socket AS "tmux_socket?: String", p.host AS "host?: String"
                    FROM agents a LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
                    WHERE a.fleet_id = ?1 AND a.status = 'active' AND a.agent_id <> ?2
                      AND coalesce(json_extract(a.agent_card_json, '$.cafleet.kind'), '') <> 'builtin-administrator'
@@ -210,7 +212,7 @@ pub async fn broadcast_recipients(
             Ok(sqlx::query_as!(
                 Recipient,
                 r#"SELECT a.agent_id AS "agent_id!: AgentId", p.tmux_pane_id AS "tmux_pane_id?: String",
-                          p.tmux_socket AS "tmux_socket?: String"
+                          p.tmux_socket AS "tmux_socket?: String", p.host AS "host?: String"
                    FROM agents a LEFT JOIN agent_placements p ON p.agent_id = a.agent_id
                    WHERE a.fleet_id = $1 AND a.status = 'active' AND a.agent_id <> $2
                      AND coalesce(a.agent_card_json::jsonb #>> '{cafleet,kind}', '') <> 'builtin-administrator'

@@ -278,6 +278,8 @@ pub struct Undelivered {
     pub delivery_last_at: String,
     pub delivery_note: Option<String>,
     pub tmux_socket: Option<String>,
+    /// The host its pane lives on (NULL: placed before hosts were recorded).
+    pub host: Option<String>,
     pub tmux_pane_id: Option<String>,
 }
 
@@ -291,7 +293,7 @@ pub async fn undelivered(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Vec<U
                 r#"SELECT t.task_id AS "task_id!: TaskId", t.from_agent_id AS "from_agent_id: AgentId", t.to_agent_id AS "to_agent_id: AgentId", a.name AS to_name,
                           t.created_at, t.status_timestamp, t.text, t.delivery_mode, t.delivery_state,
                           t.delivery_attempts, t.delivery_last_at AS "delivery_last_at!",
-                          t.delivery_note, p.tmux_socket AS "tmux_socket?: String",
+                          t.delivery_note, p.tmux_socket AS "tmux_socket?: String", p.host AS "host?: String",
                           p.tmux_pane_id AS "tmux_pane_id?: String"
                    FROM agents a
                    JOIN tasks t ON t.context_id = a.agent_id
@@ -312,7 +314,7 @@ pub async fn undelivered(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Vec<U
                 r#"SELECT t.task_id AS "task_id!: TaskId", t.from_agent_id AS "from_agent_id: AgentId", t.to_agent_id AS "to_agent_id: AgentId", a.name AS to_name,
                           t.created_at, t.status_timestamp, t.text, t.delivery_mode, t.delivery_state,
                           t.delivery_attempts, t.delivery_last_at AS "delivery_last_at!",
-                          t.delivery_note, p.tmux_socket AS "tmux_socket?: String",
+                          t.delivery_note, p.tmux_socket AS "tmux_socket?: String", p.host AS "host?: String",
                           p.tmux_pane_id AS "tmux_pane_id?: String"
                    FROM agents a
                    JOIN tasks t ON t.context_id = a.agent_id
@@ -377,3 +379,113 @@ pub async fn undelivered_counts(
         },
     }
 }
+
+/// The fleets with deliveries a redelivery pass looks after (see [`undelivered`]) whose
+/// recipient's pane is on `host`: the fleets a relay serves (docs/postgres.md).
+pub async fn fleets_pending_on_host(c: &mut impl AsConn, host: &str) -> Result<Vec<FleetId>> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            Ok(sqlx::query_scalar!(
+                r#"SELECT DISTINCT a.fleet_id AS "fleet_id!: FleetId"
+                   FROM agent_placements p
+                   JOIN agents a ON a.agent_id = p.agent_id AND a.status = 'active'
+                   JOIN tasks t ON t.context_id = p.agent_id
+                        AND t.status_state = 'input_required' AND t.type = 'unicast'
+                        AND t.delivery_state IN ('stored', 'typed', 'submitted')
+                        AND t.delivery_last_at IS NOT NULL
+                   WHERE p.host = ?1
+                   ORDER BY a.fleet_id"#,
+                host
+            )
+            .fetch_all(conn)
+            .await?)
+        },
+        Conn::Pg(conn) => postgres! {
+            Ok(sqlx::query_scalar!(
+                r#"SELECT DISTINCT a.fleet_id AS "fleet_id!: FleetId"
+                   FROM agent_placements p
+                   JOIN agents a ON a.agent_id = p.agent_id AND a.status = 'active'
+                   JOIN tasks t ON t.context_id = p.agent_id
+                        AND t.status_state = 'input_required' AND t.type = 'unicast'
+                        AND t.delivery_state IN ('stored', 'typed', 'submitted')
+                        AND t.delivery_last_at IS NOT NULL
+                   WHERE p.host = $1
+                   ORDER BY a.fleet_id"#,
+                host
+            )
+            .fetch_all(conn)
+            .await?)
+        },
+    }
+}
+
+/// The note of a claimed delivery until its attempt is recorded. One that stays was
+/// claimed by a typist that died: its preview may have been typed, so the next attempt
+/// waits as after a typed one (docs/delivery.md).
+pub const CLAIMED_NOTE: &str = "typing: a typist claimed it; if this note stays, the typist stopped before recording the attempt";
+
+/// Claims a delivery for one redelivery attempt: moves its `delivery_last_at` from `last`
+/// (as the pass read it) to `now` and notes the claim ([`CLAIMED_NOTE`]), only when nobody
+/// changed the delivery since. A monitor and a relay (or two relays) that both find it due
+/// race here, and only the winner types the preview. Returns whether this caller won.
+pub async fn claim(
+    c: &mut impl AsConn,
+    task_id: TaskId,
+    last: &str,
+    attempts: i64,
+    now: &str,
+) -> Result<bool> {
+    let done = match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            sqlx::query!(
+                "UPDATE tasks SET delivery_last_at = ?4, delivery_note = ?5
+                 WHERE task_id = ?1 AND delivery_last_at = ?2 AND delivery_attempts = ?3
+                   AND delivery_state IN ('stored', 'typed', 'submitted')
+                   AND status_state = 'input_required'",
+                task_id,
+                last,
+                attempts,
+                now,
+                CLAIMED_NOTE
+            )
+            .execute(conn)
+            .await?
+            .rows_affected()
+        },
+        Conn::Pg(conn) => postgres! {
+            sqlx::query!(
+                "UPDATE tasks SET delivery_last_at = $4, delivery_note = $5
+                 WHERE task_id = $1 AND delivery_last_at = $2 AND delivery_attempts = $3
+                   AND delivery_state IN ('stored', 'typed', 'submitted')
+                   AND status_state = 'input_required'",
+                task_id as _,
+                last,
+                attempts,
+                now,
+                CLAIMED_NOTE
+            )
+            .execute(conn)
+            .await?
+            .rows_affected()
+        },
+    };
+    Ok(done == 1)
+}
+
+/// Wakes the relays: on PostgreSQL a `NOTIFY` on [`RELAY_CHANNEL`] with the host whose
+/// relay has deliveries to type (delivered at commit); nothing on SQLite, whose relays
+/// poll. A wake-up only: the relay reads what is pending from the tables.
+pub async fn notify_relay(c: &mut impl AsConn, host: &str) -> Result<()> {
+    match c.conn() {
+        Conn::Sqlite(_) => Ok(()),
+        Conn::Pg(conn) => postgres! {
+            sqlx::query!("SELECT pg_notify('cafleet_relay', $1::text)", host)
+                .execute(conn)
+                .await?;
+            Ok(())
+        },
+    }
+}
+
+/// The channel relays listen on (see [`notify_relay`]).
+pub const RELAY_CHANNEL: &str = "cafleet_relay";

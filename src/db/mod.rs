@@ -202,6 +202,15 @@ impl Db {
         }
     }
 
+    /// A `LISTEN` connection on `channel` (PostgreSQL); `None` on SQLite, which has no
+    /// notifications (its readers poll).
+    pub async fn listen(&self, channel: &str) -> crate::Result<Option<pg::Listener>> {
+        match &self.store {
+            Store::Sqlite { .. } => Ok(None),
+            Store::Pg(pg) => Ok(Some(pg.listen(channel).await?)),
+        }
+    }
+
     /// A connection for reads (SQLite's WAL and PostgreSQL's MVCC: it never waits for a
     /// writer).
     pub async fn read(&self) -> crate::Result<PooledConn> {

@@ -257,6 +257,8 @@ pub struct Watched {
     pub tmux_pane_id: Option<String>,
     /// Its tmux server.
     pub tmux_socket: Option<String>,
+    /// The host its pane lives on (NULL: placed before hosts were recorded).
+    pub host: Option<String>,
     /// Un-acked deliveries addressed to it.
     pub pending_count: i64,
 }
@@ -270,7 +272,7 @@ pub async fn watched(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Vec<Watch
                 r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name,
                           (f.director_agent_id IS NOT NULL AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
                           m.interval_seconds, m.last_ping_at, m.enabled AS "enabled!: bool",
-                          p.tmux_pane_id, p.tmux_socket,
+                          p.tmux_pane_id, p.tmux_socket, p.host,
                           (SELECT count(*) FROM tasks t
                             WHERE t.context_id = a.agent_id AND t.status_state = 'input_required'
                               AND t.type <> 'broadcast_summary') AS "pending_count!: i64"
@@ -291,7 +293,7 @@ pub async fn watched(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Vec<Watch
                 r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name,
                           (f.director_agent_id IS NOT NULL AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
                           m.interval_seconds, m.last_ping_at, m.enabled AS "enabled!: bool",
-                          p.tmux_pane_id, p.tmux_socket,
+                          p.tmux_pane_id, p.tmux_socket, p.host,
                           (SELECT count(*) FROM tasks t
                             WHERE t.context_id = a.agent_id AND t.status_state = 'input_required'
                               AND t.type <> 'broadcast_summary') AS "pending_count!: i64"
@@ -328,7 +330,7 @@ pub async fn due_candidates(
                 r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name,
                           (f.director_agent_id IS NOT NULL AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
                           m.interval_seconds, m.last_ping_at, m.enabled AS "enabled!: bool",
-                          p.tmux_pane_id, p.tmux_socket, 0 AS "pending_count!: i64"
+                          p.tmux_pane_id, p.tmux_socket, p.host, 0 AS "pending_count!: i64"
                    FROM monitor_config m
                    CROSS JOIN agents a ON a.agent_id = m.agent_id
                    JOIN agent_placements p ON p.agent_id = a.agent_id
@@ -350,7 +352,7 @@ pub async fn due_candidates(
                 r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name,
                           (f.director_agent_id IS NOT NULL AND f.director_agent_id = a.agent_id) AS "is_director!: bool",
                           m.interval_seconds, m.last_ping_at, m.enabled AS "enabled!: bool",
-                          p.tmux_pane_id, p.tmux_socket, 0::bigint AS "pending_count!: i64"
+                          p.tmux_pane_id, p.tmux_socket, p.host, 0::bigint AS "pending_count!: i64"
                    FROM monitor_config m
                    JOIN agents a ON a.agent_id = m.agent_id
                    JOIN agent_placements p ON p.agent_id = a.agent_id
@@ -378,6 +380,8 @@ pub struct Watcher {
     pub tmux_pane_id: String,
     /// Server.
     pub tmux_socket: Option<String>,
+    /// The host its pane lives on (NULL: placed before hosts were recorded).
+    pub host: Option<String>,
 }
 
 /// The first active monitoring member of the fleet whose pane exists.
@@ -386,7 +390,7 @@ pub async fn watcher(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Option<Wa
         Conn::Sqlite(conn) => sqlite! {
             Ok(sqlx::query_as!(
                 Watcher,
-                r#"SELECT a.agent_id AS "agent_id!: AgentId", p.tmux_pane_id AS "tmux_pane_id!", p.tmux_socket
+                r#"SELECT a.agent_id AS "agent_id!: AgentId", p.tmux_pane_id AS "tmux_pane_id!", p.tmux_socket, p.host
                    FROM agents a JOIN agent_placements p ON p.agent_id = a.agent_id
                    WHERE a.fleet_id = ?1 AND a.status = 'active' AND p.tmux_pane_id IS NOT NULL
                      AND json_extract(a.agent_card_json, '$.cafleet.kind') = 'monitoring-member'
@@ -399,7 +403,7 @@ pub async fn watcher(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Option<Wa
         Conn::Pg(conn) => postgres! {
             Ok(sqlx::query_as!(
                 Watcher,
-                r#"SELECT a.agent_id AS "agent_id!: AgentId", p.tmux_pane_id AS "tmux_pane_id!", p.tmux_socket
+                r#"SELECT a.agent_id AS "agent_id!: AgentId", p.tmux_pane_id AS "tmux_pane_id!", p.tmux_socket, p.host
                    FROM agents a JOIN agent_placements p ON p.agent_id = a.agent_id
                    WHERE a.fleet_id = $1 AND a.status = 'active' AND p.tmux_pane_id IS NOT NULL
                      AND a.agent_card_json::jsonb #>> '{cafleet,kind}' = 'monitoring-member'

@@ -197,3 +197,46 @@ mod tests {
         assert_eq!(redact("no password", "postgres://u@h/d"), "no password");
     }
 }
+
+/// A `LISTEN` connection of its own (not from the pool): notifications are wake-ups only,
+/// the tables stay the truth (docs/postgres.md).
+#[derive(Debug)]
+pub struct Listener {
+    inner: sqlx::postgres::PgListener,
+}
+
+/// What a [`Listener`] heard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Heard {
+    /// A notification's payload.
+    Payload(String),
+    /// The connection was lost; the next call reconnects and listens again. Whatever was
+    /// notified meanwhile is gone: re-read the tables.
+    Reconnecting,
+}
+
+impl PgDb {
+    /// Opens a listening connection on `channel`, with the pool's connect options but
+    /// outside the pool (a listener keeps its connection for good; taking one of the pool's
+    /// would starve a one-connection CLI pool).
+    pub async fn listen(&self, channel: &str) -> Result<Listener> {
+        let own = PgPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_lazy_with(connect_options(&self.url)?);
+        let mut inner = sqlx::postgres::PgListener::connect_with(&own).await?;
+        inner.listen(channel).await?;
+        Ok(Listener { inner })
+    }
+}
+
+impl Listener {
+    /// Waits for the next notification, or reports a lost connection.
+    pub async fn recv(&mut self) -> Result<Heard> {
+        Ok(match self.inner.try_recv().await? {
+            Some(n) => Heard::Payload(n.payload().to_string()),
+            None => Heard::Reconnecting,
+        })
+    }
+}

@@ -10,8 +10,8 @@ pub async fn insert(c: &mut impl AsConn, p: &Placement) -> Result<()> {
         Conn::Sqlite(conn) => sqlite! {
             sqlx::query!(
                 "INSERT INTO agent_placements (agent_id, director_agent_id, tmux_session, tmux_window_id,
-                                               tmux_pane_id, coding_agent, created_at, tmux_socket)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                               tmux_pane_id, coding_agent, created_at, tmux_socket, host)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 p.agent_id,
                 p.director_agent_id,
                 p.tmux_session,
@@ -19,7 +19,7 @@ pub async fn insert(c: &mut impl AsConn, p: &Placement) -> Result<()> {
                 p.tmux_pane_id,
                 p.coding_agent,
                 p.created_at,
-                p.tmux_socket
+                p.tmux_socket, p.host
             )
             .execute(conn)
             .await?;
@@ -28,8 +28,8 @@ pub async fn insert(c: &mut impl AsConn, p: &Placement) -> Result<()> {
         Conn::Pg(conn) => postgres! {
             sqlx::query!(
                 "INSERT INTO agent_placements (agent_id, director_agent_id, tmux_session, tmux_window_id,
-                                               tmux_pane_id, coding_agent, created_at, tmux_socket)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                               tmux_pane_id, coding_agent, created_at, tmux_socket, host)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 p.agent_id as _,
                 p.director_agent_id as _,
                 p.tmux_session,
@@ -37,7 +37,7 @@ pub async fn insert(c: &mut impl AsConn, p: &Placement) -> Result<()> {
                 p.tmux_pane_id as _,
                 p.coding_agent,
                 p.created_at,
-                p.tmux_socket
+                p.tmux_socket, p.host
             )
             .execute(conn)
             .await?;
@@ -53,7 +53,7 @@ pub async fn get(c: &mut impl AsConn, agent_id: AgentId) -> Result<Option<Placem
             Ok(sqlx::query_as!(
                 Placement,
                 r#"SELECT agent_id AS "agent_id!: AgentId", director_agent_id AS "director_agent_id: AgentId", tmux_session, tmux_window_id,
-                          tmux_pane_id, coding_agent, created_at, tmux_socket
+                          tmux_pane_id, coding_agent, created_at, tmux_socket, host
                    FROM agent_placements WHERE agent_id = ?1"#,
                 agent_id
             )
@@ -64,7 +64,7 @@ pub async fn get(c: &mut impl AsConn, agent_id: AgentId) -> Result<Option<Placem
             Ok(sqlx::query_as!(
                 Placement,
                 r#"SELECT agent_id AS "agent_id!: AgentId", director_agent_id AS "director_agent_id: AgentId", tmux_session, tmux_window_id,
-                          tmux_pane_id, coding_agent, created_at, tmux_socket
+                          tmux_pane_id, coding_agent, created_at, tmux_socket, host
                    FROM agent_placements WHERE agent_id = $1"#,
                 agent_id as _
             )
@@ -81,7 +81,7 @@ pub async fn list_for_fleet(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Ve
             Ok(sqlx::query_as!(
                 Placement,
                 r#"SELECT p.agent_id AS "agent_id!: AgentId", p.director_agent_id AS "director_agent_id: AgentId", p.tmux_session, p.tmux_window_id,
-                          p.tmux_pane_id, p.coding_agent, p.created_at, p.tmux_socket
+                          p.tmux_pane_id, p.coding_agent, p.created_at, p.tmux_socket, p.host
                    FROM agent_placements p JOIN agents a ON a.agent_id = p.agent_id
                    WHERE a.fleet_id = ?1
                    ORDER BY p.agent_id ASC"#,
@@ -94,7 +94,7 @@ pub async fn list_for_fleet(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Ve
             Ok(sqlx::query_as!(
                 Placement,
                 r#"SELECT p.agent_id AS "agent_id!: AgentId", p.director_agent_id AS "director_agent_id: AgentId", p.tmux_session, p.tmux_window_id,
-                          p.tmux_pane_id, p.coding_agent, p.created_at, p.tmux_socket
+                          p.tmux_pane_id, p.coding_agent, p.created_at, p.tmux_socket, p.host
                    FROM agent_placements p JOIN agents a ON a.agent_id = p.agent_id
                    WHERE a.fleet_id = $1
                    ORDER BY p.agent_id ASC"#,
@@ -201,6 +201,8 @@ pub struct MemberRow {
     pub created_at: String,
     /// tmux server.
     pub tmux_socket: Option<String>,
+    /// The host its pane lives on (NULL: placed before hosts were recorded).
+    pub host: Option<String>,
     /// Creation time of the newest message it sent.
     pub last_sent: Option<String>,
     /// Newest status time of a message addressed to it.
@@ -219,7 +221,7 @@ pub async fn list_members(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Vec<
                 MemberRow,
                 r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name, a.description, a.status, a.registered_at,
                           p.director_agent_id AS "director_agent_id: AgentId", p.tmux_session, p.tmux_window_id, p.tmux_pane_id,
-                          p.coding_agent, p.created_at, p.tmux_socket,
+                          p.coding_agent, p.created_at, p.tmux_socket, p.host,
                           (SELECT max(t.created_at) FROM tasks t
                             WHERE t.from_agent_id = a.agent_id AND t.type <> 'broadcast_summary') AS "last_sent?: String",
                           (SELECT max(t.status_timestamp) FROM tasks t
@@ -240,7 +242,7 @@ pub async fn list_members(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Vec<
                 MemberRow,
                 r#"SELECT a.agent_id AS "agent_id!: AgentId", a.name, a.description, a.status, a.registered_at,
                           p.director_agent_id AS "director_agent_id: AgentId", p.tmux_session, p.tmux_window_id, p.tmux_pane_id,
-                          p.coding_agent, p.created_at, p.tmux_socket,
+                          p.coding_agent, p.created_at, p.tmux_socket, p.host,
                           (SELECT max(t.created_at) FROM tasks t
                             WHERE t.from_agent_id = a.agent_id AND t.type <> 'broadcast_summary') AS "last_sent?: String",
                           (SELECT max(t.status_timestamp) FROM tasks t

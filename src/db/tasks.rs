@@ -74,6 +74,8 @@ pub async fn insert(c: &mut impl AsConn, t: &NewTask<'_>) -> Result<TaskId> {
 pub struct StoredUnicast {
     pub task_id: TaskId,
     pub tmux_socket: Option<String>,
+    /// The host its pane lives on (NULL: placed before hosts were recorded).
+    pub host: Option<String>,
     pub tmux_pane_id: Option<String>,
 }
 
@@ -111,7 +113,9 @@ pub async fn insert_unicast_checked(
                              (SELECT p.tmux_socket FROM agent_placements p WHERE p.agent_id = ?3)
                                  AS "tmux_socket?: String",
                              (SELECT p.tmux_pane_id FROM agent_placements p WHERE p.agent_id = ?3)
-                                 AS "tmux_pane_id?: String""#,
+                                 AS "tmux_pane_id?: String",
+                             (SELECT p.host FROM agent_placements p WHERE p.agent_id = ?3)
+                                 AS "host?: String""#,
                 fleet_id,
                 sender,
                 to,
@@ -141,7 +145,9 @@ pub async fn insert_unicast_checked(
                              (SELECT p.tmux_socket FROM agent_placements p WHERE p.agent_id = $3)
                                  AS "tmux_socket?: String",
                              (SELECT p.tmux_pane_id FROM agent_placements p WHERE p.agent_id = $3)
-                                 AS "tmux_pane_id?: String""#,
+                                 AS "tmux_pane_id?: String",
+                             (SELECT p.host FROM agent_placements p WHERE p.agent_id = $3)
+                                 AS "host?: String""#,
                 fleet_id as _,
                 sender as _,
                 to as _,

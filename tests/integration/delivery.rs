@@ -481,10 +481,7 @@ fn a_sender_killed_before_typing_loses_nothing() {
         "SELECT tmux_socket FROM agent_placements WHERE agent_id = {id}"
     ))[0][0]
         .clone();
-    let target = cafleet::model::PaneTarget {
-        socket,
-        pane_id: pane.clone(),
-    };
+    let target = cafleet::model::PaneTarget::local(socket, pane.clone());
     // The CLI runs with a clean environment (no TMPDIR): its temp dir is /tmp.
     let path = cafleet::typist::lock_path(&target);
     let path = std::path::Path::new("/tmp").join(path.strip_prefix(std::env::temp_dir()).unwrap());

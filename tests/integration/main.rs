@@ -14,6 +14,7 @@ mod demo;
 mod group_commit;
 mod hooks;
 mod hostile;
+mod hosts;
 mod hygiene;
 mod idempotency;
 mod isolation;

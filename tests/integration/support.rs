@@ -626,7 +626,18 @@ pub struct Team {
 
 impl Team {
     pub fn new() -> Team {
+        Team::with_vars(&[])
+    }
+
+    /// A team whose commands run as host `host` (`CAFLEET_HOST`), the fleet's included.
+    pub fn new_on_host(host: &str) -> Team {
+        Team::with_vars(&[("CAFLEET_HOST", host)])
+    }
+
+    fn with_vars(vars: &[(&str, &str)]) -> Team {
         let mut env = Env::new();
+        env.vars
+            .extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let bin = env.dir.path().join("bin");
         std::fs::create_dir_all(&bin).unwrap();
         for name in ["claude", "codex", "opencode"] {

@@ -2,8 +2,10 @@
 //! and dead letters (docs/delivery.md).
 
 mod redeliver;
+mod relay;
 
 pub use redeliver::{Redelivered, RedeliveryOutcome};
+pub use relay::{RelayWakeups, Wake};
 
 use super::Broker;
 use crate::Result;
@@ -17,6 +19,12 @@ use std::time::Duration;
 /// A note that starts with this marks an attempt that typed nothing on purpose (a draft, a
 /// question, a working agent): the monitor tries again on its next tick.
 pub const HELD: &str = "held: ";
+
+/// The hold of a delivery whose pane is on another host, after [`HELD`]: the relay of
+/// that host types it (`cafleet relay`, docs/postgres.md).
+pub fn relay_hold(host: &str) -> String {
+    format!("{HELD}its pane is on host {host}: the relay there types it (cafleet relay)")
+}
 
 /// How long the monitor leaves a delivery nobody has tried yet to its sender (who may be
 /// waiting its turn as the pane's typist) before typing it itself; never longer than the
@@ -107,11 +115,12 @@ impl Broker {
         mode: DeliverMode,
         monitored: bool,
     ) -> bool {
-        let Some(record) = self.attempt(task, target, mode, monitored).await else {
+        let Some(record) = self.attempt(task, target.clone(), mode, monitored).await else {
             return false;
         };
         let typed = matches!(record, AttemptRecord::Typed { .. });
         self.record_attempts(vec![(task.task_id, record)]).await;
+        self.wake_relays(target.iter()).await;
         typed
     }
 
@@ -182,6 +191,9 @@ impl Broker {
             return None;
         }
         let target = target?;
+        if let Some(host) = target.host.as_deref().filter(|h| !self.is_local(Some(h))) {
+            return Some(AttemptRecord::Held(relay_hold(host)));
+        }
         if !self.tmux.available() {
             tracing::debug!("tmux not on PATH: preview skipped");
             return None;
@@ -246,6 +258,7 @@ impl Broker {
         mode: DeliverMode,
         monitored: bool,
     ) -> DeliveryCounts {
+        let targets: Vec<PaneTarget> = deliveries.iter().filter_map(|(_, t)| t.clone()).collect();
         let attempts = deliveries.into_iter().map(|(task, target)| async move {
             let record = self.attempt(&task, target, mode, monitored).await;
             (task.task_id, record)
@@ -264,7 +277,33 @@ impl Broker {
             .filter_map(|(id, r)| r.map(|r| (id, r)))
             .collect();
         self.record_attempts(records).await;
+        self.wake_relays(targets.iter()).await;
         counts
+    }
+
+    /// Wakes the relays of the other hosts among `targets` once their deliveries are
+    /// recorded (PostgreSQL's `NOTIFY`; SQLite's relays poll). A lost wake-up costs only
+    /// latency: the relay's own tick finds the deliveries.
+    async fn wake_relays<'t>(&self, targets: impl Iterator<Item = &'t PaneTarget>) {
+        if !self.db.is_pg() {
+            return;
+        }
+        let mut hosts: Vec<&str> = targets
+            .filter_map(|t| t.host.as_deref())
+            .filter(|h| !self.is_local(Some(h)))
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        for host in hosts {
+            let woken = async {
+                let mut conn = self.db.read().await?;
+                db::deliveries::notify_relay(&mut conn, host).await
+            }
+            .await;
+            if let Err(e) = woken {
+                tracing::warn!(%host, error = %e, "could not wake the relay");
+            }
+        }
     }
 
     /// Per agent of the fleet with messages it has not seen: how many, and how many of

@@ -53,8 +53,13 @@ fn due(u: &db::deliveries::Undelivered, policy: &Redelivery, now: &str) -> Due {
         .delivery_note
         .as_deref()
         .is_some_and(|n| n.starts_with(HELD));
+    let claimed = u.delivery_note.as_deref() == Some(db::deliveries::CLAIMED_NOTE);
     let wait = if u.delivery_attempts == 0 && u.delivery_note.is_none() {
         SENDER_GRACE.min(policy.after)
+    } else if claimed {
+        // A typist claimed it and died before recording: it may have typed the preview,
+        // so wait as after one more typed attempt rather than type it twice at once.
+        policy.wait_after(u.delivery_attempts + 1)
     } else if held {
         Duration::ZERO
     } else {
@@ -69,16 +74,61 @@ fn due(u: &db::deliveries::Undelivered, policy: &Redelivery, now: &str) -> Due {
     Due::Type
 }
 
+/// Who runs a redelivery pass, and so which deliveries it looks after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The fleet's monitor: the panes of its host (and those placed before hosts were
+    /// recorded), and the fleet's dead letters.
+    Monitor,
+    /// A host's relay: only panes recorded on its host; dead letters stay the monitor's.
+    Relay,
+}
+
 impl Broker {
     /// The monitor's redelivery pass at `now`: every delivery of the fleet that its
     /// recipient has not seen and that is due under `policy` is typed again (an idle-mode
     /// one only into an agent that is not working); one past its last attempt is a dead
-    /// letter, reported to the Director by the fleet's Administrator.
+    /// letter, reported to the Director by the fleet's Administrator. Deliveries to panes
+    /// of other hosts are left to their relays.
     pub async fn redeliver(
         &self,
         fleet_id: FleetId,
         policy: &Redelivery,
         now: &str,
+    ) -> Result<Vec<Redelivered>> {
+        self.redeliver_pass(fleet_id, policy, now, Pass::Monitor)
+            .await
+    }
+
+    /// The relay's pass at `now` (`cafleet relay`, docs/postgres.md): the monitor's
+    /// redelivery pass over every fleet, for the panes placed on this host, without dead
+    /// letters. A delivery sent from another host waits here with a hold, so it is typed
+    /// on the first pass after the send.
+    pub async fn relay_pass(
+        &self,
+        policy: &Redelivery,
+        now: &str,
+    ) -> Result<Vec<(FleetId, Redelivered)>> {
+        let fleets = {
+            let mut conn = self.db.read().await?;
+            db::deliveries::fleets_pending_on_host(&mut conn, &self.host).await?
+        };
+        let mut out = Vec::new();
+        for fleet_id in fleets {
+            let done = self
+                .redeliver_pass(fleet_id, policy, now, Pass::Relay)
+                .await?;
+            out.extend(done.into_iter().map(|r| (fleet_id, r)));
+        }
+        Ok(out)
+    }
+
+    async fn redeliver_pass(
+        &self,
+        fleet_id: FleetId,
+        policy: &Redelivery,
+        now: &str,
+        pass: Pass,
     ) -> Result<Vec<Redelivered>> {
         let rows = {
             let mut conn = self.db.read().await?;
@@ -88,13 +138,21 @@ impl Broker {
         let mut by_pane: Vec<(PaneTarget, Vec<db::deliveries::Undelivered>)> = Vec::new();
         let mut dead = Vec::new();
         for u in rows {
+            let mine = match pass {
+                Pass::Monitor => self.is_local(u.host.as_deref()),
+                Pass::Relay => u.host.as_deref() == Some(self.host()),
+            };
             match due(&u, policy, now) {
                 Due::Wait => {}
-                Due::Dead => dead.push(u),
+                Due::Dead if pass == Pass::Monitor => dead.push(u),
+                Due::Dead => {}
+                Due::Type if !mine => {}
                 Due::Type => {
-                    let Some(target) =
-                        PaneTarget::from_placement(u.tmux_socket.clone(), u.tmux_pane_id.clone())
-                    else {
+                    let Some(target) = PaneTarget::from_placement(
+                        u.tmux_socket.clone(),
+                        u.tmux_pane_id.clone(),
+                        u.host.clone(),
+                    ) else {
                         continue;
                     };
                     match by_pane.iter_mut().find(|(t, _)| *t == target) {
@@ -114,11 +172,18 @@ impl Broker {
                         done.push((u, record.clone()));
                         continue;
                     }
+                    // A monitor and a relay (or two relays) may both find it due: only
+                    // the one whose claim lands types it. A lost claim leaves this pane's
+                    // later previews to the winner too, so they stay in order.
+                    if !self.claim(&u, now).await {
+                        break;
+                    }
                     let task = undelivered_task(&u);
-                    // Only the first preview of a `now` message goes into a working agent:
+                    // Only the first preview of a `now` message goes into a working agent
+                    // (a relay types the first one of a message sent from another host):
                     // the ones typed again wait for an idle moment like the rest.
                     let mode = match DeliverMode::from_db(&u.delivery_mode) {
-                        DeliverMode::Now => DeliverMode::Idle,
+                        DeliverMode::Now if u.delivery_attempts > 0 => DeliverMode::Idle,
                         m => m,
                     };
                     let record = self
@@ -177,6 +242,29 @@ impl Broker {
             }
         }
         Ok(out)
+    }
+
+    /// Claims a due delivery for this pass (see `db::deliveries::claim`); a failed write
+    /// is logged and counts as lost (the next pass finds it again).
+    async fn claim(&self, u: &db::deliveries::Undelivered, now: &str) -> bool {
+        let (task_id, last, attempts, now) = (
+            u.task_id,
+            u.delivery_last_at.clone(),
+            u.delivery_attempts,
+            now.to_string(),
+        );
+        let claimed = self
+            .db
+            .write_atomic(move |tx| {
+                Box::pin(
+                    async move { db::deliveries::claim(tx, task_id, &last, attempts, &now).await },
+                )
+            })
+            .await;
+        claimed.unwrap_or_else(|e| {
+            tracing::warn!(task = %task_id, error = %e, "could not claim a delivery");
+            false
+        })
     }
 
     /// Marks a delivery dead and tells the Director (unless the Director is its recipient,
@@ -287,6 +375,7 @@ mod tests {
             delivery_last_at: last.into(),
             delivery_note: note.map(str::to_string),
             tmux_socket: None,
+            host: None,
             tmux_pane_id: None,
         }
     }
@@ -318,6 +407,12 @@ mod tests {
         assert_eq!(due(&row(1, None, t0, t0), &p, t15), Due::Type);
         assert_eq!(due(&row(2, None, t0, t0), &p, t15), Due::Wait);
         assert_eq!(due(&row(2, None, t0, t0), &p, t25), Due::Dead);
+        // Claimed by a typist that died: as if typed once more (never typed twice at once).
+        let claimed = Some(db::deliveries::CLAIMED_NOTE);
+        assert_eq!(due(&row(0, claimed, t0, t0), &p, t5), Due::Wait);
+        assert_eq!(due(&row(0, claimed, t0, t0), &p, t15), Due::Type);
+        assert_eq!(due(&row(1, claimed, t0, t0), &p, t15), Due::Wait);
+        assert_eq!(due(&row(1, claimed, t0, t0), &p, t25), Due::Type);
         // A day old: dead whatever happened.
         let day = "2026-12-05T10:00:01.000000+00:00";
         assert_eq!(due(&row(0, Some("held: x"), t0, t0), &p, day), Due::Dead);

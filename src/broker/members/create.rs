@@ -120,6 +120,8 @@ impl Broker {
             coding_agent: backend.as_str().to_string(),
             created_at: now.clone(),
             tmux_socket: Some(socket.clone()),
+            // The Director's host: the new pane goes onto its tmux server.
+            host: Some(self.host().to_string()),
         };
         db::placements::insert(&mut tx, &placement).await?;
         if spec.role == Role::Member {
@@ -190,10 +192,7 @@ impl Broker {
             Ok::<bool, Error>(ok)
         }
         .await;
-        let target = PaneTarget {
-            socket: socket.clone(),
-            pane_id: pane.clone(),
-        };
+        let target = PaneTarget::local(socket.clone(), pane.clone());
         match stored {
             Ok(true) => {}
             Ok(false) => {

@@ -122,6 +122,21 @@ impl MemberTarget {
     }
 }
 
+impl Broker {
+    /// Refuses `cafleet member <command>` on a member whose pane is on another host: a command never runs tmux
+    /// for another host's pane (docs/postgres.md, "Hosts and the relay").
+    pub fn check_pane_host(&self, target: &MemberTarget, command: &str) -> Result<()> {
+        match target.placement.host.as_deref() {
+            Some(host) if !self.is_local(Some(host)) => Err(Error::failed(format!(
+                "cafleet member {command} cannot reach member {}: it runs in a pane on host {host}, and this is host {}. Run the command on {host} (a relay delivers messages across hosts, but steering a pane from another host is not supported yet).",
+                target.agent.agent_id,
+                self.host()
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// How a pane was retired.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaneClosed {
@@ -196,6 +211,14 @@ impl Broker {
             )));
         };
         let dpane = p.tmux_pane_id.clone().unwrap_or_default();
+        // The Director is its pane on its host: the same pane id and socket path on
+        // another host are another pane.
+        if let Some(host) = p.host.as_deref().filter(|h| !self.is_local(Some(h))) {
+            return Err(Error::forbidden(format!(
+                "cafleet member {command} is Director-only: the Director of fleet {fleet_id} is pane {dpane} on host {host}, and this is host {}. Run it from the Director's pane on {host}.",
+                self.host()
+            )));
+        }
         let pane_ok = caller.pane.as_deref() == Some(dpane.as_str());
         let socket_ok = match (&p.tmux_socket, &caller.socket) {
             (Some(rec), Some(mine)) => same_socket(rec, mine),

@@ -22,6 +22,7 @@ impl Broker {
         target: &MemberTarget,
         force: bool,
     ) -> Result<Result<PaneClosed, ExitTimeout>> {
+        self.check_pane_host(target, "delete")?;
         let Some(pane) = target.pane() else {
             if target.placement.tmux_pane_id.is_some() {
                 // An adopted 0.14 placement without a server on record: never guess one.
@@ -125,6 +126,8 @@ impl Broker {
             .iter()
             .filter(|p| p.director_agent_id.is_some())
             .filter_map(Placement::target)
+            // Another host's panes stay open: this host cannot reach them.
+            .filter(|t| self.is_local(t.host.as_deref()))
             .map(|pane| async move {
                 match self
                     .tmux

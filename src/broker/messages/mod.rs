@@ -230,8 +230,9 @@ impl Broker {
         else {
             return Ok(None);
         };
-        let target = PaneTarget::from_placement(stored.tmux_socket, stored.tmux_pane_id)
-            .filter(|_| to != sender);
+        let target =
+            PaneTarget::from_placement(stored.tmux_socket, stored.tmux_pane_id, stored.host)
+                .filter(|_| to != sender);
         let task = unicast_row(stored.task_id, sender, to, now, None, text);
         Ok(Some((task, target)))
     }
@@ -368,7 +369,8 @@ impl Broker {
                     let panes: std::collections::HashMap<AgentId, Option<PaneTarget>> = recipients
                         .into_iter()
                         .map(|r| {
-                            let target = PaneTarget::from_placement(r.tmux_socket, r.tmux_pane_id);
+                            let target =
+                                PaneTarget::from_placement(r.tmux_socket, r.tmux_pane_id, r.host);
                             (r.agent_id, target)
                         })
                         .collect();

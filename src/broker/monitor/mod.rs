@@ -235,13 +235,21 @@ impl Broker {
         };
         let runtime = runtime_view(rt.as_ref(), &now);
         let live = self
-            .live_panes_by_socket(watched.iter().filter_map(|w| w.tmux_socket.clone()))
+            .live_panes_by_socket(
+                watched
+                    .iter()
+                    .filter(|w| self.is_local(w.host.as_deref()))
+                    .filter_map(|w| w.tmux_socket.clone()),
+            )
             .await;
         let panes: Vec<_> = watched
             .iter()
             .map(|w| {
-                let pane =
-                    PaneTarget::from_placement(w.tmux_socket.clone(), w.tmux_pane_id.clone());
+                let pane = PaneTarget::from_placement(
+                    w.tmux_socket.clone(),
+                    w.tmux_pane_id.clone(),
+                    w.host.clone(),
+                );
                 (w.agent_id, pane)
             })
             .collect();
@@ -251,6 +259,8 @@ impl Broker {
             .into_iter()
             .map(|w| {
                 let pane_alive = match (&w.tmux_socket, &w.tmux_pane_id) {
+                    // Another host's pane: this host cannot tell.
+                    _ if !self.is_local(w.host.as_deref()) => None,
                     (Some(s), Some(p)) => live.get(s).map(|set| set.contains(p)),
                     (_, None) => Some(false),
                     (None, Some(_)) => None,

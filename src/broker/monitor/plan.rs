@@ -42,8 +42,13 @@ impl Broker {
         now: &str,
     ) -> Result<(Vec<Watched>, Option<db::monitor::Watcher>)> {
         let mut conn = self.db.read().await?;
-        let watched = db::monitor::due_candidates(&mut conn, fleet_id, now).await?;
-        let watcher = db::monitor::watcher(&mut conn, fleet_id).await?;
+        let mut watched = db::monitor::due_candidates(&mut conn, fleet_id, now).await?;
+        // Only this host's panes: another host's socket path and pane id may name a pane
+        // of this host's server (docs/postgres.md, "Hosts and the relay").
+        watched.retain(|w| self.is_local(w.host.as_deref()));
+        let watcher = db::monitor::watcher(&mut conn, fleet_id)
+            .await?
+            .filter(|w| self.is_local(w.host.as_deref()));
         Ok((watched, watcher))
     }
 
@@ -56,7 +61,9 @@ impl Broker {
         };
         let horizon = crate::model::format_ts(t + chrono::Duration::seconds(COALESCE_CAP_SECONDS));
         let mut conn = self.db.read().await?;
-        db::monitor::due_candidates(&mut conn, fleet_id, &horizon).await
+        let mut soon = db::monitor::due_candidates(&mut conn, fleet_id, &horizon).await?;
+        soon.retain(|w| self.is_local(w.host.as_deref()));
+        Ok(soon)
     }
 
     /// Adds to a watcher wake the agents of `soon` (enabled, pane alive) that are due within
@@ -97,6 +104,7 @@ impl Broker {
                 Some(PaneTarget {
                     socket: w.tmux_socket?,
                     pane_id: w.tmux_pane_id,
+                    host: w.host,
                 })
             });
         TickPlan {
@@ -166,6 +174,7 @@ mod tests {
             enabled: true,
             tmux_pane_id: Some(format!("%{id}")),
             tmux_socket: Some("/s".into()),
+            host: None,
             pending_count: 0,
         }
     }

@@ -35,7 +35,11 @@ pub(super) async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
     let panes: Vec<_> = members
         .iter()
         .map(|m| {
-            let pane = PaneTarget::from_placement(m.tmux_socket.clone(), m.tmux_pane_id.clone());
+            let pane = PaneTarget::from_placement(
+                m.tmux_socket.clone(),
+                m.tmux_pane_id.clone(),
+                m.host.clone(),
+            );
             (m.agent_id, pane)
         })
         .collect();

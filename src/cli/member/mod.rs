@@ -253,6 +253,7 @@ async fn steerable(
     let target = broker
         .member_target(fleet_id, AgentId(member_id), false)
         .await?;
+    broker.check_pane_host(&target, command)?;
     let Some(pane) = target.pane() else {
         if target.placement.tmux_pane_id.is_some() {
             return Err(crate::Error::not_found(format!(

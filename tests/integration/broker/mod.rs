@@ -62,6 +62,7 @@ async fn empty() -> Store {
         database: cafleet::config::Database::Sqlite(path),
         database_url_env: None,
         max_text_len: 200,
+        host: cafleet::host::current(),
     };
     let broker = Broker::open(&config, Usage::Command)
         .await

@@ -95,6 +95,10 @@ pub(super) const NO_ID_COMMANDS: &[(&str, &str)] = &[
     ),
     ("completions", "prints a script; touches no database"),
     (
+        "relay",
+        "takes no id: types each delivery to this host's panes into its own recipient's pane, in its own fleet (hosts::)",
+    ),
+    (
         "hook",
         "takes no id: records only for the agent of the pane it runs in (hooks::)",
     ),
