@@ -132,9 +132,13 @@ pub fn connect_options(url: &str) -> Result<PgConnectOptions> {
         ))
     })?;
     let lock_timeout = format!("{}s", crate::error::BUSY_TIMEOUT_SECS);
-    Ok(options
-        .options([("lock_timeout", lock_timeout.as_str())])
-        .application_name("cafleet"))
+    // Waiting for the writers' lock is queueing, not a slow statement: sqlx's statement
+    // logging would warn about it on stderr under load.
+    Ok(sqlx::ConnectOptions::disable_statement_logging(
+        options
+            .options([("lock_timeout", lock_timeout.as_str())])
+            .application_name("cafleet"),
+    ))
 }
 
 /// The highest PostgreSQL migration version embedded in the binary.
