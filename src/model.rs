@@ -184,7 +184,9 @@ pub fn parse_ts(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 }
 
 /// The coding-agent program a pane runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum CodingAgent {
     /// Anthropic's Claude Code (`claude`).

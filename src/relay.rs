@@ -1,6 +1,7 @@
 //! The relay loop (`cafleet relay`, docs/postgres.md "Hosts and the relay"): one process
-//! per host and database types the previews of deliveries to this host's panes that were
-//! sent from other hosts, and retries them as the monitor retries its own. Each pass reads
+//! per host and database carries out the pane requests of other hosts' commands (spawn a
+//! member, capture, send keys, close), types the previews of deliveries to this host's
+//! panes that were sent from other hosts, and retries them as the monitor retries its own. Each pass reads
 //! what is pending from the tables, so a relay that was down, or cut off from the database,
 //! catches up on its next pass; a `NOTIFY` (PostgreSQL) only starts a pass early. Passes
 //! run on a `tokio::time::interval` (missed ticks skipped) raced against the wake-ups and
@@ -8,6 +9,7 @@
 
 use crate::broker::Broker;
 use crate::broker::delivery::{Redelivered, RedeliveryOutcome, RelayWakeups, Wake};
+use crate::broker::members::RelaySetup;
 use crate::delivery::Redelivery;
 use crate::model::{FleetId, now_ts};
 use std::time::Duration;
@@ -15,8 +17,10 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 /// How a relay runs.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RelayOptions {
+    /// Where members spawned on this host go.
+    pub setup: RelaySetup,
     /// Time between passes when nothing wakes the relay.
     pub interval: Duration,
     /// When previews nobody has seen are typed again (dead letters stay the monitor's).
@@ -39,6 +43,13 @@ pub async fn run(
     interval.tick().await;
     let mut wakeups: Option<RelayWakeups> = None;
     let mut cut_off = false;
+    match broker.relay_started().await {
+        Ok(0) => {}
+        Ok(n) => warn(&format!(
+            "{n} pane request(s) left running by a previous relay on this host were marked failed"
+        )),
+        Err(e) => warn(&format!("cannot look for abandoned pane requests: {e}")),
+    }
     loop {
         if wakeups.is_none() && !opts.once {
             match broker.relay_wakeups().await {
@@ -50,11 +61,19 @@ pub async fn run(
             }
         }
         let now = now_ts();
-        match broker.relay_pass(&opts.policy, &now).await {
-            Ok(done) => {
+        let pass = async {
+            let requests = broker.serve_pane_requests(&opts.setup).await?;
+            let deliveries = broker.relay_pass(&opts.policy, &now).await?;
+            Ok::<_, crate::Error>((requests, deliveries))
+        };
+        match pass.await {
+            Ok((requests, done)) => {
                 if cut_off {
                     cut_off = false;
                     report(&format!("{now} database reachable again: catching up"));
+                }
+                for line in &requests {
+                    report(line);
                 }
                 for (fleet_id, r) in &done {
                     report(&relay_line(&now, *fleet_id, r));

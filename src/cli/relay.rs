@@ -26,6 +26,27 @@ pub struct RelayArgs {
     /// Run one pass and exit (for scripts and cron).
     #[arg(long)]
     pub once: bool,
+    /// The tmux session members spawned on this host (`member create --host`) open their
+    /// windows in; created when missing.
+    #[arg(long, value_name = "NAME", default_value = "cafleet")]
+    pub session: String,
+    /// The tmux server for those members: the socket path of `$TMUX` when the relay runs
+    /// inside tmux, else tmux's default server.
+    #[arg(long, value_name = "PATH")]
+    pub tmux_socket: Option<String>,
+}
+
+/// tmux's default server for this user: `$TMUX_TMPDIR` (else /tmp), `tmux-<uid>/default`.
+fn default_socket() -> String {
+    let dir = std::env::var("TMUX_TMPDIR")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "/tmp".into());
+    format!(
+        "{}/tmux-{}/default",
+        dir.trim_end_matches('/'),
+        nix::unistd::getuid()
+    )
 }
 
 fn parse_interval(s: &str) -> Result<u64, String> {
@@ -48,7 +69,28 @@ pub async fn run(ctx: &Ctx, a: RelayArgs) -> CliResult {
     let token = CancellationToken::new();
     let signals = super::monitor::watch_signals(token.clone())
         .map_err(|e| crate::Error::failed(format!("cannot install signal handlers: {e}")))?;
+    if a.session.is_empty()
+        || a.session.contains([':', '.'])
+        || a.session.chars().any(char::is_control)
+    {
+        return Err(crate::Error::usage(format!(
+            "--session {:?} is not a tmux session name: use letters, digits, '-' or '_' (e.g. --session cafleet).",
+            a.session
+        )));
+    }
+    let setup = crate::broker::members::RelaySetup {
+        socket: a
+            .tmux_socket
+            .clone()
+            .or_else(Tmux::caller_socket)
+            .unwrap_or_else(default_socket),
+        session: a.session.clone(),
+        cwd: std::env::current_dir()
+            .map_err(|e| crate::Error::failed(format!("cannot read the current directory: {e}")))?,
+        cafleet: std::env::current_exe().ok(),
+    };
     let opts = crate::relay::RelayOptions {
+        setup,
         interval: Duration::from_secs(a.interval),
         policy: crate::delivery::Redelivery {
             after: Duration::from_secs(a.redeliver_after),

@@ -21,6 +21,7 @@ pub mod messages;
 mod migrate;
 pub mod monitor;
 mod open;
+pub mod pane_requests;
 pub mod pg;
 pub mod placements;
 pub mod tasks;

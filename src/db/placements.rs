@@ -260,3 +260,48 @@ pub async fn list_members(c: &mut impl AsConn, fleet_id: FleetId) -> Result<Vec<
         },
     }
 }
+
+/// Records where a relay opened a member's pane (docs/postgres.md, "Pane requests");
+/// false when the placement is gone (the member was rolled back meanwhile).
+pub async fn set_spawned(
+    c: &mut impl AsConn,
+    agent_id: AgentId,
+    socket: &str,
+    session: &str,
+    window_id: &str,
+    pane_id: &str,
+) -> Result<bool> {
+    let n = match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            sqlx::query!(
+                "UPDATE agent_placements SET tmux_socket = ?2, tmux_session = ?3, tmux_window_id = ?4,
+                                             tmux_pane_id = ?5
+                 WHERE agent_id = ?1",
+                agent_id,
+                socket,
+                session,
+                window_id,
+                pane_id
+            )
+            .execute(conn)
+            .await?
+            .rows_affected()
+        },
+        Conn::Pg(conn) => postgres! {
+            sqlx::query!(
+                "UPDATE agent_placements SET tmux_socket = $2, tmux_session = $3, tmux_window_id = $4,
+                                             tmux_pane_id = $5
+                 WHERE agent_id = $1",
+                agent_id as _,
+                socket,
+                session,
+                window_id,
+                pane_id
+            )
+            .execute(conn)
+            .await?
+            .rows_affected()
+        },
+    };
+    Ok(n == 1)
+}

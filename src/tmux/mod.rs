@@ -255,26 +255,10 @@ impl Tmux {
         env: &[(String, String)],
         argv: &[String],
     ) -> Result<String, TmuxError> {
-        let cwd = cwd.to_string_lossy();
-        let env_pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let mut args: Vec<&str> = vec![
-            "split-window",
-            "-t",
-            window,
-            "-P",
-            "-F",
-            "#{pane_id}",
-            "-d",
-            "-c",
-            &cwd,
-        ];
-        for pair in &env_pairs {
-            args.push("-e");
-            args.push(pair);
-        }
-        args.push("--");
-        args.extend(argv.iter().map(String::as_str));
-        let out = self.run(socket, &args, SPAWN_TIMEOUT).await?;
+        let head = ["split-window", "-t", window, "-d"];
+        let out = self
+            .spawn_command(socket, &head, "#{pane_id}", cwd, env, argv)
+            .await?;
         let pane = out.trim().to_string();
         if !pane.starts_with('%') {
             return Err(TmuxError::Refused(format!(
@@ -282,6 +266,67 @@ impl Tmux {
             )));
         }
         Ok(pane)
+    }
+
+    /// Opens a window for a member in `session` (created when the server has no such
+    /// session), running `argv` directly (no shell) in `cwd` with `env` set; returns the
+    /// new pane's session name, window id and pane id. A relay spawns members this way
+    /// (docs/postgres.md, "Pane requests").
+    pub async fn new_window(
+        &self,
+        socket: &str,
+        session: &str,
+        cwd: &Path,
+        env: &[(String, String)],
+        argv: &[String],
+    ) -> Result<(String, String, String), TmuxError> {
+        let exact = format!("={session}");
+        let exists = self
+            .run(socket, &["has-session", "-t", &exact], CALL_TIMEOUT)
+            .await
+            .is_ok();
+        let target = format!("{exact}:");
+        let head: Vec<&str> = if exists {
+            vec!["new-window", "-d", "-t", &target]
+        } else {
+            vec!["new-session", "-d", "-s", session, "-x", "200", "-y", "50"]
+        };
+        let format = "#{session_name}\t#{window_id}\t#{pane_id}";
+        let out = self
+            .spawn_command(socket, &head, format, cwd, env, argv)
+            .await?;
+        let mut fields = out.trim().split('\t').map(str::to_string);
+        match (fields.next(), fields.next(), fields.next()) {
+            (Some(s), Some(w), Some(p)) if p.starts_with('%') => Ok((s, w, p)),
+            _ => Err(TmuxError::Refused(format!(
+                "tmux new-window printed no pane id (got {:?})",
+                out.trim()
+            ))),
+        }
+    }
+
+    /// Runs a spawning command (`head`, e.g. `split-window -t @1 -d`) that prints
+    /// `format` for the new pane, started in `cwd` with `env`, running `argv` directly.
+    async fn spawn_command(
+        &self,
+        socket: &str,
+        head: &[&str],
+        format: &str,
+        cwd: &Path,
+        env: &[(String, String)],
+        argv: &[String],
+    ) -> Result<String, TmuxError> {
+        let cwd = cwd.to_string_lossy();
+        let env_pairs: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut args: Vec<&str> = head.to_vec();
+        args.extend(["-P", "-F", format, "-c", &cwd]);
+        for pair in &env_pairs {
+            args.push("-e");
+            args.push(pair);
+        }
+        args.push("--");
+        args.extend(argv.iter().map(String::as_str));
+        self.run(socket, &args, SPAWN_TIMEOUT).await
     }
 
     /// Arranges a window as main-vertical (the Director's pane left, members stacked right).

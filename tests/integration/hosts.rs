@@ -1,12 +1,9 @@
-//! One fleet across hosts (docs/postgres.md, "Hosts and the relay"), simulated on one
-//! machine: each host is its own tmux server and its own `CAFLEET_HOST`, sharing the test's
-//! database (SQLite here, PostgreSQL under scripts/test-postgres). A command never types
-//! into another host's pane; `cafleet relay` on the pane's host does, exactly once per
-//! due attempt, and catches up after being killed.
-//!
-//! Until `member create` can spawn onto another host, the member on host `beta` is created
-//! on the Director's host and its placement is then pointed at a pane of beta's tmux
-//! server (one UPDATE of `agent_placements`): everything after that is the real path.
+//! One fleet across hosts (docs/postgres.md, "Hosts and the relay" and "Pane requests"),
+//! simulated on one machine: each host is its own tmux server and its own `CAFLEET_HOST`,
+//! sharing the test's database (SQLite here, PostgreSQL under scripts/test-postgres). A
+//! command never runs tmux for another host's pane; `cafleet relay` on the pane's host
+//! spawns members there, steers them, and types their previews, exactly once per due
+//! attempt, catching up after being killed.
 
 use crate::support::*;
 use serde_json::Value;
@@ -16,38 +13,62 @@ use std::time::Duration;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
-/// The Director's team on host `alpha` and one member, `bob`, whose pane is a byte
-/// recorder on host `beta`'s tmux server.
+/// The Director's team on host `alpha` and one member, `bob`, spawned by
+/// `member create --host beta` through beta's relay into beta's tmux server (a stand-in
+/// coding agent that records the bytes typed into it).
 struct TwoHosts {
     // The servers first: they are killed while their sockets (in the temp dirs) exist.
     beta: TmuxServer,
     team: Team,
+    beta_dir: PathBuf,
+    /// beta's `PATH`: its own stand-ins first, so their logs stay apart from alpha's.
+    beta_path: String,
     bob: String,
+    bob_pane: String,
     bob_log: PathBuf,
 }
 
 impl TwoHosts {
     fn new() -> TwoHosts {
         let team = Team::new_on_host("alpha");
-        let bob = team.create("bob", &[])["agent_id"]
-            .as_i64()
-            .expect("bob's id")
-            .to_string();
         let beta_dir = team.env.dir.path().join("beta");
-        std::fs::create_dir_all(&beta_dir).unwrap();
-        let beta = TmuxServer::start(&beta_dir, &["sleep", "100000"]);
-        let (pane, bob_log) = beta.recorder_pane("bob");
-        let sql = format!(
-            "UPDATE agent_placements SET host = 'beta', tmux_socket = '{}', tmux_pane_id = '{pane}' WHERE agent_id = {bob}",
-            beta.socket.display()
-        );
-        team.env.query(&sql);
-        TwoHosts {
+        let beta_path = install_standins(&beta_dir.join("bin"));
+        let beta = TmuxServer::start_with_path(&beta_dir, &beta_path, &["sleep", "100000"]);
+        let mut h = TwoHosts {
             beta,
             team,
-            bob,
-            bob_log,
-        }
+            beta_dir,
+            beta_path,
+            bob: String::new(),
+            bob_pane: String::new(),
+            bob_log: PathBuf::new(),
+        };
+        // beta's relay spawns bob, then stops: each test starts it again as it needs.
+        let relay = h.relay("spawner", 1);
+        let v = h.team.create("bob", &["--host", "beta"]);
+        drop(relay);
+        h.bob = v["agent_id"].as_i64().expect("bob's id").to_string();
+        h.bob_pane = h.team.env.query(&format!(
+            "SELECT tmux_pane_id FROM agent_placements WHERE agent_id = {}",
+            h.bob
+        ))[0][0]
+            .clone();
+        assert!(
+            h.beta.panes().contains(&h.bob_pane),
+            "bob's pane {} is not on beta's server: {v}",
+            h.bob_pane
+        );
+        h.bob_log = h
+            .beta_dir
+            .join("standin-logs")
+            .join(format!("{}.keys", h.bob_pane));
+        // The stand-in is up (its argv is recorded) before anything is typed into it.
+        let argv = h
+            .beta_dir
+            .join("standin-logs")
+            .join(format!("{}.argv", h.bob_pane));
+        assert!(wait_for(DEADLINE, || argv.exists()));
+        h
     }
 
     /// `cafleet <words>` acting on host `host` (the database is shared).
@@ -60,6 +81,21 @@ impl TwoHosts {
         let mut cmd = self.team.env.std_cmd();
         cmd.env("CAFLEET_HOST", host);
         cmd
+    }
+
+    /// beta's relay, running (passes every `interval` seconds unless woken), spawning
+    /// members into beta's tmux server.
+    fn relay(&self, name: &str, interval: u32) -> RelayProc {
+        let mut cmd = self.process_on("beta");
+        cmd.env("PATH", &self.beta_path)
+            .arg("relay")
+            .arg("--interval")
+            .arg(interval.to_string())
+            .arg("--tmux-socket")
+            .arg(&self.beta.socket);
+        let dir = self.beta_dir.join("relay-logs");
+        std::fs::create_dir_all(&dir).unwrap();
+        RelayProc::spawn(cmd, &dir, name)
     }
 
     /// The Director sends `text` to bob; returns the JSON output.
@@ -103,6 +139,11 @@ fn task_id(v: &Value) -> i64 {
         .unwrap_or_else(|| panic!("no task id in {v}"))
 }
 
+/// Typed, whether or not the stand-in's input box showed it taken.
+fn is_typed(state: &str) -> bool {
+    state == "typed" || state == "submitted"
+}
+
 fn marker(task: i64) -> String {
     format!("[cafleet msg {task} from")
 }
@@ -114,16 +155,11 @@ struct RelayProc {
 }
 
 impl RelayProc {
-    fn spawn(cmd: std::process::Command, dir: &Path, name: &str) -> RelayProc {
-        RelayProc::every(cmd, dir, name, 1)
-    }
-
-    /// A relay whose passes run every `interval` seconds unless woken.
-    fn every(mut cmd: std::process::Command, dir: &Path, name: &str, interval: u32) -> RelayProc {
+    /// Spawns `cmd` (a `cafleet relay …` command) and waits for its start line.
+    fn spawn(mut cmd: std::process::Command, dir: &Path, name: &str) -> RelayProc {
         let out = dir.join(format!("{name}.out"));
         let err = dir.join(format!("{name}.err"));
         let child = cmd
-            .args(["relay", "--interval", &interval.to_string()])
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::fs::File::create(err).unwrap())
@@ -187,7 +223,7 @@ fn a_message_to_another_hosts_pane_waits_for_that_hosts_relay() {
     let keys = wait_for_bytes(&h.bob_log, marker(task).as_bytes());
     let keys = String::from_utf8_lossy(&keys);
     assert!(keys.contains("hello from alpha"), "{keys}");
-    assert_eq!(h.state(task), "typed");
+    assert!(is_typed(&h.state(task)));
     // Another pass has nothing due (the next attempt waits for --redeliver-after).
     assert_eq!(h.relay_once(), "");
     std::thread::sleep(Duration::from_millis(300));
@@ -233,9 +269,7 @@ fn a_broadcast_types_here_at_once_and_there_through_the_relay() {
 #[test]
 fn a_relay_killed_and_restarted_delivers_everything_pending_exactly_once() {
     let h = TwoHosts::new();
-    let dir = h.team.env.dir.path().join("relay");
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut relay = RelayProc::spawn(h.process_on("beta"), &dir, "first");
+    let mut relay = h.relay("first", 1);
     // Running: a send is typed within a pass (at once on PostgreSQL, which wakes it).
     let first = task_id(&h.send("first message"));
     wait_for_bytes(&h.bob_log, marker(first).as_bytes());
@@ -247,7 +281,7 @@ fn a_relay_killed_and_restarted_delivers_everything_pending_exactly_once() {
     assert!(!h.bob_keys().contains(&marker(second)));
     assert_eq!(h.state(second), "stored");
     // Restarted: it catches up, in order, and types nothing twice.
-    let _relay = RelayProc::spawn(h.process_on("beta"), &dir, "second");
+    let _relay = h.relay("second", 1);
     let keys = wait_for_bytes(&h.bob_log, marker(third).as_bytes());
     let keys = String::from_utf8_lossy(&keys).into_owned();
     for task in [first, second, third] {
@@ -275,15 +309,13 @@ fn a_relay_killed_and_restarted_delivers_everything_pending_exactly_once() {
 #[test]
 fn on_postgres_a_send_wakes_the_relay_at_once_on_sqlite_its_tick_does() {
     let h = TwoHosts::new();
-    let dir = h.team.env.dir.path().join("relay");
-    std::fs::create_dir_all(&dir).unwrap();
     // Passes an hour apart: only a wake-up can type the preview soon.
-    let _relay = RelayProc::every(h.process_on("beta"), &dir, "slow", 3600);
+    let _relay = h.relay("slow", 3600);
     let task = task_id(&h.send("wake up"));
     if on_pg() {
         // The sender's NOTIFY (after its commit) starts a pass on beta.
         wait_for_bytes(&h.bob_log, marker(task).as_bytes());
-        assert!(wait_for(DEADLINE, || h.state(task) == "typed"));
+        assert!(wait_for(DEADLINE, || is_typed(&h.state(task))));
     } else {
         // SQLite has no notifications: the delivery waits for the relay's next pass.
         std::thread::sleep(Duration::from_secs(2));
@@ -293,27 +325,59 @@ fn on_postgres_a_send_wakes_the_relay_at_once_on_sqlite_its_tick_does() {
 }
 
 #[test]
-fn panes_of_another_host_are_never_steered_from_here() {
+fn the_director_steers_a_member_on_another_host_through_its_relay() {
     let h = TwoHosts::new();
-    // The Director (alpha) cannot steer bob's pane on beta: it says where to run it.
-    for (words, extra) in [
-        ("member capture", vec![]),
-        ("member send-input", vec!["--choice", "1"]),
-        ("member delete", vec!["--force"]),
-    ] {
-        let cli = extra
-            .into_iter()
-            .fold(h.team.env.cafleet(words).fleet(1), Cli::arg)
-            .opt("--member-id", &h.bob);
-        let err = cli.fails(1);
-        assert!(
-            err.contains(&format!("cannot reach member {}", h.bob))
-                && err.contains("host beta")
-                && err.contains("this is host alpha"),
-            "{words}: {err}"
-        );
-    }
-    assert_eq!(h.bob_keys(), "");
+    let member = |words: &str| {
+        h.team
+            .env
+            .cafleet(words)
+            .fleet(1)
+            .opt("--member-id", &h.bob)
+    };
+    // No relay on beta: the request is withdrawn after the pickup wait, with the fix.
+    let err = member("member capture").fails(1);
+    assert!(
+        err.contains("no relay on host beta picked it up") && err.contains("cafleet relay"),
+        "{err}"
+    );
+    let _relay = h.relay("steering", 1);
+    // capture: beta's relay reads the pane and the Director gets the text.
+    let shown = member("member capture").ok();
+    assert!(shown.contains("stand-in ready"), "{shown}");
+    // send-input and exec: typed by the relay into bob's pane.
+    member("member send-input").opt("--choice", "2").ok();
+    member("member exec").arg("echo from-alpha").ok();
+    let keys = wait_for_bytes(&h.bob_log, b"! echo from-alpha");
+    assert!(String::from_utf8_lossy(&keys).contains('2'), "{keys:?}");
+    // ping: the poll trigger.
+    member("member ping").ok();
+    wait_for_bytes(&h.bob_log, format!("--agent-id {}", h.bob).as_bytes());
+    // delete: /exit typed there, the pane closes, the member is deregistered here.
+    let out = member("member delete").ok();
+    assert!(out.contains(&h.bob_pane), "{out}");
+    assert!(wait_for(DEADLINE, || !h.beta.panes().contains(&h.bob_pane)));
+    let status = h.team.env.query(&format!(
+        "SELECT status FROM agents WHERE agent_id = {}",
+        h.bob
+    ));
+    assert_eq!(status[0][0], "deregistered");
+    // Nothing of it was typed on alpha: no stand-in there received the command.
+    let alpha_keys: String = std::fs::read_dir(&h.team.logs)
+        .map(|d| {
+            d.flatten()
+                .map(|e| {
+                    String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default())
+                        .into_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!alpha_keys.contains("from-alpha"), "{alpha_keys}");
+}
+
+#[test]
+fn director_only_commands_check_the_directors_host() {
+    let h = TwoHosts::new();
     // On beta, the Director's pane id is another pane: Director-only commands refuse.
     let err = h
         .on("beta", "member capture")
@@ -326,6 +390,32 @@ fn panes_of_another_host_are_never_steered_from_here() {
         err.contains("Director-only") && err.contains("on host alpha"),
         "{err}"
     );
+}
+
+#[test]
+fn a_failed_spawn_on_another_host_rolls_back_everywhere() {
+    let h = TwoHosts::new();
+    let _relay = h.relay("spawner", 1);
+    // beta has no opencode (alpha has): the pane's program exits at once, the relay
+    // reports it with the pane's last lines and closes the pane, and the Director's side
+    // unregisters the member.
+    std::fs::remove_file(h.beta_dir.join("bin").join("opencode")).unwrap();
+    let before = h.beta.panes();
+    let err = h
+        .team
+        .member("carol", "a member")
+        .opt("--coding-agent", "opencode")
+        .opt("--host", "beta")
+        .opt("--ready-timeout", "5")
+        .fails(1);
+    assert!(err.contains("Rolled back registration"), "{err}");
+    assert!(err.contains("on host beta"), "{err}");
+    assert_eq!(h.beta.panes(), before);
+    let carol = h
+        .team
+        .env
+        .query("SELECT status FROM agents WHERE name = 'carol'");
+    assert!(carol.iter().all(|r| r[0] != "active"), "{carol:?}");
 }
 
 #[test]

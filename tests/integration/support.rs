@@ -624,6 +624,23 @@ pub struct Team {
     pub logs: PathBuf,
 }
 
+/// Installs the stand-in as `claude`, `codex` and `opencode` in `bin` (created); returns a
+/// `PATH` that finds them first. Their logs go to `standin-logs` beside `bin`.
+pub fn install_standins(bin: &Path) -> String {
+    std::fs::create_dir_all(bin).unwrap();
+    for name in ["claude", "codex", "opencode"] {
+        let p = bin.join(name);
+        std::fs::write(&p, STANDIN).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
 impl Team {
     pub fn new() -> Team {
         Team::with_vars(&[])
@@ -639,18 +656,7 @@ impl Team {
         env.vars
             .extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let bin = env.dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        for name in ["claude", "codex", "opencode"] {
-            let p = bin.join(name);
-            std::fs::write(&p, STANDIN).unwrap();
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        }
-        let path = format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
+        let path = install_standins(&bin);
         env.vars.push(("PATH".into(), path.clone()));
         // The tmux server (and so every pane it spawns) sees the stand-ins on PATH too.
         let server = TmuxServer::start_with_path(env.dir.path(), &path, &["sleep", "100000"]);

@@ -295,14 +295,7 @@ impl Broker {
         hosts.sort_unstable();
         hosts.dedup();
         for host in hosts {
-            let woken = async {
-                let mut conn = self.db.read().await?;
-                db::deliveries::notify_relay(&mut conn, host).await
-            }
-            .await;
-            if let Err(e) = woken {
-                tracing::warn!(%host, error = %e, "could not wake the relay");
-            }
+            self.notify_host(host).await;
         }
     }
 

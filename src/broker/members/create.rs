@@ -77,10 +77,16 @@ impl Broker {
             "create",
         )
         .await?;
+        // Another host's relay spawns the member there (docs/postgres.md, "Pane requests").
+        let remote = spec
+            .host
+            .clone()
+            .filter(|h| !self.is_local(Some(h.as_str())));
         // A preset this call creates is removed again if the create fails after all; one
-        // that existed stays (docs/decisions.md, MEM-4).
+        // that existed stays (docs/decisions.md, MEM-4). A relay writes its own.
         let mut preset = CreatedPreset(None);
         if backend == CodingAgent::Opencode
+            && remote.is_none()
             && let Some(path) = backend::opencode_preset_path()
             && backend::materialize_opencode_preset(&path)?
         {
@@ -109,19 +115,33 @@ impl Broker {
             },
         )
         .await?;
-        let mut placement = Placement {
-            agent_id,
-            director_agent_id: Some(spec.director_id),
-            // The Director's window is where its pane is now (the caller, verified above),
-            // not where it was at `fleet create`: the pane may have moved since.
-            tmux_session: spec.caller.session_name.clone(),
-            tmux_window_id: spec.caller.window_id.clone(),
-            tmux_pane_id: None,
-            coding_agent: backend.as_str().to_string(),
-            created_at: now.clone(),
-            tmux_socket: Some(socket.clone()),
-            // The Director's host: the new pane goes onto its tmux server.
-            host: Some(self.host().to_string()),
+        let mut placement = match &remote {
+            // Session, window, server and pane are the relay's to fill in.
+            Some(host) => Placement {
+                agent_id,
+                director_agent_id: Some(spec.director_id),
+                tmux_session: String::new(),
+                tmux_window_id: String::new(),
+                tmux_pane_id: None,
+                coding_agent: backend.as_str().to_string(),
+                created_at: now.clone(),
+                tmux_socket: None,
+                host: Some(host.clone()),
+            },
+            None => Placement {
+                agent_id,
+                director_agent_id: Some(spec.director_id),
+                // The Director's window is where its pane is now (the caller, verified
+                // above), not where it was at `fleet create`: the pane may have moved since.
+                tmux_session: spec.caller.session_name.clone(),
+                tmux_window_id: spec.caller.window_id.clone(),
+                tmux_pane_id: None,
+                coding_agent: backend.as_str().to_string(),
+                created_at: now.clone(),
+                tmux_socket: Some(socket.clone()),
+                // The Director's host: the new pane goes onto its tmux server.
+                host: Some(self.host().to_string()),
+            },
         };
         db::placements::insert(&mut tx, &placement).await?;
         if spec.role == Role::Member {
@@ -149,6 +169,43 @@ impl Broker {
                 return Err(e);
             }
         };
+        if let Some(host) = remote {
+            let op = PaneOp::Spawn(SpawnOp {
+                coding_agent: backend,
+                name: spec.name.clone(),
+                model: spec.model.clone(),
+                prompt,
+                codex_hooks: spec.codex_hooks,
+                env: spec.env.clone(),
+                ready_timeout_secs: spec.ready_timeout.as_secs(),
+            });
+            let spawned = match self.request_pane_op(&host, agent_id, &op).await {
+                Ok(PaneOpDone {
+                    spawned: Some(s), ..
+                }) => s,
+                Ok(_) => {
+                    self.unregister(agent_id).await;
+                    return Err(Error::failed(format!(
+                        "the relay on host {host} reported no pane. Rolled back registration of {agent_id}."
+                    )));
+                }
+                Err(e) => {
+                    self.unregister(agent_id).await;
+                    return Err(Error::failed(format!(
+                        "{e}\nRolled back registration of {agent_id}."
+                    )));
+                }
+            };
+            placement.tmux_session = spawned.session;
+            placement.tmux_window_id = spawned.window_id;
+            placement.tmux_socket = Some(spawned.socket);
+            placement.tmux_pane_id = Some(spawned.pane_id);
+            return Ok(MemberCreated {
+                agent,
+                placement,
+                argv: spawned.argv,
+            });
+        }
         let argv = backend::spawn_argv(
             backend,
             &spec.name,

@@ -5,10 +5,12 @@
 //! Director-only commands verify the calling pane. Why: docs/decisions.md, O4 and K4.
 
 mod create;
+mod remote;
 mod remove;
 mod steer;
 
 pub use create::read_prompt_file;
+pub use remote::{PaneOp, PaneOpDone, RelaySetup, SpawnOp, SpawnedPane};
 
 use super::Broker;
 use crate::backend::screen::StartupScreen;
@@ -93,6 +95,9 @@ pub struct MemberSpec {
     /// `--codex-hooks`: a codex member also runs CAFleet's hooks (with
     /// `--dangerously-bypass-hook-trust`), not only `notify`.
     pub codex_hooks: bool,
+    /// `--host`: the host whose relay spawns the member (`None`: this host, in the
+    /// Director's window).
+    pub host: Option<String>,
 }
 
 /// A spawned member.
@@ -122,23 +127,8 @@ impl MemberTarget {
     }
 }
 
-impl Broker {
-    /// Refuses `cafleet member <command>` on a member whose pane is on another host: a command never runs tmux
-    /// for another host's pane (docs/postgres.md, "Hosts and the relay").
-    pub fn check_pane_host(&self, target: &MemberTarget, command: &str) -> Result<()> {
-        match target.placement.host.as_deref() {
-            Some(host) if !self.is_local(Some(host)) => Err(Error::failed(format!(
-                "cafleet member {command} cannot reach member {}: it runs in a pane on host {host}, and this is host {}. Run the command on {host} (a relay delivers messages across hosts, but steering a pane from another host is not supported yet).",
-                target.agent.agent_id,
-                self.host()
-            ))),
-            _ => Ok(()),
-        }
-    }
-}
-
 /// How a pane was retired.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PaneClosed {
     /// No pane was recorded (pending member).
     Pending,
@@ -149,7 +139,7 @@ pub enum PaneClosed {
 }
 
 /// `member delete` outcome when the pane did not close in time.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExitTimeout {
     /// The pane.
     pub pane_id: String,

@@ -22,7 +22,6 @@ impl Broker {
         target: &MemberTarget,
         force: bool,
     ) -> Result<Result<PaneClosed, ExitTimeout>> {
-        self.check_pane_host(target, "delete")?;
         let Some(pane) = target.pane() else {
             if target.placement.tmux_pane_id.is_some() {
                 // An adopted 0.14 placement without a server on record: never guess one.
@@ -34,19 +33,37 @@ impl Broker {
             self.retire_checked(target.agent.agent_id).await?;
             return Ok(Ok(PaneClosed::Pending));
         };
+        // Here, or by the relay of the pane's host (docs/postgres.md, "Pane requests").
+        let closed = self
+            .steer_pane(&pane, target.agent.agent_id, PaneOp::Close { force })
+            .await?
+            .closed
+            .ok_or_else(|| Error::failed("the relay reported no outcome for closing the pane"))?;
+        if closed.is_ok() {
+            self.retire_checked(target.agent.agent_id).await?;
+        }
+        Ok(closed)
+    }
+
+    /// Closes a member's pane on this host: `force` kills it; otherwise `/exit` is typed
+    /// and the pane is given [`EXIT_WAIT`] to close (never killed on timeout).
+    pub(super) async fn close_pane(
+        &self,
+        pane: &PaneTarget,
+        force: bool,
+    ) -> Result<std::result::Result<PaneClosed, ExitTimeout>> {
         let p = pane.pane_id.clone();
         if force {
-            self.tmux.kill_pane(&pane).await.map_err(|e| {
+            self.tmux.kill_pane(pane).await.map_err(|e| {
                 Error::failed(format!(
                     "kill_pane failed for pane {p}: {e}. The tmux server may be unreachable. Verify with 'cafleet doctor', then re-run the command."
                 ))
             })?;
-            self.retire_checked(target.agent.agent_id).await?;
             return Ok(Ok(PaneClosed::Killed(p)));
         }
         match self
             .tmux
-            .send_keys(&pane, &[Key::Text("/exit"), Key::Enter])
+            .send_keys(pane, &[Key::Text("/exit"), Key::Enter])
             .await
         {
             Delivery::Sent | Delivery::Gone => {}
@@ -66,15 +83,14 @@ impl Broker {
                 )));
             }
         }
-        if self.wait_pane_gone(&pane, EXIT_WAIT).await.map_err(|e| {
+        if self.wait_pane_gone(pane, EXIT_WAIT).await.map_err(|e| {
             Error::failed(format!(
                 "tmux call failed while waiting for pane {p} to close: {e}"
             ))
         })? {
-            self.retire_checked(target.agent.agent_id).await?;
             return Ok(Ok(PaneClosed::Closed(p)));
         }
-        let (tail, capture_error) = match self.tmux.capture(&pane, 80).await {
+        let (tail, capture_error) = match self.tmux.capture(pane, 80).await {
             Ok(t) => (t, None),
             Err(e) => (String::new(), Some(e.to_string())),
         };

@@ -9,7 +9,9 @@ use super::{CliResult, Ctx};
 use super::{need, need_fleet};
 use crate::broker::Broker;
 use crate::broker::activity::ActivityView;
-use crate::broker::members::{Caller, MemberSpec, MemberTarget, PaneClosed, PromptSource, Role};
+use crate::broker::members::{
+    Caller, MemberSpec, MemberTarget, PaneClosed, PaneOp, PromptSource, Role,
+};
 use crate::model::{AgentId, FleetId};
 use crate::model::{CodingAgent, PaneTarget};
 use crate::tmux::Tmux;
@@ -81,6 +83,11 @@ pub struct CreateArgs {
     /// included) then runs in that member without codex's review.
     #[arg(long)]
     pub codex_hooks: bool,
+    /// Spawn the member on another host that shares the database: that host's
+    /// `cafleet relay` opens its pane (in the relay's tmux session) and reports back. The
+    /// Director stays where it is and steers the member as any other.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
     /// Long text form.
     #[arg(long, hide = true)]
     pub full: bool,
@@ -253,7 +260,6 @@ async fn steerable(
     let target = broker
         .member_target(fleet_id, AgentId(member_id), false)
         .await?;
-    broker.check_pane_host(&target, command)?;
     let Some(pane) = target.pane() else {
         if target.placement.tmux_pane_id.is_some() {
             return Err(crate::Error::not_found(format!(

@@ -28,8 +28,16 @@ pub(super) async fn capture(ctx: &Ctx, a: CaptureArgs) -> CliResult {
     let member_id = need(a.member_id, "--member-id")?;
     ensure_tmux()?;
     let broker = ctx.broker().await?;
-    let (_target, pane) = steerable(&broker, fleet_id, member_id, "capture", "capture").await?;
-    let raw = broker.member_capture(&pane, a.lines).await?;
+    let (target, pane) = steerable(&broker, fleet_id, member_id, "capture", "capture").await?;
+    let raw = broker
+        .steer_pane(
+            &pane,
+            target.agent.agent_id,
+            PaneOp::Capture { lines: a.lines },
+        )
+        .await?
+        .text
+        .unwrap_or_default();
     let content = if a.ansi { raw } else { clean_capture(&raw) };
     if ctx.json {
         print_json(&json!({
@@ -74,11 +82,14 @@ pub(super) async fn send_input(ctx: &Ctx, a: SendInputArgs) -> CliResult {
     let (target, pane) = steerable(&broker, fleet_id, member_id, "send", "send-input").await?;
     let (action, value) = match (a.choice, a.freetext) {
         (Some(choice), _) => {
-            broker.member_choice(&pane, choice).await?;
+            broker
+                .steer_pane(&pane, target.agent.agent_id, PaneOp::Choice { choice })
+                .await?;
             ("choice", choice.to_string())
         }
         (None, Some(text)) => {
-            broker.member_freetext(&pane, &text).await?;
+            let op = PaneOp::Freetext { text: text.clone() };
+            broker.steer_pane(&pane, target.agent.agent_id, op).await?;
             ("freetext", text)
         }
         (None, None) => unreachable!("validated above"),
@@ -122,7 +133,10 @@ pub(super) async fn exec(ctx: &Ctx, a: ExecArgs) -> CliResult {
     ensure_tmux()?;
     let broker = ctx.broker().await?;
     let (target, pane) = steerable(&broker, fleet_id, member_id, "exec", "exec").await?;
-    broker.member_exec(&pane, &command).await?;
+    let op = PaneOp::Exec {
+        command: command.clone(),
+    };
+    broker.steer_pane(&pane, target.agent.agent_id, op).await?;
     if ctx.json {
         print_json(&json!({
             "member_agent_id": member_id,
@@ -146,9 +160,10 @@ pub(super) async fn ping(ctx: &Ctx, a: TargetArgs) -> CliResult {
     ensure_tmux()?;
     let broker = ctx.broker().await?;
     let (target, pane) = steerable(&broker, fleet_id, member_id, "ping", "ping").await?;
-    broker
-        .member_ping(fleet_id, AgentId(member_id), &pane)
-        .await?;
+    let op = PaneOp::Ping {
+        fleet_id: fleet_id.0,
+    };
+    broker.steer_pane(&pane, AgentId(member_id), op).await?;
     if ctx.json {
         print_json(&json!({"member_agent_id": member_id, "pane_id": pane.pane_id}));
     } else if a.quiet {
