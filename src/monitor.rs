@@ -11,6 +11,7 @@
 use crate::Result;
 use crate::broker::Broker;
 use crate::broker::delivery::{Redelivered, RedeliveryOutcome};
+use crate::broker::members::PaneOp;
 use crate::broker::monitor::{poll_trigger, wake_payload};
 use crate::delivery::Redelivery;
 use crate::model::{FleetId, PaneTarget, now_ts};
@@ -99,6 +100,7 @@ pub async fn tick_once(
         }
         Err(e) => warn(&format!("redelivery failed (will retry next tick): {e}")),
     }
+    wake_remote(broker, fleet_id, &now, report, warn).await;
     let (watched, watcher) = broker.monitor_targets(fleet_id, &now).await?;
     let sockets = watched
         .iter()
@@ -195,6 +197,38 @@ pub async fn tick_once(
         }
     }
     Ok(Flow::Continue)
+}
+
+/// Leaves the wakes of due agents on other hosts to their relays (one open request per
+/// agent at most, so a relay that is down does not collect them).
+async fn wake_remote(
+    broker: &Broker,
+    fleet_id: FleetId,
+    now: &str,
+    report: &mut impl FnMut(&str),
+    warn: &mut impl FnMut(&str),
+) {
+    let due = match broker.monitor_remote_due(fleet_id, now).await {
+        Ok(due) => due,
+        Err(e) => return warn(&format!("cannot read the agents of other hosts: {e}")),
+    };
+    for d in due {
+        let host = d.host.clone().unwrap_or_default();
+        let op = PaneOp::Wake {
+            fleet_id: fleet_id.0,
+        };
+        match broker.request_pane_op_later(&host, d.agent_id, &op).await {
+            Ok(true) => report(&format!(
+                "{now} due agent {} ({}) -> wake left to the relay on host {host}",
+                d.agent_id, d.name
+            )),
+            Ok(false) => {}
+            Err(e) => warn(&format!(
+                "cannot leave the wake of agent {} to host {host}: {e}",
+                d.agent_id
+            )),
+        }
+    }
 }
 
 /// The monitor's line for one redelivery.

@@ -226,3 +226,31 @@ pub async fn fail_abandoned(c: &mut impl AsConn, host: &str, now: &str) -> Resul
         },
     })
 }
+
+/// Whether `agent_id` has a request of `kind` not yet carried out (pending or running).
+pub async fn is_open(c: &mut impl AsConn, agent_id: AgentId, kind: &str) -> Result<bool> {
+    match c.conn() {
+        Conn::Sqlite(conn) => sqlite! {
+            Ok(sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM pane_requests
+                                  WHERE agent_id = ?1 AND kind = ?2
+                                    AND state IN ('pending', 'running')) AS "open!: bool""#,
+                agent_id,
+                kind
+            )
+            .fetch_one(conn)
+            .await?)
+        },
+        Conn::Pg(conn) => postgres! {
+            Ok(sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM pane_requests
+                                  WHERE agent_id = $1 AND kind = $2
+                                    AND state IN ('pending', 'running')) AS "open!""#,
+                agent_id as _,
+                kind
+            )
+            .fetch_one(conn)
+            .await?)
+        },
+    }
+}

@@ -85,7 +85,7 @@ impl TwoHosts {
 
     /// beta's relay, running (passes every `interval` seconds unless woken), spawning
     /// members into beta's tmux server.
-    fn relay(&self, name: &str, interval: u32) -> RelayProc {
+    fn relay(&self, name: &str, interval: u32) -> Daemon {
         let mut cmd = self.process_on("beta");
         cmd.env("PATH", &self.beta_path)
             .arg("relay")
@@ -95,7 +95,7 @@ impl TwoHosts {
             .arg(&self.beta.socket);
         let dir = self.beta_dir.join("relay-logs");
         std::fs::create_dir_all(&dir).unwrap();
-        RelayProc::spawn(cmd, &dir, name)
+        Daemon::spawn(cmd, &dir, name, "relay running for host beta")
     }
 
     /// The Director sends `text` to bob; returns the JSON output.
@@ -148,15 +148,16 @@ fn marker(task: i64) -> String {
     format!("[cafleet msg {task} from")
 }
 
-/// A `cafleet relay` child with its output files; killed on drop.
-struct RelayProc {
+/// A `cafleet relay` or `monitor start` child with its output file; killed on drop.
+struct Daemon {
     child: Child,
     out: PathBuf,
 }
 
-impl RelayProc {
-    /// Spawns `cmd` (a `cafleet relay …` command) and waits for its start line.
-    fn spawn(mut cmd: std::process::Command, dir: &Path, name: &str) -> RelayProc {
+impl Daemon {
+    /// Spawns `cmd` (`cafleet relay …`, `cafleet monitor start …`) and waits for its
+    /// start line, which contains `ready`.
+    fn spawn(mut cmd: std::process::Command, dir: &Path, name: &str, ready: &str) -> Daemon {
         let out = dir.join(format!("{name}.out"));
         let err = dir.join(format!("{name}.err"));
         let child = cmd
@@ -164,13 +165,11 @@ impl RelayProc {
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::fs::File::create(err).unwrap())
             .spawn()
-            .expect("spawn the relay");
-        let relay = RelayProc { child, out };
+            .expect("spawn the daemon");
+        let relay = Daemon { child, out };
         assert!(
-            wait_for(DEADLINE, || relay
-                .output()
-                .contains("relay running for host beta")),
-            "the relay never started: {}",
+            wait_for(DEADLINE, || relay.output().contains(ready)),
+            "{name} never started: {}",
             relay.output()
         );
         relay
@@ -186,7 +185,7 @@ impl RelayProc {
     }
 }
 
-impl Drop for RelayProc {
+impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill();
     }
@@ -373,6 +372,39 @@ fn the_director_steers_a_member_on_another_host_through_its_relay() {
         })
         .unwrap_or_default();
     assert!(!alpha_keys.contains("from-alpha"), "{alpha_keys}");
+}
+
+#[test]
+fn the_monitor_leaves_wakes_of_another_hosts_agents_to_their_relay() {
+    let h = TwoHosts::new();
+    let _relay = h.relay("waker", 1);
+    let dir = h.team.env.dir.path().join("monitor");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cmd = h.process_on("alpha");
+    cmd.args(["monitor", "start", "--fleet-id", "1", "--tick", "1"]);
+    let monitor = Daemon::spawn(cmd, &dir, "monitor", "monitor running for fleet 1");
+    // bob has never been woken, so he is due: his relay types the poll trigger.
+    let trigger = format!("cafleet message poll --fleet-id 1 --agent-id {}", h.bob);
+    wait_for_bytes(&h.bob_log, trigger.as_bytes());
+    assert!(
+        wait_for(DEADLINE, || monitor
+            .output()
+            .contains("wake left to the relay on host beta")),
+        "{}",
+        monitor.output()
+    );
+    // The relay stamped the wake: the next one waits for bob's interval.
+    let stamped = || {
+        h.team.env.query(&format!(
+            "SELECT last_ping_at IS NOT NULL FROM monitor_config WHERE agent_id = {}",
+            h.bob
+        ))[0][0]
+            == "1"
+    };
+    assert!(wait_for(DEADLINE, stamped));
+    std::thread::sleep(Duration::from_secs(3));
+    let keys = h.bob_keys();
+    assert_eq!(keys.matches(&trigger).count(), 1, "{keys}");
 }
 
 #[test]

@@ -26,6 +26,9 @@ pub enum PaneOp {
     Ping { fleet_id: i64 },
     /// Close the pane (`/exit`, or kill it with `force`).
     Close { force: bool },
+    /// The monitor's wake of a due agent: the poll trigger, unless the agent is working;
+    /// typed, it stamps the agent's last wake.
+    Wake { fleet_id: i64 },
 }
 
 impl PaneOp {
@@ -39,6 +42,7 @@ impl PaneOp {
             PaneOp::Exec { .. } => "exec",
             PaneOp::Ping { .. } => "ping",
             PaneOp::Close { .. } => "close",
+            PaneOp::Wake { .. } => "wake",
         }
     }
 
@@ -137,6 +141,7 @@ impl Broker {
                 self.member_ping(FleetId(fleet_id), agent_id, pane).await?;
             }
             PaneOp::Close { force } => done.closed = Some(self.close_pane(pane, force).await?),
+            PaneOp::Wake { fleet_id } => self.wake_here(FleetId(fleet_id), agent_id, pane).await?,
             PaneOp::Spawn(_) => {
                 return Err(Error::failed(
                     "a member is spawned by a relay's pane request, not onto an existing pane",
@@ -208,6 +213,56 @@ impl Broker {
                 }
             }
             tokio::time::sleep(REQUEST_POLL).await;
+        }
+    }
+
+    /// Leaves `op` for `host`'s relay without waiting for it (the monitor's wakes); false
+    /// when one of the same kind for the agent is still open, so a relay that is down
+    /// does not pile them up.
+    pub async fn request_pane_op_later(
+        &self,
+        host: &str,
+        agent_id: AgentId,
+        op: &PaneOp,
+    ) -> Result<bool> {
+        let payload = serde_json::to_string(op)
+            .map_err(|e| Error::failed(format!("cannot encode the pane request: {e}")))?;
+        let (kind, now, h) = (op.kind(), now_ts(), host.to_string());
+        let stored = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    if db::pane_requests::is_open(tx, agent_id, kind).await? {
+                        return Ok(false);
+                    }
+                    db::pane_requests::insert(tx, &h, agent_id, kind, &payload, &now).await?;
+                    Ok(true)
+                })
+            })
+            .await?;
+        if stored {
+            self.notify_host(host).await;
+        }
+        Ok(stored)
+    }
+
+    /// The monitor's wake, on this host: as a tick wakes a local agent.
+    async fn wake_here(
+        &self,
+        fleet_id: FleetId,
+        agent_id: AgentId,
+        pane: &PaneTarget,
+    ) -> Result<()> {
+        if self.hooks_say_working(agent_id).await {
+            return Err(Error::failed("not woken: it is working (its hooks say so)"));
+        }
+        let line = crate::broker::monitor::poll_trigger(fleet_id, agent_id);
+        match self.tmux.type_line_with(pane, &line, true).await.0 {
+            Delivery::Sent => self.monitor_stamp(&[agent_id], &now_ts()).await,
+            Delivery::Held(why) => Err(Error::failed(format!("not woken: {why}"))),
+            Delivery::Shell(cmd) => Err(Error::failed(format!("its pane runs the shell {cmd}"))),
+            Delivery::Gone => Err(Error::failed("its pane is gone")),
+            Delivery::Failed(e) => Err(Error::failed(format!("tmux failed: {e}"))),
         }
     }
 

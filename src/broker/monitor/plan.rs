@@ -24,13 +24,18 @@ fn pane_listed(
 /// A watched agent a tick may wake: enabled, its pane alive, and never woken or woken at
 /// least `interval - early` seconds before `now`.
 fn wakeable(w: &Watched, live: &HashMap<String, HashSet<String>>, now: &str, early: f64) -> bool {
+    is_due(w, now, early) && pane_listed(live, w.tmux_socket.as_deref(), w.tmux_pane_id.as_deref())
+}
+
+/// Enabled, and never woken or woken at least `interval - early` seconds before `now`.
+fn is_due(w: &Watched, now: &str, early: f64) -> bool {
     let due = match &w.last_ping_at {
         None => true,
         Some(last) => {
             age_seconds(now, last).is_some_and(|age| age >= w.interval_seconds as f64 - early)
         }
     };
-    w.enabled && due && pane_listed(live, w.tmux_socket.as_deref(), w.tmux_pane_id.as_deref())
+    w.enabled && due
 }
 
 impl Broker {
@@ -50,6 +55,20 @@ impl Broker {
             .await?
             .filter(|w| self.is_local(w.host.as_deref()));
         Ok((watched, watcher))
+    }
+
+    /// The watched agents whose panes are on other hosts and that are due at `now`: the
+    /// monitor leaves their wakes to those hosts' relays (docs/postgres.md, "Pane
+    /// requests").
+    pub async fn monitor_remote_due(&self, fleet_id: FleetId, now: &str) -> Result<Vec<Watched>> {
+        let mut conn = self.db.read().await?;
+        let mut due = db::monitor::due_candidates(&mut conn, fleet_id, now).await?;
+        due.retain(|w| {
+            !self.is_local(w.host.as_deref())
+                && w.tmux_pane_id.is_some()
+                && is_due(w, now, DUE_SLACK_SECONDS)
+        });
+        Ok(due)
     }
 
     /// The watched agents a wake of the monitoring member at `now` may pull forward: the
