@@ -7,12 +7,14 @@
 //! - `group.rs`: group commit for long-running processes;
 //! - `migrate.rs`: SQLite's migrations and the adoption of CAFleet 0.14 databases;
 //! - `inspect.rs`: read-only inspection for `doctor`;
+//! - `copy.rs`: `db copy`, every table's rows into another, empty database;
 //! - and one file per table group (`agents`, `fleets`, `tasks`, …), where each operation
 //!   holds its statement for each backend side by side (docs/postgres.md, "Storage").
 
 pub mod activity;
 pub mod agents;
 pub mod changes;
+pub mod copy;
 pub mod deliveries;
 pub mod fleets;
 mod group;
