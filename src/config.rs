@@ -28,15 +28,33 @@ impl Database {
 
     /// Reads a `CAFLEET_DATABASE_URL` value (see [`parse_database_url`]).
     pub fn from_url(url: &str) -> Result<Database> {
+        Database::from_setting(url, DATABASE_URL)
+    }
+
+    /// Reads a database URL given by `setting` (`CAFLEET_DATABASE_URL`, or an option such
+    /// as `db copy --to`), whose name the errors give.
+    pub fn from_setting(url: &str, setting: &str) -> Result<Database> {
         if let Some((scheme, rest)) = url.split_once("://") {
             let base = scheme.split('+').next().unwrap_or_default();
             if base.eq_ignore_ascii_case("postgres") || base.eq_ignore_ascii_case("postgresql") {
                 return Ok(Database::Postgres(format!("postgres://{rest}")));
             }
         }
-        parse_database_url(url).map(|p| Database::Sqlite(PathBuf::from(p)))
+        sqlite_path(url, setting).map(|p| Database::Sqlite(PathBuf::from(p)))
+    }
+
+    /// The database for messages: the SQLite path as given, or PostgreSQL's
+    /// `user@host:port/database` (never a password).
+    pub fn display(&self) -> String {
+        match self {
+            Database::Sqlite(p) => p.display().to_string(),
+            Database::Postgres(url) => pg_display(url),
+        }
     }
 }
+
+/// The environment variable that selects the database.
+pub const DATABASE_URL: &str = "CAFLEET_DATABASE_URL";
 
 /// Process-wide settings, read once at start-up.
 #[derive(Debug, Clone)]
@@ -69,23 +87,11 @@ impl Config {
         let max_text_len = parse_max_text_len(env_var("CAFLEET_MAX_TEXT_LEN").as_deref())?;
         let host = crate::host::from_env()?;
         let url = env_var("CAFLEET_DATABASE_URL");
-        let (database, database_display) = match url.as_deref() {
-            Some(u) => match Database::from_url(u)? {
-                Database::Sqlite(p) => {
-                    let d = p.display().to_string();
-                    (Database::Sqlite(p), d)
-                }
-                Database::Postgres(url) => {
-                    let d = pg_display(&url);
-                    (Database::Postgres(url), d)
-                }
-            },
-            None => {
-                let p = default_database_path()?;
-                let d = p.display().to_string();
-                (Database::Sqlite(p), d)
-            }
+        let database = match url.as_deref() {
+            Some(u) => Database::from_url(u)?,
+            None => Database::Sqlite(default_database_path()?),
         };
+        let database_display = database.display();
         Ok(Config {
             database,
             database_display,
@@ -153,9 +159,14 @@ pub fn parse_max_text_len(raw: Option<&str>) -> Result<usize> {
 /// Extracts the file path from an SQLAlchemy-style SQLite URL, as 0.14 reads it:
 /// `sqlite:////abs.db` is absolute, `sqlite:///rel.db` relative; any `+driver` is ignored.
 pub fn parse_database_url(url: &str) -> Result<String> {
+    sqlite_path(url, DATABASE_URL)
+}
+
+/// [`parse_database_url`] of a URL given by `setting`, whose name the errors give.
+fn sqlite_path(url: &str, setting: &str) -> Result<String> {
     let bad = || {
         Error::invalid(format!(
-            "CAFLEET_DATABASE_URL is not a SQLite or PostgreSQL URL: '{}'. Use sqlite:////absolute/path/cafleet.db (four slashes), sqlite:///relative/path.db or postgres://user@host/database.",
+            "{setting} is not a SQLite or PostgreSQL URL: '{}'. Use sqlite:////absolute/path/cafleet.db (four slashes), sqlite:///relative/path.db or postgres://user@host/database.",
             without_password(url)
         ))
     };
@@ -167,9 +178,9 @@ pub fn parse_database_url(url: &str) -> Result<String> {
     let rest = rest.split('?').next().unwrap_or_default();
     let path = rest.strip_prefix('/').unwrap_or(rest);
     if path.is_empty() || path == ":memory:" {
-        return Err(Error::invalid(
-            "database URL has no file path. Set CAFLEET_DATABASE_URL=sqlite:////absolute/path/cafleet.db",
-        ));
+        return Err(Error::invalid(format!(
+            "database URL has no file path. Set {setting}=sqlite:////absolute/path/cafleet.db"
+        )));
     }
     Ok(path.to_string())
 }
@@ -224,6 +235,30 @@ mod tests {
             "u@h:5433/d"
         );
         assert_eq!(pg_display("postgres://h/d"), "h/d");
+    }
+
+    #[test]
+    fn a_url_given_by_an_option_is_refused_naming_it_and_shown_without_its_password() {
+        let e = Database::from_setting("mysql://u:pw@h/d", "--to")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("--to is not a SQLite or PostgreSQL URL: 'mysql://u:***@h/d'"),
+            "{e}"
+        );
+        let e = Database::from_setting("sqlite://", "--to")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("Set --to=sqlite:////absolute/path/cafleet.db"),
+            "{e}"
+        );
+        let pg = Database::from_setting("postgresql://u:s3cret@h:5433/d?sslmode=require", "--to");
+        assert_eq!(pg.unwrap().display(), "u@h:5433/d");
+        assert_eq!(
+            Database::from_url("sqlite:///rel/x.db").unwrap().display(),
+            "rel/x.db"
+        );
     }
 
     #[test]

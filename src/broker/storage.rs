@@ -8,6 +8,7 @@ use crate::db::Db;
 use crate::tmux::Tmux;
 use std::path::Path;
 
+pub use crate::db::copy::Copied;
 pub use crate::db::{ALEMBIC_HEAD, DbInfo, MigrateOutcome, latest_version};
 
 /// How a process uses the store.
@@ -34,6 +35,17 @@ impl Broker {
             Usage::Server => db.with_group_commit(),
         };
         Ok(Broker::new(db, Tmux::from_env(), config.max_text_len).with_host(&config.host))
+    }
+}
+
+impl Broker {
+    /// `db copy`: copies every row of this broker's database into the empty database `url`
+    /// names (given as `--to`), creating and migrating it if need be, in one transaction
+    /// on it (docs/postgres.md, "Moving a fleet").
+    pub async fn copy_to(&self, url: &str) -> Result<Copied> {
+        const SETTING: &str = "--to";
+        let target = Database::from_setting(url, SETTING)?;
+        crate::db::copy::copy(&self.db, &target, SETTING).await
     }
 }
 

@@ -1,10 +1,10 @@
-//! `cafleet db init`: arguments and handler, and the report `setup` shares.
+//! `cafleet db init` and `db copy`: arguments and handlers, and the report `setup` shares.
 
 use super::output::{print, print_json};
-use super::{CliResult, Ctx};
+use super::{CliResult, Ctx, need};
 use crate::broker::storage::{self, ALEMBIC_HEAD, MigrateOutcome};
 use crate::config::Config;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde_json::json;
 
 /// `cafleet db ...`
@@ -13,13 +13,61 @@ pub enum DbCommand {
     /// Create the database (and its directory) or upgrade it to the current schema.
     /// Idempotent. A database written by CAFleet 0.14 is adopted in place, after a backup.
     Init,
+    /// Copy every row of every table from this database ($CAFLEET_DATABASE_URL) into an
+    /// empty one: SQLite to PostgreSQL or back. The target is created and migrated if need
+    /// be, and must hold no rows. One transaction on the target: ids, timestamps and the
+    /// change feed are kept, row counts are checked before the commit, and on any failure
+    /// the target is left as it was. Run it while no other cafleet process writes (stop
+    /// the monitors, relays and the server), as the schema's owner on PostgreSQL
+    /// (docs/postgres.md, "Moving a fleet").
+    Copy(CopyArgs),
+}
+
+/// Options of `db copy`.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The target database's URL (required): postgres://user@host:port/database or
+    /// sqlite:////absolute/path/cafleet.db. A password in it is never printed.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
 }
 
 /// Runs a `db` subcommand.
 pub async fn run(ctx: &Ctx, cmd: DbCommand) -> CliResult {
     match cmd {
         DbCommand::Init => db_init(ctx).await,
+        DbCommand::Copy(args) => db_copy(ctx, args).await,
     }
+}
+
+async fn db_copy(ctx: &Ctx, args: CopyArgs) -> CliResult {
+    let url = need(args.to, "--to")?;
+    let source = Config::from_env()?.database_display;
+    let broker = ctx.broker().await?;
+    let copied = broker.copy_to(&url).await?;
+    let (target, copied) = (copied.target, copied.tables);
+    let total: i64 = copied.iter().map(|(_, rows)| rows).sum();
+    if ctx.json {
+        let tables: serde_json::Map<String, serde_json::Value> = copied
+            .iter()
+            .map(|(table, rows)| ((*table).to_string(), json!(rows)))
+            .collect();
+        print_json(&json!({
+            "from": source,
+            "to": target,
+            "tables": tables,
+            "rows": total,
+        }));
+        return Ok(());
+    }
+    let width = copied.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
+    let mut text = format!("Copied {total} rows from {source} to {target}:\n");
+    for (table, rows) in &copied {
+        text.push_str(&format!("  {table:<width$}  {rows:>8}\n"));
+    }
+    text.push_str("Point CAFLEET_DATABASE_URL at the target to use it.");
+    print(&text);
+    Ok(())
 }
 
 async fn db_init(ctx: &Ctx) -> CliResult {

@@ -7,12 +7,14 @@
 //! - `group.rs`: group commit for long-running processes;
 //! - `migrate.rs`: SQLite's migrations and the adoption of CAFleet 0.14 databases;
 //! - `inspect.rs`: read-only inspection for `doctor`;
+//! - `copy.rs`: `db copy`, every table's rows into another, empty database;
 //! - and one file per table group (`agents`, `fleets`, `tasks`, …), where each operation
 //!   holds its statement for each backend side by side (docs/postgres.md, "Storage").
 
 pub mod activity;
 pub mod agents;
 pub mod changes;
+pub mod copy;
 pub mod deliveries;
 pub mod fleets;
 mod group;
@@ -133,19 +135,35 @@ impl Db {
     /// Opens the configured database: a SQLite file ([`Db::open`]) or a PostgreSQL
     /// database ([`Db::open_pg`]), with at most `max_connections` connections.
     pub async fn connect(database: &Database, max_connections: u32) -> crate::Result<Db> {
+        Db::connect_from(database, max_connections, crate::config::DATABASE_URL).await
+    }
+
+    /// [`Db::connect`] to a database given by `setting` (`CAFLEET_DATABASE_URL`, or
+    /// `db copy --to`), which the errors name.
+    pub async fn connect_from(
+        database: &Database,
+        max_connections: u32,
+        setting: &str,
+    ) -> crate::Result<Db> {
         match database {
-            Database::Sqlite(path) => Db::open(path, max_connections).await,
-            Database::Postgres(url) => Db::open_pg(url, max_connections).await,
+            Database::Sqlite(path) => Db::open_from(path, max_connections, setting).await,
+            Database::Postgres(url) => Ok(Db::over_pg(
+                pg::PgDb::open_from(url, max_connections, setting).await?,
+            )),
         }
     }
 
     /// Connects to a PostgreSQL database (see [`pg::PgDb::open`]); migrate it before use.
     pub async fn open_pg(url: &str, max_connections: u32) -> crate::Result<Db> {
-        Ok(Db {
-            store: Store::Pg(pg::PgDb::open(url, max_connections).await?),
+        Ok(Db::over_pg(pg::PgDb::open(url, max_connections).await?))
+    }
+
+    fn over_pg(pg: pg::PgDb) -> Db {
+        Db {
+            store: Store::Pg(pg),
             writer: None,
             opened_at_head: false,
-        })
+        }
     }
 
     /// Where this database is, as `CAFLEET_DATABASE_URL` would name it (to open it again).

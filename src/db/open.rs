@@ -3,7 +3,7 @@
 
 use super::migrate::{check_adoptable, latest_version, user_tables};
 use super::{Db, group};
-use crate::config::Database;
+use crate::config::{DATABASE_URL, Database};
 use crate::error::BUSY_TIMEOUT_SECS;
 use crate::{Error, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -14,10 +14,16 @@ impl Db {
     /// Opens (creating if needed) the database file with every pragma set. `max_connections`
     /// is 1 for CLI commands and larger for the server.
     pub async fn open(path: &Path, max_connections: u32) -> Result<Db> {
+        Db::open_from(path, max_connections, DATABASE_URL).await
+    }
+
+    /// [`Db::open`] of a file given by `setting` (`CAFLEET_DATABASE_URL`, `db copy --to`),
+    /// which the errors name.
+    pub(super) async fn open_from(path: &Path, max_connections: u32, setting: &str) -> Result<Db> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| {
                 Error::failed(format!(
-                    "cannot create the database directory {}: {e}. Create it, or point CAFLEET_DATABASE_URL elsewhere.",
+                    "cannot create the database directory {}: {e}. Create it, or point {setting} elsewhere.",
                     parent.display()
                 ))
             })?;
@@ -44,7 +50,7 @@ impl Db {
             .map_err(|e| match e {
                 sqlx::Error::Database(_) => Error::from(e),
                 other => Error::failed(format!(
-                    "cannot open the database {}: {other}. Check CAFLEET_DATABASE_URL and the file's permissions.",
+                    "cannot open the database {}: {other}. Check {setting} and the file's permissions.",
                     path.display()
                 )),
             })?;

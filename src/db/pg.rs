@@ -5,6 +5,7 @@
 //! refused login and a missing database each get their own text, in bounded time.
 
 use super::MigrateOutcome;
+use crate::config::DATABASE_URL;
 use crate::{Error, Result};
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -38,7 +39,13 @@ const INVALID_CATALOG: &str = "3D000";
 impl PgDb {
     /// Connects to the database `url` names, with at most `max_connections` connections.
     pub async fn open(url: &str, max_connections: u32) -> Result<PgDb> {
-        let options = connect_options(url)?;
+        PgDb::open_from(url, max_connections, DATABASE_URL).await
+    }
+
+    /// [`PgDb::open`] of a URL given by `setting` (`CAFLEET_DATABASE_URL`, `db copy --to`),
+    /// which the errors name.
+    pub async fn open_from(url: &str, max_connections: u32, setting: &str) -> Result<PgDb> {
+        let options = connect_options_from(url, setting)?;
         let database = options
             .get_database()
             .unwrap_or("(the user's name)")
@@ -55,7 +62,7 @@ impl PgDb {
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
             .await
-            .map_err(|e| connect_error(&e, &display, &database))?;
+            .map_err(|e| connect_error(&e, &display, &database, setting))?;
         Ok(PgDb {
             pool,
             url: url.to_string(),
@@ -125,9 +132,14 @@ impl PgDb {
 /// what the URL leaves out, TLS modes (`sslmode=…`) pass through, and a write lock that
 /// cannot be had within the busy timeout fails the statement instead of waiting forever.
 pub fn connect_options(url: &str) -> Result<PgConnectOptions> {
+    connect_options_from(url, DATABASE_URL)
+}
+
+/// [`connect_options`] of a URL given by `setting`, which the errors name.
+fn connect_options_from(url: &str, setting: &str) -> Result<PgConnectOptions> {
     let options = PgConnectOptions::from_str(url).map_err(|e| {
         Error::invalid(format!(
-            "CAFLEET_DATABASE_URL is not a valid PostgreSQL URL ({}). Use postgres://user@host:port/database",
+            "{setting} is not a valid PostgreSQL URL ({}). Use postgres://user@host:port/database",
             redact(&e.to_string(), url)
         ))
     })?;
@@ -147,25 +159,25 @@ pub fn latest_version() -> i64 {
 }
 
 /// The error for a failed connection: what went wrong and the fix, without the password.
-fn connect_error(e: &sqlx::Error, display: &str, database: &str) -> Error {
+fn connect_error(e: &sqlx::Error, display: &str, database: &str, setting: &str) -> Error {
     if let sqlx::Error::Database(db) = e {
         match db.code().as_deref() {
             Some(INVALID_PASSWORD | INVALID_AUTHORIZATION) => {
                 return Error::failed(format!(
-                    "PostgreSQL refused the login for {display}: {}. Check the user and password in CAFLEET_DATABASE_URL (or PGPASSWORD, ~/.pgpass).",
+                    "PostgreSQL refused the login for {display}: {}. Check the user and password in {setting} (or PGPASSWORD, ~/.pgpass).",
                     db.message()
                 ));
             }
             Some(INVALID_CATALOG) => {
                 return Error::failed(format!(
-                    "the PostgreSQL database {display} does not exist. Create it (e.g. `createdb {database}`), or point CAFLEET_DATABASE_URL at another one."
+                    "the PostgreSQL database {display} does not exist. Create it (e.g. `createdb {database}`), or point {setting} at another one."
                 ));
             }
             _ => {}
         }
     }
     Error::failed(format!(
-        "cannot reach the PostgreSQL server for {display}: {}. Check that the server runs and that CAFLEET_DATABASE_URL names its host and port.",
+        "cannot reach the PostgreSQL server for {display}: {}. Check that the server runs and that {setting} names its host and port.",
         match e {
             sqlx::Error::PoolTimedOut =>
                 format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),

@@ -9,6 +9,7 @@ mod cli_fleet;
 mod cli_parse;
 mod concurrency;
 mod crash;
+mod db_copy;
 mod delivery;
 mod demo;
 mod group_commit;

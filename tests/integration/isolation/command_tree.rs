@@ -75,6 +75,10 @@ pub(super) fn command_of(tree: &BTreeMap<String, BTreeSet<String>>, args: &[Stri
 /// Commands with no id position, and why the sweep only runs the safe ones.
 pub(super) const NO_ID_COMMANDS: &[(&str, &str)] = &[
     ("db init", "run: must not change a row"),
+    (
+        "db copy",
+        "takes no id: copies the whole database into another, empty one (db_copy::)",
+    ),
     ("doctor", "run from A's pane: must not change a row"),
     (
         "fleet list",

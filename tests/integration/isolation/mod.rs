@@ -19,7 +19,7 @@ mod api_client;
 mod cli;
 mod cli_cases;
 mod command_tree;
-mod state;
+pub(crate) mod state;
 mod world;
 
 use api_client::*;

@@ -25,8 +25,9 @@ async fn open_read_only(path: &Path) -> sqlx::SqliteConnection {
         .expect("open db")
 }
 
-/// Every table's rows and the schema, as [`Snapshot::db`] holds them.
-pub(super) async fn dump_db(db: &Database) -> BTreeMap<String, Vec<String>> {
+/// Every table's rows and the schema, as [`Snapshot::db`] holds them (also what
+/// `db_copy::` compares).
+pub(crate) async fn dump_db(db: &Database) -> BTreeMap<String, Vec<String>> {
     let path = match db {
         Database::Sqlite(path) => path,
         Database::Postgres(url) => return dump_pg(url).await,
