@@ -47,6 +47,12 @@ pub enum Error {
         "database error: {0}. Check the file CAFLEET_DATABASE_URL names (run 'cafleet db init' to see its state) and retry."
     )]
     Storage(String),
+    /// The connection to a database server was lost or refused mid-command (a PostgreSQL
+    /// restart, a network cut); nothing this command had not committed was stored.
+    #[error(
+        "lost the connection to the database ({0}). The server may be restarting or unreachable: retry the command once it is back (a message sent again with the same --idempotency-key is never stored twice)."
+    )]
+    Disconnected(String),
     /// A tmux invocation failed (0.14's exact texts).
     #[error("{0}")]
     Tmux(#[from] TmuxError),
@@ -106,6 +112,7 @@ impl Error {
         match self {
             Error::Busy(secs) => Error::Busy(*secs),
             Error::Storage(msg) => Error::Storage(msg.clone()),
+            Error::Disconnected(msg) => Error::Disconnected(msg.clone()),
             other => Error::Storage(other.to_string()),
         }
     }

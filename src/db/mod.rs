@@ -272,13 +272,22 @@ impl From<sqlx::Error> for Error {
             if code.as_deref().is_some_and(|c| PG_RETRYABLE.contains(&c)) {
                 return Error::Busy(BUSY_TIMEOUT_SECS);
             }
+            // PostgreSQL's shutdown and connection classes: 57P01-57P03 (the server
+            // terminates or refuses sessions), 08xxx (connection exceptions).
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+                && code
+                    .as_deref()
+                    .is_some_and(|c| c.starts_with("57P") || c.starts_with("08"))
+            {
+                return Error::Disconnected(db.message().to_string());
+            }
             return Error::Storage(db.message().to_string());
         }
         match e {
             sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => {
-                Error::Storage(format!(
-                    "lost the database connection ({e}). Check that the database server runs and is reachable, then retry."
-                ))
+                Error::Disconnected(e.to_string())
             }
             other => Error::Storage(other.to_string()),
         }

@@ -56,13 +56,24 @@ impl PgDb {
             options.get_host(),
             options.get_port()
         );
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .min_connections(0)
-            .acquire_timeout(CONNECT_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(|e| connect_error(&e, &display, &database, setting))?;
+        // A server that is restarting refuses connections for a moment: keep trying until
+        // the connect timeout, so a command rides over a restart instead of failing.
+        let started = std::time::Instant::now();
+        let pool = loop {
+            let tried = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .min_connections(0)
+                .acquire_timeout(CONNECT_TIMEOUT)
+                .connect_with(options.clone())
+                .await;
+            match tried {
+                Ok(pool) => break pool,
+                Err(e) if is_transient(&e) && started.elapsed() < CONNECT_TIMEOUT => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(connect_error(&e, &display, &database, setting)),
+            }
+        };
         Ok(PgDb {
             pool,
             url: url.to_string(),
@@ -157,6 +168,27 @@ fn connect_options_from(url: &str, setting: &str) -> Result<PgConnectOptions> {
 pub fn latest_version() -> i64 {
     super::migrate::head_of(&MIGRATOR)
 }
+
+/// A connection failure that may pass by itself: the server is not listening (yet), or is
+/// starting up or shutting down (SQLSTATE 57P03).
+fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(io) => matches!(
+            io.kind(),
+            std::io::ErrorKind::ConnectionRefused
+                | std::io::ErrorKind::NotFound
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+                | std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::UnexpectedEof
+        ),
+        sqlx::Error::Database(db) => db.code().as_deref() == Some(CANNOT_CONNECT_NOW),
+        _ => false,
+    }
+}
+
+/// SQLSTATE of a server that is starting up or shutting down.
+const CANNOT_CONNECT_NOW: &str = "57P03";
 
 /// The error for a failed connection: what went wrong and the fix, without the password.
 fn connect_error(e: &sqlx::Error, display: &str, database: &str, setting: &str) -> Error {

@@ -50,7 +50,7 @@ impl ApiError {
 
 /// The API's one mapping of the library's errors to HTTP statuses: not found 404,
 /// forbidden 403, every other refusal 400 (0.14 answered a conflict such as a reused
-/// idempotency key with 400 too; docs/decisions.md, W5), a busy database 503, and
+/// idempotency key with 400 too; docs/decisions.md, W5), a busy or unreachable database 503, and
 /// anything internal a 500 whose detail stays in the server's log.
 impl From<crate::Error> for ApiError {
     fn from(e: crate::Error) -> Self {
@@ -62,6 +62,10 @@ impl From<crate::Error> for ApiError {
             E::Busy(_) => ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the database is busy; retry in a moment",
+            ),
+            E::Disconnected(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the database server is unreachable (restarting?); retry in a moment",
             ),
             other => {
                 tracing::error!(error = %other, "internal error");

@@ -24,6 +24,7 @@ mod members;
 mod message;
 mod monitor;
 mod pg;
+mod pg_outage;
 mod real;
 mod setup;
 mod skills;

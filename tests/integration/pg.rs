@@ -206,6 +206,31 @@ impl PgServer {
         .success()
     }
 
+    /// Stops the server (`fast`: sessions are disconnected, as in a planned restart).
+    pub fn stop(&self) {
+        let data = self.data_dir().display().to_string();
+        let out = self.run("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
+        assert!(out.status.success(), "pg_ctl stop failed: {}", text(&out));
+    }
+
+    /// Starts the stopped server again, with the options it was first started with.
+    pub fn start_again(&self) {
+        let data = self.data_dir().display().to_string();
+        let log = self.dir.path().join("server.log").display().to_string();
+        let options = format!(
+            "-c listen_addresses='' -k {} -p {} -c fsync=on",
+            self.dir.path().display(),
+            self.port
+        );
+        let out = self.run(
+            "pg_ctl",
+            &[
+                "-D", &data, "-l", &log, "-o", &options, "-w", "-t", "30", "start",
+            ],
+        );
+        assert!(out.status.success(), "pg_ctl start failed: {}", text(&out));
+    }
+
     /// Runs one of the server's programs, as the server's user when the tests run as root.
     fn run(&self, program: &str, args: &[&str]) -> Output {
         let path = self.bin.join(program);
