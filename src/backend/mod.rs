@@ -116,6 +116,26 @@ pub fn codex_hook_overrides(cafleet: &Path, hooks: bool) -> Vec<String> {
     out
 }
 
+/// Lets a codex member reach a database server: codex's `workspace-write` sandbox blocks
+/// the network, and a member on PostgreSQL runs `cafleet` commands that connect to one
+/// (README.md, "PostgreSQL"). Other coding agents' argv is left as it is.
+pub fn allow_network(backend: CodingAgent, argv: &mut Vec<String>) {
+    if backend != CodingAgent::Codex {
+        return;
+    }
+    let at = argv
+        .iter()
+        .position(|a| a == "workspace-write")
+        .map_or(argv.len(), |i| i + 1);
+    argv.splice(
+        at..at,
+        [
+            "-c".to_string(),
+            "sandbox_workspace_write.network_access=true".to_string(),
+        ],
+    );
+}
+
 /// The argv that runs a member (README.md, "Configure", says why each flag): the prompt is
 /// always one element.
 /// `database_dir` is the directory of the CAFleet database: codex's workspace-write
@@ -518,6 +538,22 @@ mod tests {
             CLAUDE_HOOK_EVENTS.len()
         );
         assert_eq!(argv.last().unwrap(), "P");
+    }
+
+    #[test]
+    fn only_codex_members_are_given_the_network() {
+        let mut codex = spawn_argv(CodingAgent::Codex, "m", None, "P", None, None, false);
+        allow_network(CodingAgent::Codex, &mut codex);
+        let at = codex.iter().position(|a| a == "workspace-write").unwrap();
+        assert_eq!(
+            codex[at + 1..at + 3],
+            ["-c", "sandbox_workspace_write.network_access=true"]
+        );
+        assert_eq!(codex.last().unwrap(), "P");
+        let claude = spawn_argv(CodingAgent::Claude, "m", None, "P", None, None, false);
+        let mut same = claude.clone();
+        allow_network(CodingAgent::Claude, &mut same);
+        assert_eq!(same, claude);
     }
 
     #[test]

@@ -206,7 +206,7 @@ impl Broker {
                 argv: spawned.argv,
             });
         }
-        let argv = backend::spawn_argv(
+        let mut argv = backend::spawn_argv(
             backend,
             &spec.name,
             spec.model.as_deref(),
@@ -215,6 +215,9 @@ impl Broker {
             spec.cafleet.as_deref(),
             spec.codex_hooks,
         );
+        if self.db.is_pg() {
+            backend::allow_network(backend, &mut argv);
+        }
         let mut env = spec.env.clone();
         if backend == CodingAgent::Opencode
             && let Some(content) = opencode_hooks(spec)

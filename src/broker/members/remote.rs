@@ -421,7 +421,7 @@ impl Broker {
         {
             backend::materialize_opencode_preset(&path)?;
         }
-        let argv = backend::spawn_argv(
+        let mut argv = backend::spawn_argv(
             backend,
             &spawn.name,
             spawn.model.as_deref(),
@@ -430,6 +430,9 @@ impl Broker {
             setup.cafleet.as_deref(),
             spawn.codex_hooks,
         );
+        if self.db.is_pg() {
+            backend::allow_network(backend, &mut argv);
+        }
         let mut env = spawn.env.clone();
         env.retain(|(k, _)| k != "CAFLEET_HOST");
         env.push(("CAFLEET_HOST".into(), self.host.to_string()));
