@@ -323,7 +323,6 @@ pub struct Placement {
     pub tmux_socket: Option<String>,
     /// The host the pane lives on (`CAFLEET_HOST` or the host name of the process that
     /// placed it); NULL for rows written before hosts were recorded, which count as local.
-    #[serde(skip)]
     pub host: Option<String>,
 }
 

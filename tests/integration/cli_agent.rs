@@ -302,7 +302,8 @@ fn agent_show_full_has_kind_and_placement() {
     assert_eq!(
         redact_ts(&show(&env, &a, 1).arg("--full").json().ok()),
         format!(
-            "{{\"agent_id\":1,\"name\":\"Director\",\"description\":\"Root Director for this fleet\",\"status\":\"active\",\"registered_at\":\"<TS>\",\"kind\":\"user\",\"placement\":{{\"director_agent_id\":null,\"tmux_session\":\"t\",\"tmux_window_id\":\"{window}\",\"tmux_pane_id\":\"{pane}\",\"coding_agent\":\"claude\",\"created_at\":\"<TS>\"}}}}\n"
+            "{{\"agent_id\":1,\"name\":\"Director\",\"description\":\"Root Director for this fleet\",\"status\":\"active\",\"registered_at\":\"<TS>\",\"kind\":\"user\",\"placement\":{{\"director_agent_id\":null,\"tmux_session\":\"t\",\"tmux_window_id\":\"{window}\",\"tmux_pane_id\":\"{pane}\",\"coding_agent\":\"claude\",\"created_at\":\"<TS>\",\"host\":\"{host}\"}}}}\n",
+            host = cafleet::host::machine_name()
         )
     );
     assert_eq!(

@@ -50,7 +50,8 @@ fn fleet_create_json_has_the_documented_shape() {
     server.enter(&mut env, &pane);
     let expected = |fleet: u32, director: u32, admin: u32, label: &str, agent: &str| {
         format!(
-            "{{\"fleet_id\":{fleet},\"label\":{label},\"created_at\":\"<TS>\",\"administrator_agent_id\":{admin},\"director\":{{\"agent_id\":{director},\"name\":\"Director\",\"description\":\"Root Director for this fleet\",\"registered_at\":\"<TS>\",\"placement\":{{\"director_agent_id\":null,\"tmux_session\":\"t\",\"tmux_window_id\":\"{window}\",\"tmux_pane_id\":\"{pane}\",\"coding_agent\":\"{agent}\",\"created_at\":\"<TS>\"}}}}}}\n"
+            "{{\"fleet_id\":{fleet},\"label\":{label},\"created_at\":\"<TS>\",\"administrator_agent_id\":{admin},\"director\":{{\"agent_id\":{director},\"name\":\"Director\",\"description\":\"Root Director for this fleet\",\"registered_at\":\"<TS>\",\"placement\":{{\"director_agent_id\":null,\"tmux_session\":\"t\",\"tmux_window_id\":\"{window}\",\"tmux_pane_id\":\"{pane}\",\"coding_agent\":\"{agent}\",\"created_at\":\"<TS>\",\"host\":\"{host}\"}}}}}}\n",
+            host = cafleet::host::machine_name()
         )
     };
     let global = env

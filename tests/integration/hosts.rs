@@ -351,6 +351,18 @@ fn the_director_steers_a_member_on_another_host_through_its_relay() {
     // ping: the poll trigger.
     member("member ping").ok();
     wait_for_bytes(&h.bob_log, format!("--agent-id {}", h.bob).as_bytes());
+    // member list names the host of a pane that is not here.
+    let listed = h.team.env.cafleet("member list").fleet(1).ok();
+    assert!(listed.contains(&format!("{}@beta", h.bob_pane)), "{listed}");
+    let listed = h.team.env.cafleet("member list").fleet(1).value();
+    let bob_row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "bob")
+        .cloned()
+        .unwrap();
+    assert_eq!(bob_row["placement"]["host"], "beta", "{bob_row}");
     // delete: /exit typed there, the pane closes, the member is deregistered here.
     let out = member("member delete").ok();
     assert!(out.contains(&h.bob_pane), "{out}");

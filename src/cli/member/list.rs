@@ -28,6 +28,15 @@ pub(super) fn idle_text(s: Option<i64>) -> String {
     }
 }
 
+/// The pane column: `%3`, `%3@gpu-box` for a pane on another host, `(pending)`.
+fn pane_text(broker: &crate::broker::Broker, m: &crate::broker::members::MemberRow) -> String {
+    match (m.tmux_pane_id.as_deref(), m.host.as_deref()) {
+        (None, _) => "(pending)".into(),
+        (Some(p), Some(h)) if !broker.is_local(Some(h)) => format!("{p}@{h}"),
+        (Some(p), _) => p.to_string(),
+    }
+}
+
 pub(super) async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
     let fleet_id = need_fleet(a.fleet_id)?;
     let broker = ctx.broker().await?;
@@ -69,6 +78,7 @@ pub(super) async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
                         "tmux_pane_id": m.tmux_pane_id,
                         "coding_agent": m.coding_agent,
                         "created_at": m.created_at,
+                        "host": m.host,
                     },
                 });
                 let obj = v.as_object_mut().expect("object");
@@ -137,7 +147,7 @@ pub(super) async fn list(ctx: &Ctx, a: ListArgs) -> CliResult {
                     m.coding_agent.clone(),
                     m.tmux_session.clone(),
                     m.tmux_window_id.clone(),
-                    m.tmux_pane_id.as_deref().unwrap_or("(pending)").to_string(),
+                    pane_text(&broker, m),
                     m.created_at.clone(),
                     activity(m.agent_id).activity.to_string(),
                     undelivered(m.agent_id).text(),

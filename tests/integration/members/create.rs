@@ -97,6 +97,8 @@ fn member_create_json_carries_the_placement_row() {
                 "tmux_pane_id": pane,
                 "coding_agent": "codex",
                 "created_at": row[0][1],
+                // The host the pane lives on (docs/postgres.md, "Hosts and the relay").
+                "host": cafleet::host::machine_name(),
             }
         })
     );
