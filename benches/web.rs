@@ -32,7 +32,7 @@ use cafleet::web::{AppState, Security, router};
 use divan::Bencher;
 use http_body_util::BodyExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
@@ -268,10 +268,7 @@ impl Fixture {
             }
             Broker::new(db, Tmux::from_env(), MAX_TEXT_LEN)
         });
-        let state = AppState {
-            broker,
-            security: Arc::new(Security::for_bind("127.0.0.1", 8000, None)),
-        };
+        let state = AppState::new(broker, Security::for_bind("127.0.0.1", 8000, None));
         let app = router(state.clone());
         Fixture {
             _dir: dir,

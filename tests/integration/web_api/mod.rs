@@ -62,14 +62,10 @@ impl Api {
             .agent_register(FleetId(2), "eve", "other fleet", None)
             .await
             .unwrap();
-        let state = AppState {
+        let state = AppState::new(
             broker,
-            security: Arc::new(Security::for_bind(
-                "127.0.0.1",
-                8000,
-                token.map(str::to_string),
-            )),
-        };
+            Security::for_bind("127.0.0.1", 8000, token.map(str::to_string)),
+        );
         Api { _dir: dir, state }
     }
 
