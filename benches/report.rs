@@ -34,7 +34,6 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
@@ -779,10 +778,10 @@ fn web_rows(cfg: &Config, seed: &Messaging, rows: &mut Vec<Row>) {
     let rt = runtime();
     // As `cafleet server` builds it: a pool of 8, the router built once.
     let broker = rt.block_on(open_broker(&path, 8));
-    let app = router(AppState {
-        broker: broker.clone(),
-        security: Arc::new(Security::for_bind("127.0.0.1", 8000, None)),
-    });
+    let app = router(AppState::new(
+        broker.clone(),
+        Security::for_bind("127.0.0.1", 8000, None),
+    ));
     let get = |path: &str| -> (StatusCode, usize) {
         rt.block_on(async {
             let req = Request::get(path)

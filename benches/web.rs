@@ -16,7 +16,10 @@
 //! its own database connection (like a CLI process) sends a message, and the time from the
 //! start of that send until the `messages` event carrying it arrives is measured over
 //! `LIVE_SENDS` sends with irregular gaps (so the sends fall at every phase of the stream's
-//! 100 ms poll). Target: median ≤ 200 ms; expected ≈ 50–150 ms.
+//! 100 ms poll). Target: median ≤ 200 ms; expected ≈ 50–150 ms. Under
+//! `scripts/with-postgres` (`CAFLEET_TEST_PG_URL`) the same is measured on PostgreSQL, where
+//! the stream is pushed by `LISTEN/NOTIFY` (a fresh database with one small fleet), and
+//! printed after it.
 //!
 //! Run with `cargo bench --bench web` (`-- <filter>` runs the matching divan benches only;
 //! the live-update measurement runs when there is no filter or the filter contains "live").
@@ -32,7 +35,7 @@ use cafleet::web::{AppState, Security, router};
 use divan::Bencher;
 use http_body_util::BodyExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 use tokio::runtime::Runtime;
@@ -100,6 +103,25 @@ fn seed() -> &'static Seed {
     })
 }
 
+/// `fleet create` (Director, Administrator) and `agents` agents `agent-0`, `agent-1`…
+async fn bench_fleet(broker: &Broker, agents: i64) -> (FleetId, Vec<AgentId>) {
+    let fleet = broker
+        .fleet_create(Some("web bench"), CodingAgent::Claude, &pane())
+        .await
+        .expect("fleet create")
+        .fleet
+        .fleet_id;
+    let mut ids = Vec::new();
+    for i in 0..agents {
+        let a = broker
+            .agent_register(fleet, &format!("agent-{i}"), "benchmark agent", None)
+            .await
+            .expect("register");
+        ids.push(a.agent_id);
+    }
+    (fleet, ids)
+}
+
 /// `fleet create` (Director, Administrator), `OTHERS` agents, the mailbox agent and
 /// `DEREGISTERED` more, then 100,000 unicasts in one `INSERT ... SELECT`: every 500th is
 /// to the mailbox agent and every 500th (offset 250) from it, the rest between the others;
@@ -109,20 +131,7 @@ async fn build_seed(path: &Path) -> SeedIds {
     let db = Db::open(path, 1).await.expect("open db");
     db.migrate().await.expect("migrate");
     let broker = Broker::new(db, Tmux::from_env(), MAX_TEXT_LEN);
-    let fleet = broker
-        .fleet_create(Some("web bench"), CodingAgent::Claude, &pane())
-        .await
-        .expect("fleet create")
-        .fleet
-        .fleet_id;
-    let mut others = Vec::new();
-    for i in 0..OTHERS {
-        let a = broker
-            .agent_register(fleet, &format!("agent-{i}"), "benchmark agent", None)
-            .await
-            .expect("register");
-        others.push(a.agent_id);
-    }
+    let (fleet, others) = bench_fleet(&broker, OTHERS).await;
     let first = others[0];
     assert!(
         others
@@ -268,10 +277,7 @@ impl Fixture {
             }
             Broker::new(db, Tmux::from_env(), MAX_TEXT_LEN)
         });
-        let state = AppState {
-            broker,
-            security: Arc::new(Security::for_bind("127.0.0.1", 8000, None)),
-        };
+        let state = AppState::new(broker, Security::for_bind("127.0.0.1", 8000, None));
         let app = router(state.clone());
         Fixture {
             _dir: dir,
@@ -371,6 +377,12 @@ fn main() {
     divan::main();
     if filters.is_empty() || filters.iter().any(|f| f.contains("live")) {
         live_update_latency(s);
+        match std::env::var("CAFLEET_TEST_PG_URL") {
+            Ok(server) if !server.is_empty() => live_update_latency_pg(&server),
+            _ => println!(
+                "live update (PostgreSQL): skipped; run under scripts/with-postgres to measure it"
+            ),
+        }
     }
 }
 
@@ -478,74 +490,129 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 
 /// The live-update latency: CLI-style send → `messages` event on an open `/api/events`.
 fn live_update_latency(s: &'static Seed) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    let rt = live_runtime();
+    let f = Fixture::new(rt);
+    let other = f.state.broker.db().database();
+    let (send_ms, total_ms) =
+        f.rt.block_on(live_sends(&f.app, &other, (s.fleet, s.sender, s.recipient)));
+    print_live("SQLite, polled every 100 ms", send_ms, total_ms);
+}
+
+/// The same on PostgreSQL, pushed by `LISTEN/NOTIFY`, when `scripts/with-postgres` gave a
+/// server (`CAFLEET_TEST_PG_URL`): a fresh database with a fleet of two agents (not the
+/// 100,000-message seed; the stream's read is the same indexed range read).
+fn live_update_latency_pg(server: &str) {
+    let rt = live_runtime();
+    let url = rt.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(server)
+            .await
+            .expect("reach the PostgreSQL server");
+        let name = format!("bench_web_{}", std::process::id());
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create the bench database");
+        let (base, query) = server.split_once('?').unwrap_or((server, ""));
+        let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+        format!("{base}/{name}?{query}")
+    });
+    let database = cafleet::config::Database::Postgres(url);
+    let (send_ms, total_ms) = rt.block_on(async {
+        let db = Db::connect(&database, 8).await.expect("open db");
+        db.migrate().await.expect("migrate");
+        let broker = Broker::new(db, Tmux::from_env(), MAX_TEXT_LEN);
+        let (fleet, agents) = bench_fleet(&broker, 2).await;
+        let app = router(AppState::new(
+            broker.clone(),
+            Security::for_bind("127.0.0.1", 8000, None),
+        ));
+        let r = live_sends(&app, &database, (fleet, agents[0], agents[1])).await;
+        broker.close().await;
+        r
+    });
+    print_live("PostgreSQL, pushed by LISTEN/NOTIFY", send_ms, total_ms);
+}
+
+/// A multi-thread runtime, as the server runs.
+fn live_runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .expect("tokio runtime");
-    let f = Fixture::new(rt);
-    let (send_ms, total_ms) = f.rt.block_on(async {
-        let req = Request::get(format!("/api/events?fleet_id={}", s.fleet))
-            .header("host", HOST)
-            .body(Body::empty())
-            .expect("request");
-        let resp = f.app.clone().oneshot(req).await.expect("oneshot");
-        assert_eq!(resp.status(), StatusCode::OK);
-        let mut body = resp.into_body();
-        // Frames are read on their own task and time-stamped on arrival.
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, String)>();
-        let reader = tokio::spawn(async move {
-            while let Some(Ok(frame)) = body.frame().await {
-                if let Ok(data) = frame.into_data() {
-                    let text = String::from_utf8_lossy(&data).into_owned();
-                    if tx.send((Instant::now(), text)).is_err() {
-                        break;
-                    }
+        .expect("tokio runtime")
+}
+
+/// Opens `/api/events` of `fleet` on `app` and makes `LIVE_SENDS` sends from `sender` to
+/// `recipient` through another connection to `database`: the send call's and the whole
+/// send → event times, in ms.
+async fn live_sends(
+    app: &Router,
+    database: &cafleet::config::Database,
+    (fleet, sender, recipient): (FleetId, AgentId, AgentId),
+) -> (Vec<f64>, Vec<f64>) {
+    let req = Request::get(format!("/api/events?fleet_id={fleet}"))
+        .header("host", HOST)
+        .body(Body::empty())
+        .expect("request");
+    let resp = app.clone().oneshot(req).await.expect("oneshot");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body();
+    // Frames are read on their own task and time-stamped on arrival.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, String)>();
+    let reader = tokio::spawn(async move {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                let text = String::from_utf8_lossy(&data).into_owned();
+                if tx.send((Instant::now(), text)).is_err() {
+                    break;
                 }
             }
-        });
-        let wait_for = async |rx: &mut tokio::sync::mpsc::UnboundedReceiver<(Instant, String)>,
-                              needle: &str| {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-            loop {
-                let (at, text) = tokio::time::timeout_at(deadline, rx.recv())
-                    .await
-                    .unwrap_or_else(|_| panic!("no {needle:?} within 5 s"))
-                    .expect("stream ended");
-                if text.contains(needle) {
-                    return (at, text);
-                }
-            }
-        };
-        wait_for(&mut rx, "event: hello").await;
-        // The other writer: its own pool of one connection, like a CLI process.
-        let other = Db::open(f.state.broker.db().path(), 1)
-            .await
-            .expect("open db");
-        let cli = Broker::new(other, Tmux::from_env(), MAX_TEXT_LEN);
-        let mut send_ms = Vec::with_capacity(LIVE_SENDS);
-        let mut total_ms = Vec::with_capacity(LIVE_SENDS);
-        for i in 0..LIVE_SENDS {
-            // Irregular gaps (150–250 ms) so sends land at every phase of the 100 ms poll.
-            tokio::time::sleep(Duration::from_millis(150 + (i as u64 * 37) % 100)).await;
-            let text = format!("live update {i}");
-            let t0 = Instant::now();
-            cli.message_send(s.fleet, s.sender, s.recipient, &text)
-                .await
-                .expect("send");
-            let sent = t0.elapsed();
-            let (at, frame) = wait_for(&mut rx, &text).await;
-            assert!(frame.contains("event: messages"), "frame: {frame:?}");
-            send_ms.push(sent.as_secs_f64() * 1e3);
-            total_ms.push(at.duration_since(t0).as_secs_f64() * 1e3);
         }
-        reader.abort();
-        cli.db().close().await;
-        (send_ms, total_ms)
     });
-    let (mut send_ms, mut total_ms) = (send_ms, total_ms);
+    let wait_for = async |rx: &mut tokio::sync::mpsc::UnboundedReceiver<(Instant, String)>,
+                          needle: &str| {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let (at, text) = tokio::time::timeout_at(deadline, rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {needle:?} within 5 s"))
+                .expect("stream ended");
+            if text.contains(needle) {
+                return (at, text);
+            }
+        }
+    };
+    wait_for(&mut rx, "event: hello").await;
+    // The other writer: its own pool of one connection, like a CLI process.
+    let other = Db::connect(database, 1).await.expect("open db");
+    let cli = Broker::new(other, Tmux::from_env(), MAX_TEXT_LEN);
+    let mut send_ms = Vec::with_capacity(LIVE_SENDS);
+    let mut total_ms = Vec::with_capacity(LIVE_SENDS);
+    for i in 0..LIVE_SENDS {
+        // Irregular gaps (150–250 ms) so sends land at every phase of the 100 ms poll.
+        tokio::time::sleep(Duration::from_millis(150 + (i as u64 * 37) % 100)).await;
+        let text = format!("live update {i}");
+        let t0 = Instant::now();
+        cli.message_send(fleet, sender, recipient, &text)
+            .await
+            .expect("send");
+        let sent = t0.elapsed();
+        let (at, frame) = wait_for(&mut rx, &text).await;
+        assert!(frame.contains("event: messages"), "frame: {frame:?}");
+        send_ms.push(sent.as_secs_f64() * 1e3);
+        total_ms.push(at.duration_since(t0).as_secs_f64() * 1e3);
+    }
+    reader.abort();
+    cli.close().await;
+    (send_ms, total_ms)
+}
+
+fn print_live(backend: &str, mut send_ms: Vec<f64>, mut total_ms: Vec<f64>) {
     println!();
-    println!("live update: send (separate connection) -> `messages` event on /api/events");
+    println!(
+        "live update ({backend}): send (separate connection) -> `messages` event on /api/events"
+    );
     println!(
         "  {LIVE_SENDS} sends: median {:.1} ms, p90 {:.1} ms, min {:.1} ms, max {:.1} ms (target: median <= 200 ms)",
         median(&mut total_ms),

@@ -250,7 +250,6 @@ pub async fn web_fixture(dir: &Path) -> WebFixture {
     use cafleet::db::Db;
     use cafleet::tmux::{PaneContext, Tmux};
     use cafleet::web::{AppState, Security, router};
-    use std::sync::Arc;
     let db = Db::open(&dir.join("fuzz.db"), 4).await.expect("open db");
     db.migrate().await.expect("migrate");
     let broker = Broker::new(db, Tmux::from_env(), 200);
@@ -270,13 +269,11 @@ pub async fn web_fixture(dir: &Path) -> WebFixture {
             .await
             .expect("agent");
     }
-    let state = |token: Option<&str>| AppState {
-        broker: broker.clone(),
-        security: Arc::new(Security::for_bind(
-            "127.0.0.1",
-            8000,
-            token.map(str::to_string),
-        )),
+    let state = |token: Option<&str>| {
+        AppState::new(
+            broker.clone(),
+            Security::for_bind("127.0.0.1", 8000, token.map(str::to_string)),
+        )
     };
     let open = router(state(None));
     let locked = router(state(Some(TOKEN)));

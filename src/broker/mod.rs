@@ -5,6 +5,7 @@
 pub mod activity;
 mod agents;
 pub mod delivery;
+pub mod feed;
 mod fleets;
 pub mod members;
 mod messages;

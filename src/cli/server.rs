@@ -5,7 +5,6 @@ use crate::broker::Broker;
 use crate::config::{Config, env_var};
 use crate::web::{AppState, Security};
 use clap::Args;
-use std::sync::Arc;
 
 /// Options of `server`.
 #[derive(Debug, Args)]
@@ -67,10 +66,10 @@ pub async fn run(_ctx: &Ctx, a: ServerArgs) -> CliResult {
         }
     };
     let bound_port = listener.local_addr().map_or(port, |a| a.port());
-    let state = AppState {
-        broker: broker.clone(),
-        security: Arc::new(Security::for_bind(&host, bound_port, token.clone())),
-    };
+    let state = AppState::new(
+        broker.clone(),
+        Security::for_bind(&host, bound_port, token.clone()),
+    );
     let url = crate::web::browse_url(&host, bound_port, token.as_deref());
     super::output::print(&format!(
         "CAFleet WebUI on {url} (database {}); Ctrl-C to stop.",

@@ -1,8 +1,14 @@
-//! `change_log`: the feed of committed changes the WebUI's live stream follows.
+//! `change_log`: the feed of committed changes the WebUI's live stream follows. On
+//! PostgreSQL each appended row also notifies [`CHANGES_CHANNEL`] with its fleet's id, at
+//! commit (`migrations/postgres/0003_change_notify.sql`); SQLite's readers poll.
 
 use super::{AsConn, Conn, postgres, sqlite};
 use crate::Result;
 use crate::model::FleetId;
+
+/// The `LISTEN` channel whose notifications (payload: the fleet id) wake the WebUI's
+/// streams on PostgreSQL.
+pub const CHANGES_CHANNEL: &str = "cafleet_changes";
 
 /// One change.
 #[derive(Debug, Clone, PartialEq, Eq)]

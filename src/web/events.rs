@@ -1,8 +1,11 @@
 //! `GET /api/events`: a Server-Sent Events stream of one fleet's changes, made by any
 //! process. It follows the database's `change_log` (appended by triggers, ordered by
-//! commit) every 100 ms — one indexed range read — and sends only what changed: the
-//! changed messages, the agent list when agents changed, the monitor state when it
-//! started or stopped. `Last-Event-ID` resumes after a reconnect.
+//! commit) — one indexed range read each time it is woken — and sends only what changed:
+//! the changed messages, the agent list when agents changed, the monitor state when it
+//! started or stopped. It reads at once (catching up after `Last-Event-ID` on a
+//! reconnect), then whenever the server's change feed wakes it: on SQLite every 100 ms, on
+//! PostgreSQL when a change of its fleet commits (`LISTEN/NOTIFY`, one listener for every
+//! stream; `broker::feed`, docs/postgres.md "Live WebUI").
 
 use super::api::{agents_value, fleet_of};
 use super::{ApiResult, AppState};
@@ -14,9 +17,6 @@ use futures::Stream;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::time::Duration;
-
-/// How often the stream looks for new changes.
-pub const POLL: Duration = Duration::from_millis(100);
 
 /// `GET /api/events` (fleet from `X-Fleet-Id`, or `?fleet_id=` since `EventSource` cannot
 /// set headers).
@@ -31,6 +31,8 @@ pub async fn events(
         headers.insert("x-fleet-id", v);
     }
     let fleet_id = fleet_of(&state, &headers).await?;
+    // Before the start is read: every change committed after it wakes the stream.
+    let wakeups = state.feed.wakeups(fleet_id);
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -40,27 +42,27 @@ pub async fn events(
         None => state.broker.latest_change().await?,
     };
     let stream = futures::stream::unfold(
-        (state, fleet_id, start, true, Vec::<Event>::new()),
-        |(state, fleet_id, mut seq, first, mut queue)| async move {
+        (state, fleet_id, start, true, Vec::<Event>::new(), wakeups),
+        |(state, fleet_id, mut seq, first, mut queue, mut wakeups)| async move {
             if first {
                 let hello = Event::default()
                     .event("hello")
                     .id(seq.to_string())
                     .data(serde_json::json!({ "seq": seq, "fleet_id": fleet_id }).to_string());
-                return Some((Ok(hello), (state, fleet_id, seq, false, queue)));
+                return Some((Ok(hello), (state, fleet_id, seq, false, queue, wakeups)));
             }
             loop {
                 if let Some(ev) = queue.pop() {
-                    return Some((Ok(ev), (state, fleet_id, seq, false, queue)));
+                    return Some((Ok(ev), (state, fleet_id, seq, false, queue, wakeups)));
                 }
-                tokio::time::sleep(POLL).await;
+                wakeups.wait().await;
                 match next_events(&state, fleet_id, seq).await {
                     Ok((new_seq, mut events)) => {
                         seq = new_seq;
                         events.reverse();
                         queue = events;
                     }
-                    Err(e) => tracing::warn!(error = ?e.detail, "event stream poll failed"),
+                    Err(e) => tracing::warn!(error = ?e.detail, "event stream read failed"),
                 }
             }
         },

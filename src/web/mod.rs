@@ -15,6 +15,7 @@ mod wire;
 pub use error::{ApiError, ApiResult};
 
 use crate::broker::Broker;
+use crate::broker::feed::{ChangeFeed, FALLBACK};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -171,6 +172,27 @@ pub struct AppState {
     pub broker: Broker,
     /// Access rules.
     pub security: Arc<Security>,
+    /// When the live streams read the change feed (one listener for all of them).
+    pub feed: ChangeFeed,
+}
+
+impl AppState {
+    /// The state of a server over `broker`: its live streams are pushed on PostgreSQL
+    /// and read every [`FALLBACK`] at least, and poll on SQLite.
+    pub fn new(broker: Broker, security: Security) -> AppState {
+        AppState {
+            feed: broker.change_feed(FALLBACK),
+            broker,
+            security: Arc::new(security),
+        }
+    }
+
+    /// The same with another fallback tick for pushed streams (tests make it long, so
+    /// that only a notification can deliver a change in time).
+    pub fn with_fallback(mut self, fallback: std::time::Duration) -> AppState {
+        self.feed = self.broker.change_feed(fallback);
+        self
+    }
 }
 
 /// The whole application as a function of its state.

@@ -36,19 +36,22 @@ pub fn fresh_pg_database(server: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(server)
-            .await
-            .expect("reach the test PostgreSQL server");
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .expect("create a test database");
-        let _ = sqlx::Connection::close(conn).await;
+    // Aside: an async test makes its `Env` on a runtime's thread.
+    aside(|| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(server)
+                .await
+                .expect("reach the test PostgreSQL server");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create a test database");
+            let _ = sqlx::Connection::close(conn).await;
+        });
     });
     let (base, query) = server.split_once('?').unwrap_or((server, ""));
     let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
@@ -197,6 +200,18 @@ impl Env {
             None => query_db(&self.db_path, sql),
         }
     }
+
+    /// [`Env::query`] from async code (see [`aside`]).
+    pub fn query_aside(&self, sql: &str) -> Vec<Vec<String>> {
+        aside(|| self.query(sql))
+    }
+}
+
+/// Runs `f` on a thread of its own and waits for it: how async code calls the helpers that
+/// start a runtime of their own ([`query_pg`], [`query_db`]), which a runtime's thread may
+/// not.
+pub fn aside<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().expect("the helper thread panicked"))
 }
 
 /// One `cafleet` command line, built up and then run against an [`Env`]:

@@ -13,10 +13,7 @@ impl Web {
     async fn over(env: &Env) -> Web {
         let db = Db::open(&env.db_path, 4).await.unwrap();
         let broker = Broker::new(db, Tmux::from_env(), 200);
-        let state = AppState {
-            broker,
-            security: Arc::new(Security::for_bind("127.0.0.1", 8000, None)),
-        };
+        let state = AppState::new(broker, Security::for_bind("127.0.0.1", 8000, None));
         Web { app: router(state) }
     }
 

@@ -22,10 +22,7 @@ async fn api_sweep(w: &World, started: Instant) {
     let db = Db::connect(&w.env.database(), 4).await.unwrap();
     let broker = Broker::new(db, Tmux::from_env(), 200);
     let mut api = Api {
-        state: AppState {
-            broker,
-            security: Arc::new(Security::for_bind("127.0.0.1", 8000, None)),
-        },
+        state: AppState::new(broker, Security::for_bind("127.0.0.1", 8000, None)),
         database: w.env.database(),
         covered: BTreeSet::new(),
     };

@@ -72,8 +72,8 @@ impl Api {
     fn bound(&self, host: &str, port: u16, token: Option<&str>) -> Bound {
         Bound {
             state: AppState {
-                broker: self.state.broker.clone(),
                 security: Arc::new(Security::for_bind(host, port, token.map(str::to_string))),
+                ..self.state.clone()
             },
         }
     }

@@ -83,15 +83,11 @@ async fn agents_lists_active_and_deregistered_agents_with_messages() {
         .unwrap();
     // What `cafleet hook` stores: a fresh report for the Director, a stale one for agent 3.
     let fresh = cafleet::model::now_ts();
-    sqlx::query(
+    api.env.query_aside(&format!(
         "INSERT INTO agent_activity (agent_id, activity, source, seen_at) VALUES
-         (1, 'working', 'claude:PreToolUse', ?1),
-         (3, 'idle', 'claude:Stop', '2020-01-01T00:00:00.000000+00:00')",
-    )
-    .bind(&fresh)
-    .execute(api.broker().db().pool())
-    .await
-    .unwrap();
+         (1, 'working', 'claude:PreToolUse', '{fresh}'),
+         (3, 'idle', 'claude:Stop', '2020-01-01T00:00:00.000000+00:00')"
+    ));
     let (s, v) = api.get("/api/agents", Some("1")).await;
     assert_eq!(s, StatusCode::OK);
     let agents = v["agents"].as_array().unwrap();

@@ -28,17 +28,22 @@ const HOST: &str = "127.0.0.1:8000";
 const ORIGIN: &str = "http://127.0.0.1:8000";
 
 struct Api {
-    _dir: tempfile::TempDir,
+    /// The database: a SQLite file, or a PostgreSQL database under `scripts/with-postgres`.
+    env: Env,
     state: AppState,
 }
 
-use crate::support::unreachable_pane as pane;
+use crate::support::{Env, unreachable_pane as pane};
 
 impl Api {
     /// Fleet 1 (Director 1, Administrator 2) with alice 3 and bob 4; fleet 2 (5, 6) with eve 7.
     async fn new(token: Option<&str>) -> Api {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("c.db"), 4).await.unwrap();
+        Api::over(Env::new(), token).await
+    }
+
+    /// The same fixture in `env`'s database.
+    async fn over(env: Env, token: Option<&str>) -> Api {
+        let db = Db::connect(&env.database(), 4).await.unwrap();
         db.migrate().await.unwrap();
         // As `cafleet server` runs it.
         let broker = Broker::new(db.with_group_commit(), Tmux::from_env(), 200);
@@ -62,19 +67,21 @@ impl Api {
             .agent_register(FleetId(2), "eve", "other fleet", None)
             .await
             .unwrap();
-        let state = AppState {
+        let state = AppState::new(
             broker,
-            security: Arc::new(Security::for_bind(
-                "127.0.0.1",
-                8000,
-                token.map(str::to_string),
-            )),
-        };
-        Api { _dir: dir, state }
+            Security::for_bind("127.0.0.1", 8000, token.map(str::to_string)),
+        );
+        Api { env, state }
     }
 
     fn broker(&self) -> &Broker {
         &self.state.broker
+    }
+
+    /// Another process's broker on the same database (like a CLI command's).
+    async fn other_writer(&self) -> Broker {
+        let db = Db::connect(&self.env.database(), 1).await.unwrap();
+        Broker::new(db, Tmux::from_env(), 200)
     }
 
     async fn call(&self, req: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {

@@ -95,13 +95,21 @@ async fn patching_a_monitor_is_404_only_when_not_enrolled() {
         );
     }
     // A failing update of an enrolled agent is the server error it is, not "not enrolled".
-    sqlx::query(
-        "CREATE TRIGGER fail_update BEFORE UPDATE ON monitor_config \
-         BEGIN SELECT RAISE(ABORT, 'disk on fire'); END",
-    )
-    .execute(api.broker().db().pool())
-    .await
-    .unwrap();
+    if api.env.pg.is_some() {
+        api.env.query_aside(
+            "CREATE FUNCTION fail_update() RETURNS TRIGGER LANGUAGE plpgsql \
+             AS $$ BEGIN RAISE EXCEPTION 'disk on fire'; END $$",
+        );
+        api.env.query_aside(
+            "CREATE TRIGGER fail_update BEFORE UPDATE ON monitor_config \
+             FOR EACH ROW EXECUTE FUNCTION fail_update()",
+        );
+    } else {
+        api.env.query_aside(
+            "CREATE TRIGGER fail_update BEFORE UPDATE ON monitor_config \
+             BEGIN SELECT RAISE(ABORT, 'disk on fire'); END",
+        );
+    }
     let (s, v) = api
         .send(
             "PATCH",

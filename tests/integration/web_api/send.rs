@@ -156,7 +156,7 @@ async fn an_api_send_takes_a_delivery_mode_and_refuses_an_unknown_one() {
         .await;
     assert_eq!(v["deliver"], "now", "{v}");
     // Stored with its mode.
-    let mut conn = api.broker().db().pool().acquire().await.unwrap();
+    let mut conn = api.broker().db().read().await.unwrap();
     let d = cafleet::db::deliveries::delivery(&mut conn, TaskId(1))
         .await
         .unwrap()
