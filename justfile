@@ -28,13 +28,19 @@ lint:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
 
-# Every bench: broker, monitor and web in-process (divan), CLI and member commands as whole
-# processes (benches/cli.sh, benches/cli_members.sh), delivery into the real coding-agent
-# CLIs (the ignored test real::delivery::bench_idle_delivery_latency, debug build) and a
-# broadcast to 50 idle stand-in members (delivery::bench_broadcast_to_50_idle_members), then
-# benches/report.rs, which measures the key operations itself and writes
-# docs/performance.md (median, p99, peak memory, targets, machine) with the other benches'
-# output attached. About 12 minutes.
+# Every bench: broker, monitor and web in-process (divan; the monitor's on SQLite and on
+# PostgreSQL), CLI and member commands as whole processes (benches/cli.sh,
+# benches/cli_members.sh), delivery into the real coding-agent CLIs (the ignored test
+# real::delivery::bench_idle_delivery_latency, debug build) and a broadcast to 50 idle
+# stand-in members (delivery::bench_broadcast_to_50_idle_members), then benches/report.rs,
+# which measures the key operations itself and writes docs/performance.md (median, p99, peak
+# memory, targets, machine) with the other benches' output attached. Its "PostgreSQL and
+# hosts" part (benches/report/pg.rs) puts PostgreSQL beside SQLite: 64 writers from 3
+# simulated hosts, cross-host delivery through `cafleet relay`, the monitor tick. The
+# PostgreSQL benches start a throw-away server each (scripts/pg-scratch --durable) and stop
+# it when they end; CAFLEET_BENCH_PG_URL names one to use instead. That part alone:
+# `cargo bench --bench report -- --only pg --update --out docs/performance.md`. About 15
+# minutes.
 bench:
     #!/usr/bin/env bash
     set -euo pipefail

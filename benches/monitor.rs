@@ -16,19 +16,30 @@
 //! - the parts alone: `heartbeat`, `targets` (steady), `targets_all_due`, `plan` over all
 //!   1,000, `stamp_all`.
 //!
+//! Every benchmark that touches the database runs on both backends (`SQLite`, `PostgreSQL`
+//! beside it): the seed is built once on SQLite and copied into PostgreSQL with `db copy`,
+//! so both hold the same rows. The PostgreSQL server is `CAFLEET_BENCH_PG_URL`'s, or a
+//! throw-away one (`scripts/pg-scratch start DIR --durable`) started on first use and
+//! stopped when the bench ends, a panic included; without PostgreSQL's binaries those
+//! benchmarks are skipped with a warning.
+//!
 //! Seeding is not measured; every benchmark runs on its own copy of the seeded database.
-//! Run with `cargo bench --bench monitor`.
+//! Run with `cargo bench --bench monitor` (`-- SQLite` or `-- PostgreSQL` for one backend).
 
+#[path = "common/pg_server.rs"]
+mod pg_server;
 #[path = "common/watched_fleet.rs"]
 mod watched_fleet;
 
 use cafleet::broker::Broker;
+use cafleet::config::Database;
 use cafleet::db::Db;
 use cafleet::db::monitor::{Watched, Watcher};
 use cafleet::model::{AgentId, FleetId, format_ts};
 use cafleet::tmux::Tmux;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use divan::Bencher;
+use pg_server::PgServer;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -62,10 +73,50 @@ fn runtime() -> Runtime {
         .expect("tokio runtime")
 }
 
-async fn open_broker(path: &Path) -> Broker {
-    let db = Db::open(path, 1).await.expect("open db");
+async fn open_broker(database: &Database) -> Broker {
+    let db = Db::connect(database, 1).await.expect("open db");
     db.migrate().await.expect("migrate");
     Broker::new(db, Tmux::from_env(), 200)
+}
+
+/// Where a benchmark's copy of the seed lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    SQLite,
+    PostgreSQL,
+}
+
+const BACKENDS: [Backend; 2] = [Backend::SQLite, Backend::PostgreSQL];
+
+/// The PostgreSQL server and the seed copied into it (the template of every copy), or why
+/// there is none; started by the first PostgreSQL benchmark.
+static PG: OnceLock<Result<(PgServer, String), String>> = OnceLock::new();
+
+fn pg_seed() -> Option<&'static (PgServer, String)> {
+    let pg = PG.get_or_init(|| {
+        let server = PgServer::start()?;
+        let template = server.copy_of_sqlite(&seed().path);
+        Ok((server, template))
+    });
+    match pg {
+        Ok(pg) => Some(pg),
+        Err(why) => {
+            eprintln!("warning: no PostgreSQL ({why}); its benchmarks are skipped");
+            None
+        }
+    }
+}
+
+/// Stops the scratch PostgreSQL server when `main` returns or unwinds (a static is never
+/// dropped).
+struct StopPg;
+
+impl Drop for StopPg {
+    fn drop(&mut self) {
+        if let Some(Ok((server, _))) = PG.get() {
+            server.stop();
+        }
+    }
 }
 
 fn seed() -> &'static Seed {
@@ -94,7 +145,7 @@ async fn build_seed(
     path: &Path,
     t0: DateTime<Utc>,
 ) -> (FleetId, AgentId, HashMap<String, HashSet<String>>) {
-    let broker = open_broker(path).await;
+    let broker = open_broker(&Database::Sqlite(path.to_path_buf())).await;
     let (
         WatchedFleet {
             fleet,
@@ -150,28 +201,47 @@ async fn build_seed(
 /// A private copy of the seeded database and a long-lived broker on it (as `monitor start`
 /// has: one connection).
 struct Fixture {
-    _dir: TempDir,
+    copy: SeedCopy,
     rt: Runtime,
     broker: Broker,
     seed: &'static Seed,
     pid: i64,
 }
 
+/// A private copy of the seed: a file in a temporary directory, or a PostgreSQL database
+/// made from the seed's (dropped with the fixture).
+enum SeedCopy {
+    Sqlite { _dir: TempDir },
+    Pg(&'static PgServer, String),
+}
+
 impl Fixture {
-    fn new() -> Fixture {
+    /// `None` for PostgreSQL without a server (the benchmark is skipped).
+    fn new(backend: Backend) -> Option<Fixture> {
         let s = seed();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("bench.db");
-        std::fs::copy(&s.path, &path).expect("copy seed db");
+        let (copy, database) = match backend {
+            Backend::SQLite => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let path = dir.path().join("bench.db");
+                std::fs::copy(&s.path, &path).expect("copy seed db");
+                (SeedCopy::Sqlite { _dir: dir }, Database::Sqlite(path))
+            }
+            Backend::PostgreSQL => {
+                let (server, template) = pg_seed()?;
+                let name = server.create_database(Some(template));
+                let url = server.database_url(&name);
+                (SeedCopy::Pg(server, name), Database::Postgres(url))
+            }
+        };
         let rt = runtime();
-        let broker = rt.block_on(open_broker(&path));
-        Fixture {
-            _dir: dir,
+        let broker = rt.block_on(open_broker(&database));
+        Some(Fixture {
+            copy,
             rt,
             broker,
             seed: s,
             pid: i64::from(std::process::id()),
-        }
+        })
     }
 
     /// The simulated clock of tick `n` (`step` apart, starting just after the seed).
@@ -212,6 +282,15 @@ impl Fixture {
     }
 }
 
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        self.rt.block_on(self.broker.close());
+        if let SeedCopy::Pg(server, name) = &self.copy {
+            server.drop_database(name);
+        }
+    }
+}
+
 /// `CAFLEET_BENCH_KEEP_DB=<file>` keeps a copy of the seeded database (for EXPLAIN etc.).
 fn keep_seed_copy(seed: &Path) {
     if let Some(target) = std::env::var_os("CAFLEET_BENCH_KEEP_DB") {
@@ -224,15 +303,18 @@ fn keep_seed_copy(seed: &Path) {
 }
 
 fn main() {
-    // Build the seed before any timing starts.
+    let _stop = StopPg;
+    // Build the seed before any timing starts (PostgreSQL's copy on first use).
     keep_seed_copy(&seed().path);
     divan::main();
 }
 
 /// One steady-state tick: ~7 of 1,000 due, stamped in one transaction.
-#[divan::bench(sample_count = 300)]
-fn tick_steady(bencher: Bencher) {
-    let f = Fixture::new();
+#[divan::bench(args = BACKENDS, sample_count = 300)]
+fn tick_steady(bencher: Bencher, backend: Backend) {
+    let Some(f) = Fixture::new(backend) else {
+        return;
+    };
     let mut n = 0;
     let mut due_total = 0;
     bencher.bench_local(|| {
@@ -244,9 +326,11 @@ fn tick_steady(bencher: Bencher) {
 }
 
 /// The worst tick: all 1,000 due and stamped in one transaction.
-#[divan::bench(sample_count = 200)]
-fn tick_all_due(bencher: Bencher) {
-    let f = Fixture::new();
+#[divan::bench(args = BACKENDS, sample_count = 200)]
+fn tick_all_due(bencher: Bencher, backend: Backend) {
+    let Some(f) = Fixture::new(backend) else {
+        return;
+    };
     let mut n = 0;
     bencher.bench_local(|| {
         let now = f.now(n, ChronoDuration::days(1));
@@ -256,10 +340,13 @@ fn tick_all_due(bencher: Bencher) {
     });
 }
 
-/// The heartbeat alone: one `BEGIN IMMEDIATE` transaction, one UPDATE, the commit's fsync.
-#[divan::bench(sample_count = 300)]
-fn heartbeat(bencher: Bencher) {
-    let f = Fixture::new();
+/// The heartbeat alone: one write transaction (SQLite's `BEGIN IMMEDIATE`, PostgreSQL's
+/// writers' lock), one UPDATE, the commit's flush.
+#[divan::bench(args = BACKENDS, sample_count = 300)]
+fn heartbeat(bencher: Bencher, backend: Backend) {
+    let Some(f) = Fixture::new(backend) else {
+        return;
+    };
     let mut n = 0;
     bencher.bench_local(|| {
         let now = f.now(n, ChronoDuration::seconds(TICK_SECS));
@@ -271,9 +358,11 @@ fn heartbeat(bencher: Bencher) {
 
 /// `monitor_targets` in the steady state: the few agents whose interval has elapsed, and
 /// the watcher.
-#[divan::bench(sample_count = 300)]
-fn targets(bencher: Bencher) {
-    let f = Fixture::new();
+#[divan::bench(args = BACKENDS, sample_count = 300)]
+fn targets(bencher: Bencher, backend: Backend) {
+    let Some(f) = Fixture::new(backend) else {
+        return;
+    };
     let now = f.now(0, ChronoDuration::seconds(TICK_SECS));
     bencher.bench_local(|| {
         let t = f.targets(&now);
@@ -286,16 +375,18 @@ fn targets(bencher: Bencher) {
 }
 
 /// `monitor_targets` when all 1,000 are due (the first tick after a start).
-#[divan::bench(sample_count = 200)]
-fn targets_all_due(bencher: Bencher) {
-    let f = Fixture::new();
+#[divan::bench(args = BACKENDS, sample_count = 200)]
+fn targets_all_due(bencher: Bencher, backend: Backend) {
+    let Some(f) = Fixture::new(backend) else {
+        return;
+    };
     bencher.bench_local(|| f.all_watched());
 }
 
 /// `Broker::monitor_plan` over 1,000 watched agents (pure CPU; the input is cloned untimed).
 #[divan::bench(sample_count = 300)]
 fn plan(bencher: Bencher) {
-    let f = Fixture::new();
+    let f = Fixture::new(Backend::SQLite).expect("SQLite");
     let (watched, watcher) = f.all_watched();
     let now = f.now(0, ChronoDuration::seconds(TICK_SECS));
     bencher
@@ -306,9 +397,11 @@ fn plan(bencher: Bencher) {
 }
 
 /// `monitor_stamp` of all 1,000 agents in one transaction.
-#[divan::bench(sample_count = 200)]
-fn stamp_all(bencher: Bencher) {
-    let f = Fixture::new();
+#[divan::bench(args = BACKENDS, sample_count = 200)]
+fn stamp_all(bencher: Bencher, backend: Backend) {
+    let Some(f) = Fixture::new(backend) else {
+        return;
+    };
     let ids: Vec<AgentId> = f.all_watched().0.iter().map(|w| w.agent_id).collect();
     let mut n = 0;
     bencher.bench_local(|| {

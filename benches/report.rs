@@ -11,19 +11,28 @@
 //! - whole-process (the release `cafleet` binary, a fresh process per run): `message send`,
 //!   `message poll`, and against a private tmux server with a stand-in `claude`: `member
 //!   create`, `member send-input`, `member capture`. Wall time from spawn to reaped; peak RSS
-//!   and CPU time of the child from `wait4`.
+//!   and CPU time of the child from `wait4`;
+//! - PostgreSQL beside SQLite (`report/pg.rs`, on a throw-away server): 64 writers from 3
+//!   simulated hosts (sends/s), cross-host delivery through `cafleet relay` (latency), and
+//!   the monitor tick over 1,000 watched agents.
 //!
 //! `--logs <dir>` appends every `*.txt` in that directory (the divan and shell benches'
 //! output, written by `just bench`) under "Raw output". `--quick` takes fewer samples;
-//! `--only broker|monitor|web|cli|members` measures one part.
+//! `--only broker|monitor|web|cli|members|pg` measures one part; `--only pg --update` rewrites
+//! only the "PostgreSQL and hosts" section of `--out`.
 //! Run with `cargo build --release && cargo bench --bench report -- --out docs/performance.md`.
 
+#[path = "report/pg.rs"]
+mod pg;
+#[path = "common/pg_server.rs"]
+mod pg_server;
 #[path = "common/watched_fleet.rs"]
 mod watched_fleet;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use cafleet::broker::Broker;
+use cafleet::config::Database;
 use cafleet::db::Db;
 use cafleet::model::{AgentId, FleetId, TaskId, format_ts};
 use cafleet::tmux::Tmux;
@@ -447,7 +456,12 @@ fn runtime() -> Runtime {
 }
 
 async fn open_broker(path: &Path, connections: u32) -> Broker {
-    let db = Db::open(path, connections).await.expect("open db");
+    connect_broker(&Database::Sqlite(path.into()), connections).await
+}
+
+/// A broker on `database` (either backend) with at most `connections` connections.
+async fn connect_broker(database: &Database, connections: u32) -> Broker {
+    let db = Db::connect(database, connections).await.expect("open db");
     db.migrate().await.expect("migrate");
     Broker::new(db, Tmux::from_env(), MAX_TEXT_LEN)
 }
@@ -605,6 +619,12 @@ fn copy_of(seed: &Path) -> (TempDir, PathBuf) {
     (dir, path)
 }
 
+/// [`copy_of`] as a database (the directory removes it on drop).
+fn sqlite_copy(seed: &Path) -> (TempDir, Database) {
+    let (dir, path) = copy_of(seed);
+    (dir, Database::Sqlite(path))
+}
+
 // ---------------------------------------------------------------------------------------
 // The measurements.
 // ---------------------------------------------------------------------------------------
@@ -614,8 +634,12 @@ struct Config {
     n: usize,
     out: Option<PathBuf>,
     logs: Option<PathBuf>,
-    /// `--only <part>`: measure one part (broker, monitor, web, cli, members) instead of all.
+    /// `--only <part>`: measure one part (broker, monitor, web, cli, members, pg) instead of
+    /// all.
     only: Option<String>,
+    /// `--update` (with `--only pg`): replace only the "PostgreSQL and hosts" section of
+    /// `--out`, keeping the rest of the file.
+    update: bool,
 }
 
 impl Config {
@@ -737,27 +761,36 @@ async fn monitor_tick(b: &Broker, seed: &MonitorSeed, pid: i64, now: &str) -> us
 }
 
 fn monitor_rows(cfg: &Config, seed: &MonitorSeed, rows: &mut Vec<Row>) {
-    const G: &str = "monitor (in-process)";
+    rows.extend(monitor_ticks(cfg, seed, "monitor (in-process)", || {
+        sqlite_copy(&seed.path)
+    }));
+}
+
+/// The labels of the two monitor tick rows.
+const TICK_STEADY: &str = "tick, 1,000 watched (steady: ~7 due)";
+const TICK_ALL_DUE: &str = "tick, 1,000 watched (all due)";
+
+/// The monitor's tick rows (steady, all due), each on a private copy of the seed that
+/// `fresh` makes (a guard that removes it on drop, and the database).
+fn monitor_ticks<G>(
+    cfg: &Config,
+    seed: &MonitorSeed,
+    group: &'static str,
+    fresh: impl Fn() -> (G, Database),
+) -> Vec<Row> {
     let pid = i64::from(std::process::id());
+    let mut rows = Vec::new();
     for (op, step, n) in [
-        (
-            "tick, 1,000 watched (steady: ~7 due)",
-            ChronoDuration::seconds(5),
-            cfg.n,
-        ),
-        (
-            "tick, 1,000 watched (all due)",
-            ChronoDuration::days(1),
-            cfg.n / 2,
-        ),
+        (TICK_STEADY, ChronoDuration::seconds(5), cfg.n),
+        (TICK_ALL_DUE, ChronoDuration::days(1), cfg.n / 2),
     ] {
-        let (_dir, path) = copy_of(&seed.path);
+        let (guard, database) = fresh();
         let rt = runtime();
-        let b = rt.block_on(open_broker(&path, 1));
+        let b = rt.block_on(connect_broker(&database, 1));
         let mut k = 0;
         let mut due = 0;
         rows.push(in_process(
-            G,
+            group,
             op,
             Target::Median(Duration::from_millis(5)),
             n,
@@ -769,7 +802,9 @@ fn monitor_rows(cfg: &Config, seed: &MonitorSeed, rows: &mut Vec<Row>) {
         ));
         assert!(due > 0, "{op}: no agent was ever due");
         rt.block_on(b.db().close());
+        drop(guard);
     }
+    rows
 }
 
 fn web_rows(cfg: &Config, seed: &Messaging, rows: &mut Vec<Row>) {
@@ -834,17 +869,32 @@ fn cafleet_bin() -> PathBuf {
     bin
 }
 
-/// The binary with a clean environment on `db` (plus `extra` variables).
+/// The binary with a clean environment on the SQLite file `db` (plus `extra` variables).
 fn cafleet_cmd(bin: &Path, db: &Path, home: &Path, extra: &[(&str, String)]) -> Command {
+    cafleet_cmd_on(
+        bin,
+        &database_url(&Database::Sqlite(db.into())),
+        home,
+        extra,
+    )
+}
+
+/// `CAFLEET_DATABASE_URL` for `database`.
+fn database_url(database: &Database) -> String {
+    match database {
+        Database::Sqlite(path) => format!("sqlite:///{}", path.display()),
+        Database::Postgres(url) => url.clone(),
+    }
+}
+
+/// The binary with a clean environment on the database `url` (plus `extra` variables).
+fn cafleet_cmd_on(bin: &Path, url: &str, home: &Path, extra: &[(&str, String)]) -> Command {
     let mut c = Command::new(bin);
     c.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
         .env("LANG", "C.UTF-8")
-        .env(
-            "CAFLEET_DATABASE_URL",
-            format!("sqlite:///{}", db.display()),
-        )
+        .env("CAFLEET_DATABASE_URL", url)
         .current_dir(home);
     for (k, v) in extra {
         c.env(k, v);
@@ -1000,14 +1050,31 @@ struct Tmuxd {
 }
 
 impl Tmuxd {
+    /// Starts a server on `socket` whose panes get `path` as `PATH`; its first pane sleeps.
+    fn start(socket: &Path, path: &str) -> Tmuxd {
+        let server = Tmuxd {
+            socket: socket.to_path_buf(),
+        };
+        let session = "-f /dev/null new-session -d -s bench -x 200 -y 50";
+        let mut args: Vec<&str> = session.split(' ').collect();
+        args.push("sleep 1000000");
+        server.run(&args, Some(path));
+        server
+    }
+
     fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .args(args)
-            .env_remove("TMUX")
-            .output()
-            .expect("tmux");
+        self.run(args, None)
+    }
+
+    /// `tmux -S <socket> <args>` (with `PATH` set to `path`, for a server it starts);
+    /// panics on failure, returns stdout.
+    fn run(&self, args: &[&str], path: Option<&str>) -> String {
+        let mut c = Command::new("tmux");
+        c.arg("-S").arg(&self.socket).args(args).env_remove("TMUX");
+        if let Some(path) = path {
+            c.env("PATH", path);
+        }
+        let out = c.output().expect("tmux");
         assert!(
             out.status.success(),
             "tmux {args:?}: {}",
@@ -1056,34 +1123,7 @@ fn member_rows(cfg: &Config, bin: &Path, rows: &mut Vec<Row>) {
         bindir.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let server = Tmuxd {
-        socket: home.join("tmux.sock"),
-    };
-    let out = Command::new("tmux")
-        .arg("-S")
-        .arg(&server.socket)
-        .args([
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-s",
-            "bench",
-            "-x",
-            "200",
-            "-y",
-            "50",
-        ])
-        .arg("sleep 1000000")
-        .env_remove("TMUX")
-        .env("PATH", &path)
-        .output()
-        .expect("tmux new-session");
-    assert!(
-        out.status.success(),
-        "tmux: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let server = Tmuxd::start(&home.join("tmux.sock"), &path);
     let director_pane = server.tmux(&["display-message", "-p", "-t", "bench", "#{pane_id}"]);
     let env = [
         ("PATH", path.clone()),
@@ -1321,7 +1361,13 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
-fn markdown(m: &Machine, rows: &[Row], logs: Option<&Path>, took: Duration) -> String {
+fn markdown(
+    m: &Machine,
+    rows: &[Row],
+    pg: Option<&pg::PgReport>,
+    logs: Option<&Path>,
+    took: Duration,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Performance\n");
     let _ = writeln!(
@@ -1389,6 +1435,9 @@ fn markdown(m: &Machine, rows: &[Row], logs: Option<&Path>, took: Duration) -> S
          per-send latency of 32 concurrent processes × 200 sends with pollers, a monitor and \
          the server running; it is not repeated here."
     );
+    if let Some(pg) = pg {
+        s.push_str(&pg::section(pg, m, took));
+    }
     if let Some(dir) = logs {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
@@ -1421,6 +1470,7 @@ fn parse_args() -> Config {
         out: None,
         logs: None,
         only: None,
+        update: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -1429,6 +1479,7 @@ fn parse_args() -> Config {
             "--logs" => cfg.logs = args.next().map(PathBuf::from),
             "--quick" => cfg.n = 60,
             "--only" => cfg.only = args.next(),
+            "--update" => cfg.update = true,
             // `cargo bench` passes `--bench`; anything else is not ours either.
             _ => {}
         }
@@ -1469,7 +1520,27 @@ fn main() {
         eprintln!("report: member commands");
         member_rows(&cfg, &bin, &mut rows);
     }
-    let md = markdown(&m, &rows, cfg.logs.as_deref(), started.elapsed());
+    let pg = if cfg.wants("pg") {
+        eprintln!("report: PostgreSQL and hosts");
+        pg::measure(&cfg, &bin, &monitor)
+    } else {
+        None
+    };
+    let md = match (&cfg.out, cfg.update, &pg) {
+        // Only the PostgreSQL section changes; the rest of the file stays as it was.
+        (Some(out), true, Some(pg)) => {
+            let old = std::fs::read_to_string(out)
+                .unwrap_or_else(|e| panic!("read {}: {e}", out.display()));
+            pg::splice(&old, &pg::section(pg, &m, started.elapsed()))
+        }
+        _ => markdown(
+            &m,
+            &rows,
+            pg.as_ref(),
+            cfg.logs.as_deref(),
+            started.elapsed(),
+        ),
+    };
     match &cfg.out {
         Some(out) => {
             std::fs::write(out, &md).unwrap_or_else(|e| panic!("write {}: {e}", out.display()));
