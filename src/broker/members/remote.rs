@@ -46,6 +46,12 @@ impl PaneOp {
         }
     }
 
+    /// The request's `payload` column.
+    fn encode(&self) -> Result<String> {
+        serde_json::to_string(self)
+            .map_err(|e| Error::failed(format!("cannot encode the pane request: {e}")))
+    }
+
     /// How long a requester waits for the relay to carry it out, beyond [`PICKUP_WAIT`].
     fn run_time(&self) -> Duration {
         match self {
@@ -159,8 +165,7 @@ impl Broker {
         agent_id: AgentId,
         op: &PaneOp,
     ) -> Result<PaneOpDone> {
-        let payload = serde_json::to_string(op)
-            .map_err(|e| Error::failed(format!("cannot encode the pane request: {e}")))?;
+        let payload = op.encode()?;
         let (kind, now, h) = (op.kind(), now_ts(), host.to_string());
         let request_id = self
             .db
@@ -225,8 +230,7 @@ impl Broker {
         agent_id: AgentId,
         op: &PaneOp,
     ) -> Result<bool> {
-        let payload = serde_json::to_string(op)
-            .map_err(|e| Error::failed(format!("cannot encode the pane request: {e}")))?;
+        let payload = op.encode()?;
         let (kind, now, h) = (op.kind(), now_ts(), host.to_string());
         let stored = self
             .db
