@@ -64,6 +64,11 @@ impl Broker {
         host.is_none_or(|h| h == &*self.host)
     }
 
+    /// `host` when it names another host than this broker's (see [`Broker::is_local`]).
+    pub fn remote_host<'h>(&self, host: Option<&'h str>) -> Option<&'h str> {
+        host.filter(|h| !self.is_local(Some(h)))
+    }
+
     /// The database, for tests and benches that seed or inspect the file directly. The
     /// application's own layers never call it: `cli/`, `web/` and the other entry points
     /// go through broker operations (`hygiene::` tests check that).

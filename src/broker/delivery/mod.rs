@@ -191,7 +191,7 @@ impl Broker {
             return None;
         }
         let target = target?;
-        if let Some(host) = target.host.as_deref().filter(|h| !self.is_local(Some(h))) {
+        if let Some(host) = self.remote_host(target.host.as_deref()) {
             return Some(AttemptRecord::Held(relay_hold(host)));
         }
         if !self.tmux.available() {
@@ -289,8 +289,7 @@ impl Broker {
             return;
         }
         let mut hosts: Vec<&str> = targets
-            .filter_map(|t| t.host.as_deref())
-            .filter(|h| !self.is_local(Some(h)))
+            .filter_map(|t| self.remote_host(t.host.as_deref()))
             .collect();
         hosts.sort_unstable();
         hosts.dedup();

@@ -78,10 +78,7 @@ impl Broker {
         )
         .await?;
         // Another host's relay spawns the member there (docs/postgres.md, "Pane requests").
-        let remote = spec
-            .host
-            .clone()
-            .filter(|h| !self.is_local(Some(h.as_str())));
+        let remote = self.remote_host(spec.host.as_deref()).map(str::to_string);
         // A preset this call creates is removed again if the create fails after all; one
         // that existed stays (docs/decisions.md, MEM-4). A relay writes its own.
         let mut preset = CreatedPreset(None);

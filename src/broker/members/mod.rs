@@ -203,7 +203,7 @@ impl Broker {
         let dpane = p.tmux_pane_id.clone().unwrap_or_default();
         // The Director is its pane on its host: the same pane id and socket path on
         // another host are another pane.
-        if let Some(host) = p.host.as_deref().filter(|h| !self.is_local(Some(h))) {
+        if let Some(host) = self.remote_host(p.host.as_deref()) {
             return Err(Error::forbidden(format!(
                 "cafleet member {command} is Director-only: the Director of fleet {fleet_id} is pane {dpane} on host {host}, and this is host {}. Run it from the Director's pane on {host}.",
                 self.host()

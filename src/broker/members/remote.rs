@@ -124,7 +124,7 @@ impl Broker {
         agent_id: AgentId,
         op: PaneOp,
     ) -> Result<PaneOpDone> {
-        match pane.host.as_deref().filter(|h| !self.is_local(Some(h))) {
+        match self.remote_host(pane.host.as_deref()) {
             Some(host) => self.request_pane_op(host, agent_id, &op).await,
             None => self.run_pane_op(pane, agent_id, op).await,
         }

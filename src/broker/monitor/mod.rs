@@ -134,12 +134,7 @@ pub fn pid_alive(pid: i64) -> bool {
 pub fn host_identity() -> &'static str {
     static IDENTITY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     IDENTITY.get_or_init(|| {
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .ok()
-            .filter(|h| !h.is_empty())
-            .or_else(|| std::env::var("HOSTNAME").ok())
-            .unwrap_or_else(|| "unknown-host".into());
+        let host = crate::host::machine_name();
         match std::fs::read_link("/proc/self/ns/pid") {
             Ok(ns) => format!("{host} {}", ns.display()),
             Err(_) => host,

@@ -30,10 +30,13 @@ pub(super) fn idle_text(s: Option<i64>) -> String {
 
 /// The pane column: `%3`, `%3@gpu-box` for a pane on another host, `(pending)`.
 fn pane_text(broker: &crate::broker::Broker, m: &crate::broker::members::MemberRow) -> String {
-    match (m.tmux_pane_id.as_deref(), m.host.as_deref()) {
+    match (
+        m.tmux_pane_id.as_deref(),
+        broker.remote_host(m.host.as_deref()),
+    ) {
         (None, _) => "(pending)".into(),
-        (Some(p), Some(h)) if !broker.is_local(Some(h)) => format!("{p}@{h}"),
-        (Some(p), _) => p.to_string(),
+        (Some(p), Some(h)) => format!("{p}@{h}"),
+        (Some(p), None) => p.to_string(),
     }
 }
 
