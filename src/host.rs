@@ -18,16 +18,29 @@ pub fn machine_name() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// Checks a `CAFLEET_HOST` value: printable, no spaces, at most [`MAX_LEN`] bytes.
+/// Whether `raw` can be a host identity: printable, no spaces, at most [`MAX_LEN`] bytes.
+fn is_valid(raw: &str) -> bool {
+    !raw.is_empty() && raw.len() <= MAX_LEN && raw.chars().all(|c| c.is_ascii_graphic())
+}
+
+/// Checks a `CAFLEET_HOST` value (see [`is_valid`]).
 pub fn validate(raw: &str) -> Result<String> {
-    let ok = !raw.is_empty() && raw.len() <= MAX_LEN && raw.chars().all(|c| c.is_ascii_graphic());
-    if ok {
-        Ok(raw.to_string())
-    } else {
-        Err(Error::usage(format!(
-            "CAFLEET_HOST must be 1-{MAX_LEN} printable ASCII characters without spaces (got {raw:?}). Unset it to use this machine's host name, or set e.g. CAFLEET_HOST=build-box-2."
-        )))
+    if is_valid(raw) {
+        return Ok(raw.to_string());
     }
+    Err(Error::usage(format!(
+        "CAFLEET_HOST must be 1-{MAX_LEN} printable ASCII characters without spaces (got {raw:?}). Unset it to use this machine's host name, or set e.g. CAFLEET_HOST=build-box-2."
+    )))
+}
+
+/// Checks `member create --host` (see [`is_valid`]).
+pub fn validate_option(raw: &str) -> Result<String> {
+    if is_valid(raw) {
+        return Ok(raw.to_string());
+    }
+    Err(Error::usage(format!(
+        "--host must name a host as its relay knows itself: 1-{MAX_LEN} printable ASCII characters without spaces (got {raw:?}), e.g. --host build-box-2."
+    )))
 }
 
 /// This process's host identity: `CAFLEET_HOST` (checked) or the machine's name.
@@ -55,5 +68,7 @@ mod tests {
         assert!(validate("two words").is_err());
         assert!(validate("esc\u{1b}[1m").is_err());
         assert!(validate(&"h".repeat(MAX_LEN + 1)).is_err());
+        let option = validate_option("two words").unwrap_err().to_string();
+        assert!(option.starts_with("--host must"), "{option}");
     }
 }

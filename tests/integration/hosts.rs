@@ -463,6 +463,20 @@ fn a_failed_spawn_on_another_host_rolls_back_everywhere() {
 }
 
 #[test]
+fn a_bad_host_for_member_create_is_refused_before_anything_is_written() {
+    let team = Team::new();
+    let err = team
+        .member("carol", "a member")
+        .opt("--host", "two words")
+        .fails(2);
+    assert!(err.contains("--host must name a host"), "{err}");
+    let rows = team
+        .env
+        .query("SELECT count(*) FROM agents WHERE name = 'carol'");
+    assert_eq!(rows[0][0], "0");
+}
+
+#[test]
 fn a_bad_host_identity_is_refused_with_the_fix() {
     let env = Env::new();
     let err = env

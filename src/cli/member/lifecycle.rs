@@ -46,7 +46,11 @@ pub(super) async fn create(ctx: &Ctx, a: CreateArgs) -> CliResult {
         // The hooks run this very binary, so they need no `cafleet` on the member's PATH.
         cafleet: std::env::current_exe().ok(),
         codex_hooks: a.codex_hooks,
-        host: a.host.as_deref().map(crate::host::validate).transpose()?,
+        host: a
+            .host
+            .as_deref()
+            .map(crate::host::validate_option)
+            .transpose()?,
         // The database `ctx.broker()` opened (so the configuration is known to be valid).
         database_dir: crate::config::Config::from_env().ok().and_then(|c| {
             c.database
